@@ -1,0 +1,396 @@
+//! From changed paths to the affected packages, with the reason for each.
+
+use std::collections::{HashSet, VecDeque};
+
+use globset::GlobSet;
+
+use crate::graph::PackageGraph;
+use crate::model::{DepKind, PackageId};
+use crate::paths::{ancestors, parent};
+
+/// File names whose deletion means a package was removed with them.
+const MANIFESTS: [&str; 3] = ["Cargo.toml", "package.json", "go.mod"];
+
+/// One changed path, repository-relative (see [`crate::normalize`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ChangedPath {
+    pub path: String,
+    /// The path no longer exists at the head revision.
+    pub deleted: bool,
+}
+
+/// Settings for [`affected`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Paths that never affect anything, wherever they are.
+    pub ignore: GlobSet,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            ignore: GlobSet::empty(),
+        }
+    }
+}
+
+/// Why a package is affected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// Files under the package changed (sorted).
+    Changed { files: Vec<String> },
+    /// A package it depends on is affected.
+    Dependency { on: PackageId, kind: DepKind },
+    /// A changed path lies in no package, so everything is affected.
+    Global { file: String },
+}
+
+/// One step of a reason chain, from a package back to the change behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link<'a> {
+    Package(PackageId),
+    File(&'a str),
+    GlobalFile(&'a str),
+}
+
+/// A package whose directory is gone: its files were deleted and no package
+/// lives there any more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovedPackage {
+    pub path: String,
+    pub files: Vec<String>,
+}
+
+/// The affected set and everything that explains it.
+#[derive(Debug, Clone)]
+pub struct Affected {
+    reasons: Vec<Option<Reason>>,
+    count: usize,
+    /// Changed paths in no package, which made every package affected.
+    pub global_triggers: Vec<String>,
+    pub removed: Vec<RemovedPackage>,
+    /// Changed paths that matched an ignore glob.
+    pub ignored: Vec<String>,
+    /// Dependency cycles among the affected packages; each is affected as a unit.
+    pub cycles: Vec<Vec<PackageId>>,
+}
+
+impl Affected {
+    /// Whether `id` is affected.
+    #[must_use]
+    pub fn contains(&self, id: PackageId) -> bool {
+        self.reasons[id.index()].is_some()
+    }
+
+    #[must_use]
+    pub fn reason(&self, id: PackageId) -> Option<&Reason> {
+        self.reasons[id.index()].as_ref()
+    }
+
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The affected packages, sorted by id.
+    #[must_use]
+    pub fn packages(&self, graph: &PackageGraph) -> Vec<PackageId> {
+        let mut ids: Vec<PackageId> = graph.ids().filter(|&id| self.contains(id)).collect();
+        ids.sort_by(|a, b| graph.package(*a).id.cmp(&graph.package(*b).id));
+        ids
+    }
+
+    /// The chain from `id` back to the change that affected it, shortest
+    /// first found: `web`, `ui`, `packages/ui/src/x.ts`. `None` when `id`
+    /// is not affected.
+    #[must_use]
+    pub fn chain(&self, id: PackageId) -> Option<Vec<Link<'_>>> {
+        let mut links = vec![Link::Package(id)];
+        let mut current = id;
+        loop {
+            match self.reason(current)? {
+                Reason::Changed { files } => {
+                    links.push(Link::File(files.first().map_or("", String::as_str)));
+                    return Some(links);
+                }
+                Reason::Global { file } => {
+                    links.push(Link::GlobalFile(file));
+                    return Some(links);
+                }
+                Reason::Dependency { on, .. } => {
+                    links.push(Link::Package(*on));
+                    current = *on;
+                }
+            }
+        }
+    }
+
+    /// The chain as text: `web <- ui <- packages/ui/src/x.ts`.
+    #[must_use]
+    pub fn chain_text(&self, graph: &PackageGraph, id: PackageId) -> Option<String> {
+        let links = self.chain(id)?;
+        let parts: Vec<String> = links
+            .iter()
+            .map(|link| match link {
+                Link::Package(p) => graph.package(*p).id.clone(),
+                Link::File(f) => (*f).to_owned(),
+                Link::GlobalFile(f) => format!("{f} (global)"),
+            })
+            .collect();
+        Some(parts.join(" <- "))
+    }
+}
+
+/// Computes the packages affected by `changed`: the packages owning a changed
+/// path, and every package depending on one of them, transitively, over every
+/// kind of dependency. A changed path in no package affects every package,
+/// unless it is ignored. Cycles never fail: a cycle is affected as a unit.
+#[must_use]
+pub fn affected(graph: &PackageGraph, changed: &[ChangedPath], options: &Options) -> Affected {
+    let mut reasons: Vec<Option<Reason>> = vec![None; graph.len()];
+    let mut global_triggers = Vec::new();
+    let mut ignored = Vec::new();
+    let mut removed: Vec<RemovedPackage> = Vec::new();
+
+    let deleted_manifest_dirs: HashSet<&str> = changed
+        .iter()
+        .filter(|c| c.deleted && MANIFESTS.iter().any(|m| c.path.rsplit('/').next() == Some(m)))
+        .map(|c| parent(&c.path))
+        .collect();
+
+    let mut sorted: Vec<&ChangedPath> = changed.iter().collect();
+    sorted.sort_unstable();
+    sorted.dedup_by(|a, b| a.path == b.path);
+    for change in sorted {
+        let path = change.path.as_str();
+        if options.ignore.is_match(path) {
+            ignored.push(change.path.clone());
+            continue;
+        }
+        let owners = graph.owners(path);
+        let owned_below_root = owners.first().is_some_and(|&o| graph.package(o).path != ".");
+        if !owned_below_root && change.deleted {
+            if let Some(dir) = removed_root(graph, &deleted_manifest_dirs, path) {
+                match removed.iter_mut().find(|r| r.path == dir) {
+                    Some(r) => r.files.push(change.path.clone()),
+                    None => removed.push(RemovedPackage {
+                        path: dir.to_owned(),
+                        files: vec![change.path.clone()],
+                    }),
+                }
+                continue;
+            }
+        }
+        if owners.is_empty() {
+            global_triggers.push(change.path.clone());
+            continue;
+        }
+        for &owner in owners {
+            match &mut reasons[owner.index()] {
+                Some(Reason::Changed { files }) => files.push(change.path.clone()),
+                slot => {
+                    *slot = Some(Reason::Changed {
+                        files: vec![change.path.clone()],
+                    });
+                }
+            }
+        }
+    }
+
+    if let Some(first) = global_triggers.first() {
+        for slot in &mut reasons {
+            if slot.is_none() {
+                *slot = Some(Reason::Global { file: first.clone() });
+            }
+        }
+    } else {
+        propagate(graph, &mut reasons);
+    }
+
+    let count = reasons.iter().filter(|r| r.is_some()).count();
+    let cycles = graph
+        .cycles()
+        .into_iter()
+        .filter(|cycle| reasons[cycle[0].index()].is_some())
+        .collect();
+    removed.sort_by(|a, b| a.path.cmp(&b.path));
+    Affected {
+        reasons,
+        count,
+        global_triggers,
+        removed,
+        ignored,
+        cycles,
+    }
+}
+
+/// Breadth-first from the changed packages over "is depended on by" edges,
+/// so each package's chain is a shortest one.
+fn propagate(graph: &PackageGraph, reasons: &mut [Option<Reason>]) {
+    let mut queue: VecDeque<PackageId> = graph.ids().filter(|id| reasons[id.index()].is_some()).collect();
+    while let Some(current) = queue.pop_front() {
+        for (dependent, kind) in graph.dependents(current) {
+            let slot = &mut reasons[dependent.index()];
+            if slot.is_none() {
+                *slot = Some(Reason::Dependency { on: current, kind });
+                queue.push_back(dependent);
+            }
+        }
+    }
+}
+
+/// The directory of the removed package a deleted path belonged to: the
+/// deepest ancestor whose manifest was deleted in the same change, else the
+/// shallowest one that sits where the workspace keeps its packages
+/// (`crates/*`, `packages/**`) but holds none.
+fn removed_root<'p>(graph: &PackageGraph, deleted_manifest_dirs: &HashSet<&str>, path: &'p str) -> Option<&'p str> {
+    let dirs = || ancestors(path).skip(1).take_while(|dir| *dir != ".");
+    dirs().find(|dir| deleted_manifest_dirs.contains(dir)).or_else(|| {
+        dirs()
+            .filter(|dir| graph.is_package_dir(dir) && !graph.has_package_at(dir))
+            .last()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::GraphBuilder;
+    use crate::model::Ecosystem;
+
+    /// A small graph: `web -> ui -> tokens`, `docs -> tokens`, and the
+    /// cycle `a -> b -> a`.
+    fn graph() -> PackageGraph {
+        let mut b = GraphBuilder::new();
+        let tokens = b.add_package("tokens", "packages/tokens", Ecosystem::Pnpm).unwrap();
+        let ui = b.add_package("ui", "packages/ui", Ecosystem::Pnpm).unwrap();
+        let web = b.add_package("web", "apps/web", Ecosystem::Pnpm).unwrap();
+        let docs = b.add_package("docs", "apps/docs", Ecosystem::Pnpm).unwrap();
+        let a = b.add_package("a", "packages/a", Ecosystem::Pnpm).unwrap();
+        let c = b.add_package("b", "packages/b", Ecosystem::Pnpm).unwrap();
+        b.add_edge(ui, tokens, DepKind::Normal);
+        b.add_edge(web, ui, DepKind::Dev);
+        b.add_edge(docs, tokens, DepKind::Peer);
+        b.add_edge(a, c, DepKind::Normal);
+        b.add_edge(c, a, DepKind::Normal);
+        b.add_package_dir_glob(globset::GlobBuilder::new("packages/*").literal_separator(true).build().unwrap());
+        b.build()
+    }
+
+    fn changed(paths: &[&str]) -> Vec<ChangedPath> {
+        paths
+            .iter()
+            .map(|p| match p.strip_prefix('-') {
+                Some(deleted) => ChangedPath {
+                    path: deleted.to_owned(),
+                    deleted: true,
+                },
+                None => ChangedPath {
+                    path: (*p).to_owned(),
+                    deleted: false,
+                },
+            })
+            .collect()
+    }
+
+    /// Checks the affected set as `id: chain` lines.
+    fn check(paths: &[&str], expected: &[&str]) {
+        let g = graph();
+        let got = affected(&g, &changed(paths), &Options::default());
+        let lines: Vec<String> = got
+            .packages(&g)
+            .into_iter()
+            .map(|id| format!("{}: {}", g.package(id).id, got.chain_text(&g, id).unwrap()))
+            .collect();
+        assert_eq!(lines, expected, "changed {paths:?}");
+    }
+
+    #[test]
+    fn dependents_are_transitive() {
+        check(
+            &["packages/tokens/src/colors.ts"],
+            &[
+                "docs: docs <- tokens <- packages/tokens/src/colors.ts",
+                "tokens: tokens <- packages/tokens/src/colors.ts",
+                "ui: ui <- tokens <- packages/tokens/src/colors.ts",
+                "web: web <- ui <- tokens <- packages/tokens/src/colors.ts",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_leaf_affects_only_itself() {
+        check(&["apps/web/index.ts", "apps/web/b.ts"], &["web: web <- apps/web/b.ts"]);
+    }
+
+    #[test]
+    fn nothing_changed_affects_nothing() {
+        check(&[], &[]);
+    }
+
+    #[test]
+    fn a_cycle_is_affected_as_a_unit() {
+        let g = graph();
+        let got = affected(&g, &changed(&["packages/a/x"]), &Options::default());
+        let names: Vec<&str> = got.packages(&g).iter().map(|&id| g.package(id).id.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(got.cycles.len(), 1);
+        let unaffected = affected(&g, &changed(&["apps/web/x"]), &Options::default());
+        assert!(unaffected.cycles.is_empty(), "only cycles in the affected set are reported");
+    }
+
+    #[test]
+    fn a_global_file_affects_everything_and_is_named() {
+        let g = graph();
+        let got = affected(&g, &changed(&["package.json", "apps/web/x"]), &Options::default());
+        assert_eq!(got.len(), g.len());
+        assert_eq!(got.global_triggers, ["package.json"]);
+        let web = g.find("web").unwrap();
+        let ui = g.find("ui").unwrap();
+        assert_eq!(got.chain_text(&g, web).unwrap(), "web <- apps/web/x");
+        assert_eq!(got.chain_text(&g, ui).unwrap(), "ui <- package.json (global)");
+    }
+
+    #[test]
+    fn ignored_paths_affect_nothing() {
+        let g = graph();
+        let options = Options {
+            ignore: {
+                let mut set = globset::GlobSetBuilder::new();
+                set.add(globset::Glob::new("**/*.md").unwrap());
+                set.build().unwrap()
+            },
+        };
+        let got = affected(&g, &changed(&["README.md", "packages/ui/README.md"]), &options);
+        assert!(got.is_empty());
+        assert_eq!(got.ignored, ["README.md", "packages/ui/README.md"]);
+    }
+
+    #[test]
+    fn deleted_package_is_removed_not_global() {
+        let g = graph();
+        // Under a workspace glob: removed even without its manifest listed.
+        let got = affected(&g, &changed(&["-packages/old/src/a.ts", "-packages/old/src/b.ts"]), &Options::default());
+        assert!(got.is_empty());
+        assert!(got.global_triggers.is_empty());
+        assert_eq!(
+            got.removed,
+            [RemovedPackage {
+                path: "packages/old".to_owned(),
+                files: vec!["packages/old/src/a.ts".to_owned(), "packages/old/src/b.ts".to_owned()],
+            }]
+        );
+        // Elsewhere: removed because its manifest went with it.
+        let got = affected(&g, &changed(&["-tools/gen/package.json", "-tools/gen/x.js"]), &Options::default());
+        assert_eq!(got.removed.len(), 1);
+        assert_eq!(got.removed[0].path, "tools/gen");
+        // A deleted loose file is still global.
+        let got = affected(&g, &changed(&["-tools/run.sh"]), &Options::default());
+        assert_eq!(got.global_triggers, ["tools/run.sh"]);
+    }
+}

@@ -1,0 +1,173 @@
+//! Cargo workspaces: members from the root `[workspace]`, edges from path
+//! dependencies and from `workspace = true` dependencies naming a member.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use toml::{Table, Value};
+
+use super::dirglob;
+use super::{read_optional, read_required};
+use crate::error::GraphError;
+use crate::graph::GraphBuilder;
+use crate::model::{DepKind, Ecosystem, PackageId};
+use crate::paths::{child, join};
+
+const MANIFEST: &str = "Cargo.toml";
+
+const DEP_TABLES: [(&str, DepKind); 5] = [
+    ("dependencies", DepKind::Normal),
+    ("dev-dependencies", DepKind::Dev),
+    ("dev_dependencies", DepKind::Dev),
+    ("build-dependencies", DepKind::Build),
+    ("build_dependencies", DepKind::Build),
+];
+
+pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, GraphError> {
+    let Some(text) = read_optional(root, MANIFEST)? else {
+        return Ok(false);
+    };
+    let root_manifest = parse(root, MANIFEST, &text)?;
+    let workspace = root_manifest.get("workspace").and_then(Value::as_table);
+
+    let mut dirs = Vec::new();
+    if let Some(workspace) = workspace {
+        let members = string_array(root, MANIFEST, workspace, "workspace.members", "members")?;
+        let excludes = string_array(root, MANIFEST, workspace, "workspace.exclude", "exclude")?;
+        for member in members.iter().filter(|m| !m.contains(['*', '?', '['])) {
+            let dir = join(".", member).unwrap_or_default();
+            if !root.join(&dir).join(MANIFEST).is_file() {
+                return Err(GraphError::manifest(
+                    root.join(MANIFEST),
+                    format!("workspace member {member:?} has no {MANIFEST}"),
+                ));
+            }
+        }
+        let expanded = dirglob::expand(root, &members, MANIFEST, &root.join(MANIFEST))?;
+        let excludes: Vec<String> = excludes.iter().filter_map(|e| join(".", e)).collect();
+        dirs.extend(expanded.dirs.into_iter().filter(|dir| {
+            !excludes
+                .iter()
+                .any(|ex| dir == ex || dir.starts_with(&format!("{ex}/")))
+        }));
+        for glob in expanded.globs {
+            builder.add_package_dir_glob(glob);
+        }
+    }
+    if root_manifest.contains_key("package") && !dirs.iter().any(|d| d == ".") {
+        dirs.push(".".to_owned());
+    }
+    if dirs.is_empty() {
+        if workspace.is_none() {
+            tracing::warn!("{MANIFEST} at the root has neither [workspace] nor [package]; ignoring it");
+            return Ok(false);
+        }
+        return Ok(true);
+    }
+
+    let mut manifests = Vec::with_capacity(dirs.len());
+    let mut by_dir: HashMap<String, PackageId> = HashMap::with_capacity(dirs.len());
+    for dir in dirs {
+        let rel = child(&dir, MANIFEST);
+        let manifest = if dir == "." {
+            root_manifest.clone()
+        } else {
+            parse(root, &rel, &read_required(root, &rel)?)?
+        };
+        let name = manifest
+            .get("package")
+            .and_then(Value::as_table)
+            .and_then(|p| p.get("name"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| GraphError::manifest(root.join(&rel), "missing [package] name"))?;
+        let id = builder.add_package(name, &dir, Ecosystem::Cargo)?;
+        by_dir.insert(dir.clone(), id);
+        manifests.push((id, dir, manifest));
+    }
+
+    let workspace_deps = workspace
+        .and_then(|w| w.get("dependencies"))
+        .and_then(Value::as_table);
+    for (id, dir, manifest) in &manifests {
+        for (key, spec, kind) in dependency_entries(manifest) {
+            let target = resolve(builder, &by_dir, dir, key, spec, workspace_deps);
+            match target {
+                Some(target) if target != *id => builder.add_edge(*id, target, kind),
+                _ => {}
+            }
+        }
+    }
+    Ok(true)
+}
+
+fn parse(root: &Path, rel: &str, text: &str) -> Result<Table, GraphError> {
+    toml::from_str::<Table>(text).map_err(|err| GraphError::toml(root.join(rel), text, &err))
+}
+
+fn string_array(
+    root: &Path,
+    rel: &str,
+    table: &Table,
+    what: &str,
+    key: &str,
+) -> Result<Vec<String>, GraphError> {
+    let Some(value) = table.get(key) else {
+        return Ok(Vec::new());
+    };
+    let invalid = || GraphError::manifest(root.join(rel), format!("{what} must be an array of strings"));
+    value
+        .as_array()
+        .ok_or_else(invalid)?
+        .iter()
+        .map(|v| v.as_str().map(str::to_owned).ok_or_else(invalid))
+        .collect()
+}
+
+/// Every dependency entry of a manifest, platform-specific tables included.
+fn dependency_entries(manifest: &Table) -> Vec<(&str, &Value, DepKind)> {
+    let mut tables: Vec<&Table> = vec![manifest];
+    if let Some(targets) = manifest.get("target").and_then(Value::as_table) {
+        tables.extend(targets.values().filter_map(Value::as_table));
+    }
+    let mut entries = Vec::new();
+    for table in tables {
+        for (name, kind) in DEP_TABLES {
+            if let Some(deps) = table.get(name).and_then(Value::as_table) {
+                entries.extend(deps.iter().map(|(k, v)| (k.as_str(), v, kind)));
+            }
+        }
+    }
+    entries
+}
+
+/// The member a dependency entry points at, if any. Registry and git
+/// dependencies point at none.
+fn resolve(
+    builder: &GraphBuilder,
+    by_dir: &HashMap<String, PackageId>,
+    member_dir: &str,
+    key: &str,
+    spec: &Value,
+    workspace_deps: Option<&Table>,
+) -> Option<PackageId> {
+    let spec = spec.as_table()?;
+    if spec.get("workspace").and_then(Value::as_bool) == Some(true) {
+        let inherited = workspace_deps?.get(key)?;
+        if let Some(path) = inherited.get("path").and_then(Value::as_str) {
+            return by_dir.get(&join(".", path)?).copied();
+        }
+        let name = inherited
+            .get("package")
+            .or_else(|| spec.get("package"))
+            .and_then(Value::as_str)
+            .unwrap_or(key);
+        return builder.lookup(Ecosystem::Cargo, name);
+    }
+    let path = spec.get("path").and_then(Value::as_str)?;
+    let target = join(member_dir, path)?;
+    let found = by_dir.get(&target).copied();
+    if found.is_none() {
+        tracing::debug!(member = member_dir, dependency = key, path = target, "path dependency outside the workspace");
+    }
+    found
+}

@@ -1,0 +1,293 @@
+use std::collections::HashMap;
+
+use globset::GlobSet;
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::error::GraphError;
+use crate::model::{DepKind, Ecosystem, Package, PackageId};
+use crate::paths::ancestors;
+
+/// The packages of a repository and the dependencies between them.
+///
+/// Edges point from a package to what it depends on; "affected" flows the
+/// other way, from a dependency to its dependents.
+#[derive(Debug, Clone)]
+pub struct PackageGraph {
+    packages: Vec<Package>,
+    graph: DiGraph<(), DepKind, u32>,
+    by_id: HashMap<String, PackageId>,
+    by_dir: HashMap<String, Vec<PackageId>>,
+    /// Directories where packages live by the workspace's own rules
+    /// (`crates/*`, `packages/*`): a deleted path in such a directory that
+    /// holds no package any more belongs to a removed package.
+    package_dirs: GlobSet,
+}
+
+impl PackageGraph {
+    #[must_use]
+    pub fn packages(&self) -> &[Package] {
+        &self.packages
+    }
+
+    #[must_use]
+    pub fn package(&self, id: PackageId) -> &Package {
+        &self.packages[id.index()]
+    }
+
+    pub fn ids(&self) -> impl ExactSizeIterator<Item = PackageId> + use<> {
+        (0..u32::try_from(self.packages.len()).unwrap_or(u32::MAX)).map(PackageId)
+    }
+
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.packages.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.packages.is_empty()
+    }
+
+    #[must_use]
+    pub fn edge_count(&self) -> usize {
+        self.graph.edge_count()
+    }
+
+    /// Finds a package by its id, or by its plain name when that is unique.
+    #[must_use]
+    pub fn find(&self, id_or_name: &str) -> Option<PackageId> {
+        if let Some(&id) = self.by_id.get(id_or_name) {
+            return Some(id);
+        }
+        let mut found = self.ids().filter(|&id| self.package(id).name == id_or_name);
+        match (found.next(), found.next()) {
+            (Some(id), None) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// What `id` depends on, with the kind of each dependency.
+    pub fn dependencies(&self, id: PackageId) -> impl Iterator<Item = (PackageId, DepKind)> + '_ {
+        self.graph
+            .edges_directed(node(id), Direction::Outgoing)
+            .map(|e| (package_id(petgraph::visit::EdgeRef::target(&e)), *e.weight()))
+    }
+
+    /// The packages that depend on `id` directly, with the kind of each dependency.
+    pub fn dependents(&self, id: PackageId) -> impl Iterator<Item = (PackageId, DepKind)> + '_ {
+        self.graph
+            .edges_directed(node(id), Direction::Incoming)
+            .map(|e| (package_id(petgraph::visit::EdgeRef::source(&e)), *e.weight()))
+    }
+
+    /// The packages whose directory is the deepest one holding `path`.
+    ///
+    /// Usually one; two when packages of two ecosystems share a directory.
+    /// Empty when the path lies in no package.
+    #[must_use]
+    pub fn owners(&self, path: &str) -> &[PackageId] {
+        for dir in ancestors(path) {
+            if let Some(ids) = self.by_dir.get(dir) {
+                return ids;
+            }
+        }
+        &[]
+    }
+
+    /// Whether `dir` is a place where the workspace keeps packages.
+    pub(crate) fn is_package_dir(&self, dir: &str) -> bool {
+        self.package_dirs.is_match(dir)
+    }
+
+    /// Whether some package lives exactly at `dir`.
+    pub(crate) fn has_package_at(&self, dir: &str) -> bool {
+        self.by_dir.contains_key(dir)
+    }
+
+    /// Dependency cycles: strongly connected components of more than one
+    /// package, or a package that depends on itself. Each cycle's members
+    /// are sorted by id, and the cycles by their first member.
+    #[must_use]
+    pub fn cycles(&self) -> Vec<Vec<PackageId>> {
+        let mut cycles: Vec<Vec<PackageId>> = petgraph::algo::tarjan_scc(&self.graph)
+            .into_iter()
+            .filter(|scc| scc.len() > 1 || self.graph.contains_edge(scc[0], scc[0]))
+            .map(|scc| {
+                let mut members: Vec<PackageId> = scc.into_iter().map(package_id).collect();
+                members.sort_by(|a, b| self.package(*a).id.cmp(&self.package(*b).id));
+                members
+            })
+            .collect();
+        cycles.sort_by(|a, b| self.package(a[0]).id.cmp(&self.package(b[0]).id));
+        cycles
+    }
+}
+
+fn node(id: PackageId) -> NodeIndex<u32> {
+    NodeIndex::new(id.index())
+}
+
+fn package_id(n: NodeIndex<u32>) -> PackageId {
+    PackageId(u32::try_from(n.index()).expect("graph indices fit in u32"))
+}
+
+/// Builds a [`PackageGraph`]: add packages, then edges between them.
+///
+/// Discovery uses it, and so can a caller that has its graph from elsewhere.
+#[derive(Debug, Default)]
+pub struct GraphBuilder {
+    packages: Vec<Package>,
+    edges: Vec<(PackageId, PackageId, DepKind)>,
+    by_name: HashMap<(&'static str, String), PackageId>,
+    package_dirs: Vec<globset::Glob>,
+}
+
+impl GraphBuilder {
+    #[must_use]
+    pub fn new() -> Self {
+        GraphBuilder::default()
+    }
+
+    /// Adds a package. `path` is its directory relative to the root,
+    /// `/`-separated, `.` for the root itself.
+    pub fn add_package(
+        &mut self,
+        name: &str,
+        path: &str,
+        ecosystem: Ecosystem,
+    ) -> Result<PackageId, GraphError> {
+        let key = (ecosystem.namespace(), name.to_owned());
+        if let Some(&other) = self.by_name.get(&key) {
+            return Err(GraphError::DuplicatePackage {
+                ecosystem: ecosystem.namespace(),
+                name: name.to_owned(),
+                first: self.packages[other.index()].path.clone(),
+                second: path.to_owned(),
+            });
+        }
+        let id = PackageId(u32::try_from(self.packages.len()).expect("fewer than 4 billion packages"));
+        self.by_name.insert(key, id);
+        self.packages.push(Package {
+            id: String::new(),
+            name: name.to_owned(),
+            path: path.to_owned(),
+            ecosystem,
+        });
+        Ok(id)
+    }
+
+    /// Records that `from` depends on `to`.
+    pub fn add_edge(&mut self, from: PackageId, to: PackageId, kind: DepKind) {
+        self.edges.push((from, to, kind));
+    }
+
+    /// Looks up a package added earlier, by ecosystem and manifest name.
+    #[must_use]
+    pub fn lookup(&self, ecosystem: Ecosystem, name: &str) -> Option<PackageId> {
+        self.by_name.get(&(ecosystem.namespace(), name.to_owned())).copied()
+    }
+
+    /// Declares a directory glob where the workspace keeps its packages.
+    pub(crate) fn add_package_dir_glob(&mut self, glob: globset::Glob) {
+        self.package_dirs.push(glob);
+    }
+
+    pub(crate) fn package_count(&self) -> usize {
+        self.packages.len()
+    }
+
+    #[must_use]
+    pub fn build(mut self) -> PackageGraph {
+        // A name used in two namespaces gets the ecosystem as a prefix in
+        // both, so neither silently takes the other's place.
+        let mut namespaces_per_name: HashMap<&str, Vec<&'static str>> = HashMap::new();
+        for (ns, name) in self.by_name.keys() {
+            namespaces_per_name.entry(name.as_str()).or_default().push(ns);
+        }
+        let clashing: std::collections::HashSet<String> = namespaces_per_name
+            .into_iter()
+            .filter(|(_, ns)| ns.len() > 1)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        for package in &mut self.packages {
+            package.id = if clashing.contains(&package.name) {
+                format!("{}:{}", package.ecosystem.as_str(), package.name)
+            } else {
+                package.name.clone()
+            };
+        }
+
+        let mut graph = DiGraph::with_capacity(self.packages.len(), self.edges.len());
+        for _ in &self.packages {
+            graph.add_node(());
+        }
+        self.edges.sort_unstable();
+        self.edges.dedup();
+        for (from, to, kind) in self.edges {
+            graph.add_edge(node(from), node(to), kind);
+        }
+
+        let mut by_id = HashMap::with_capacity(self.packages.len());
+        let mut by_dir: HashMap<String, Vec<PackageId>> = HashMap::with_capacity(self.packages.len());
+        for (i, package) in self.packages.iter().enumerate() {
+            let id = PackageId(u32::try_from(i).expect("fewer than 4 billion packages"));
+            by_id.insert(package.id.clone(), id);
+            by_dir.entry(package.path.clone()).or_default().push(id);
+        }
+        let mut package_dirs = globset::GlobSetBuilder::new();
+        for glob in self.package_dirs {
+            package_dirs.add(glob);
+        }
+        let package_dirs = package_dirs.build().unwrap_or_else(|_| GlobSet::empty());
+        PackageGraph {
+            packages: self.packages,
+            graph,
+            by_id,
+            by_dir,
+            package_dirs,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deepest_directory_owns_a_path() {
+        let mut b = GraphBuilder::new();
+        let root = b.add_package("root", ".", Ecosystem::Cargo).unwrap();
+        let outer = b.add_package("outer", "crates/outer", Ecosystem::Cargo).unwrap();
+        let inner = b.add_package("inner", "crates/outer/inner", Ecosystem::Cargo).unwrap();
+        let g = b.build();
+        assert_eq!(g.owners("crates/outer/inner/src/lib.rs"), &[inner]);
+        assert_eq!(g.owners("crates/outer/src/lib.rs"), &[outer]);
+        assert_eq!(g.owners("crates/outerx/src/lib.rs"), &[root]);
+        assert_eq!(g.owners("README.md"), &[root]);
+    }
+
+    #[test]
+    fn equal_names_in_two_ecosystems_are_told_apart() {
+        let mut b = GraphBuilder::new();
+        b.add_package("core", "crates/core", Ecosystem::Cargo).unwrap();
+        b.add_package("core", "web/core", Ecosystem::Pnpm).unwrap();
+        b.add_package("api", "web/api", Ecosystem::Pnpm).unwrap();
+        let g = b.build();
+        let ids: Vec<&str> = g.packages().iter().map(|p| p.id.as_str()).collect();
+        assert_eq!(ids, ["cargo:core", "pnpm:core", "api"]);
+        assert!(g.find("core").is_none(), "an ambiguous name finds nothing");
+        assert!(g.find("cargo:core").is_some());
+    }
+
+    #[test]
+    fn equal_names_in_one_namespace_are_an_error() {
+        let mut b = GraphBuilder::new();
+        b.add_package("ui", "a/ui", Ecosystem::Npm).unwrap();
+        let err = b.add_package("ui", "b/ui", Ecosystem::Npm).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "node package \"ui\" is defined twice, in a/ui and b/ui"
+        );
+    }
+}

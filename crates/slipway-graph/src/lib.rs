@@ -1,0 +1,43 @@
+//! The package graph of a monorepo, and the packages a change affects.
+//!
+//! `slipway-graph` reads a repository's own manifests (Cargo, npm, yarn and
+//! pnpm workspaces, Go workspaces, or a hand-kept `dep-graph.json`) into one
+//! [`PackageGraph`], maps changed paths to the packages that own them, and
+//! follows dependents transitively to the [`Affected`] set, keeping a reason
+//! chain for every package.
+//!
+//! ```
+//! use slipway_graph::{affected, ChangedPath, DepKind, Ecosystem, GraphBuilder, Options};
+//!
+//! let mut builder = GraphBuilder::new();
+//! let ui = builder.add_package("ui", "packages/ui", Ecosystem::Pnpm)?;
+//! let web = builder.add_package("web", "apps/web", Ecosystem::Pnpm)?;
+//! builder.add_edge(web, ui, DepKind::Normal);
+//! let graph = builder.build();
+//!
+//! let changed = [ChangedPath { path: "packages/ui/src/button.ts".into(), deleted: false }];
+//! let result = affected(&graph, &changed, &Options::default());
+//! assert!(result.contains(web));
+//! assert_eq!(
+//!     result.chain_text(&graph, web).as_deref(),
+//!     Some("web <- ui <- packages/ui/src/button.ts"),
+//! );
+//! # Ok::<(), slipway_graph::GraphError>(())
+//! ```
+//!
+//! Reading a real repository is one call: [`discover`] for workspaces found
+//! at a root, [`load_graph_file`] for a `dep-graph.json`.
+
+mod affected;
+mod discover;
+mod error;
+mod graph;
+mod model;
+mod paths;
+
+pub use affected::{Affected, ChangedPath, Link, Options, Reason, RemovedPackage, affected};
+pub use discover::{discover, load_graph_file};
+pub use error::GraphError;
+pub use graph::{GraphBuilder, PackageGraph};
+pub use model::{DepKind, Ecosystem, Package, PackageId};
+pub use paths::normalize;

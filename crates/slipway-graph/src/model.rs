@@ -1,0 +1,83 @@
+use std::fmt;
+
+use serde::Serialize;
+
+/// The tool or format a package was discovered from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ecosystem {
+    Cargo,
+    Npm,
+    Yarn,
+    Pnpm,
+    Go,
+    /// A hand-kept `dep-graph.json`.
+    Graph,
+}
+
+impl Ecosystem {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ecosystem::Cargo => "cargo",
+            Ecosystem::Npm => "npm",
+            Ecosystem::Yarn => "yarn",
+            Ecosystem::Pnpm => "pnpm",
+            Ecosystem::Go => "go",
+            Ecosystem::Graph => "graph",
+        }
+    }
+
+    /// npm, yarn and pnpm share one namespace (the npm registry's), so a
+    /// name clash among them is a real duplicate, not two ecosystems.
+    pub(crate) fn namespace(self) -> &'static str {
+        match self {
+            Ecosystem::Npm | Ecosystem::Yarn | Ecosystem::Pnpm => "node",
+            other => other.as_str(),
+        }
+    }
+}
+
+impl fmt::Display for Ecosystem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How one package depends on another. Every kind propagates "affected":
+/// a test-only dependency still has to be re-tested when it changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DepKind {
+    Normal,
+    Dev,
+    Build,
+    Peer,
+    Optional,
+    /// Declared in a hand-kept graph, which has no kinds.
+    Declared,
+}
+
+/// One package of the repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Package {
+    /// Unique within the graph: the package's own name, or
+    /// `<ecosystem>:<name>` when two ecosystems use the same name.
+    pub id: String,
+    /// The name its own manifest gives it.
+    pub name: String,
+    /// Directory relative to the repository root, `/`-separated, `.` for the root.
+    pub path: String,
+    pub ecosystem: Ecosystem,
+}
+
+/// Index of a package in a [`crate::PackageGraph`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PackageId(pub(crate) u32);
+
+impl PackageId {
+    #[must_use]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
