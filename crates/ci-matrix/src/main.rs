@@ -1,1 +1,15 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = ci_matrix::Cli::parse();
+    ci_matrix::init_logging(&cli.log);
+    match ci_matrix::run(&cli) {
+        Ok(code) => code.into(),
+        Err(err) => {
+            tracing::error!("{err:#}");
+            ci_matrix::exit_code_for(&err).into()
+        }
+    }
+}

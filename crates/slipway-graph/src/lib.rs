@@ -36,7 +36,7 @@ mod model;
 mod paths;
 
 pub use affected::{Affected, ChangedPath, Link, Options, Reason, RemovedPackage, affected};
-pub use discover::{discover, load_graph_file};
+pub use discover::{discover, load_graph_file, package_name};
 pub use error::GraphError;
 pub use graph::{GraphBuilder, PackageGraph};
 pub use model::{DepKind, Ecosystem, Package, PackageId};

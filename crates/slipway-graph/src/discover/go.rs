@@ -51,11 +51,7 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         let text = read_required(root, &rel)?;
         let invalid = |(line, message)| GraphError::manifest(root.join(&rel), format!("line {line}: {message}"));
         let directives = parse_directives(&text).map_err(invalid)?;
-        let module = directives
-            .iter()
-            .find(|(_, verb, _)| *verb == "module")
-            .map(|(_, _, arg)| unquote(first_word(arg)).to_owned())
-            .ok_or_else(|| GraphError::manifest(root.join(&rel), "missing module directive"))?;
+        let module = module_path(&text).ok_or_else(|| GraphError::manifest(root.join(&rel), "missing module directive"))?;
         let requires: Vec<String> = directives
             .iter()
             .filter(|(_, verb, _)| *verb == "require")
@@ -75,6 +71,13 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         }
     }
     Ok(true)
+}
+
+/// The module path a `go.mod` declares.
+pub(super) fn module_path(text: &str) -> Option<String> {
+    let directives = parse_directives(text).ok()?;
+    let (_, _, arg) = directives.into_iter().find(|(_, verb, _)| *verb == "module")?;
+    Some(unquote(first_word(arg)).to_owned())
 }
 
 /// Splits a `go.mod` or `go.work` file into `(line, verb, argument)`

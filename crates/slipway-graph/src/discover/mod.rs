@@ -40,6 +40,26 @@ pub fn discover(root: &Path) -> Result<PackageGraph, GraphError> {
     Ok(builder.build())
 }
 
+/// The package name a manifest declares, by the manifest's file name
+/// (`Cargo.toml`, `package.json` or `go.mod`). Used to name a package that
+/// exists only in an older revision.
+#[must_use]
+pub fn package_name(file_name: &str, text: &str) -> Option<String> {
+    match file_name {
+        "Cargo.toml" => {
+            let table: toml::Table = toml::from_str(text).ok()?;
+            let name = table.get("package")?.get("name")?.as_str()?;
+            Some(name.to_owned())
+        }
+        "package.json" => {
+            let value: serde_json::Value = serde_json::from_str(text).ok()?;
+            Some(value.get("name")?.as_str()?.to_owned())
+        }
+        "go.mod" => go::module_path(text),
+        _ => None,
+    }
+}
+
 /// Reads a repository-relative file, `None` when it does not exist.
 pub(crate) fn read_optional(root: &Path, rel: &str) -> Result<Option<String>, GraphError> {
     let path = root.join(rel);

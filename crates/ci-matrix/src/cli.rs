@@ -1,0 +1,118 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, ValueEnum};
+
+/// Affected packages of a monorepo change, transitive dependents included,
+/// as a GitHub Actions matrix.
+///
+/// The package graph comes from the repository's own manifests (Cargo, npm,
+/// yarn, pnpm and Go workspaces, found at the root) or from a hand-kept
+/// dep-graph.json (--graph). Changes come from --changed-files,
+/// --changed-files-from, or git (--base). Data goes to stdout, logs to stderr.
+#[derive(Debug, Parser)]
+#[command(name = "ci-matrix", version, max_term_width = 100)]
+pub struct Cli {
+    /// Drop-in form of the original script: a dep-graph.json file.
+    #[arg(value_name = "GRAPH", conflicts_with = "graph")]
+    pub graph_positional: Option<PathBuf>,
+
+    /// Drop-in form of the original script: a JSON array of changed files.
+    #[arg(value_name = "CHANGED", requires = "graph_positional")]
+    pub changed_positional: Option<String>,
+
+    /// Repository root [default: the git top level of the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Read the package graph from a dep-graph.json instead of discovering it.
+    #[arg(long, value_name = "FILE")]
+    pub graph: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub changes: Changes,
+
+    /// Changed paths matching this glob affect nothing (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub ignore: Vec<String>,
+
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Matrix)]
+    pub format: Format,
+
+    /// Explain why PKG is or is not affected, instead of printing the matrix.
+    #[arg(long, value_name = "PKG")]
+    pub explain: Option<String>,
+
+    /// Fail (exit 4) when the package graph has a dependency cycle.
+    #[arg(long)]
+    pub fail_on_cycle: bool,
+
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct Changes {
+    /// Changed paths as a JSON array, relative to the root.
+    #[arg(long, value_name = "JSON", conflicts_with_all = ["changed_files_from", "base", "changed_positional"])]
+    pub changed_files: Option<String>,
+
+    /// Read changed paths from FILE (`-` for stdin): one per line, or a JSON array.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["base", "changed_positional"])]
+    pub changed_files_from: Option<PathBuf>,
+
+    /// Diff from `git merge-base BASE HEAD` to HEAD.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
+    /// The head revision for --base.
+    #[arg(long, value_name = "REV", requires = "base", default_value = "HEAD")]
+    pub head: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// More logging on stderr (-v debug, -vv trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Only warnings and errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// `{"include":[{"package":…,"path":…}]}`, for `strategy.matrix`.
+    Matrix,
+    /// A report with every affected package and its reason chain.
+    Json,
+    /// One affected package per line.
+    List,
+    /// The package graph in Graphviz dot, the affected set highlighted.
+    Dot,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_original_call_parses() {
+        let cli = Cli::try_parse_from(["ci-matrix", "dep-graph.json", r#"["packages/a/x.ts"]"#]).unwrap();
+        assert_eq!(cli.graph_positional.unwrap(), PathBuf::from("dep-graph.json"));
+        assert_eq!(cli.changed_positional.unwrap(), r#"["packages/a/x.ts"]"#);
+    }
+
+    #[test]
+    fn two_change_sources_conflict() {
+        let err = Cli::try_parse_from(["ci-matrix", "--base", "main", "--changed-files", "[]"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+}

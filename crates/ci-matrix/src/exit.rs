@@ -1,0 +1,28 @@
+//! Exit codes of `ci-matrix`, documented in the README. They are a contract:
+//! workflows branch on them.
+
+use std::process::ExitCode;
+
+/// What a run of `ci-matrix` ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// The matrix (or the requested output) was written.
+    Ok = 0,
+    /// Something unexpected: a bug, or an I/O failure writing the output.
+    Internal = 1,
+    /// The command line is wrong (clap uses the same code).
+    Usage = 2,
+    /// A manifest, graph file or changed-file list could not be read or parsed.
+    BadInput = 3,
+    /// `--fail-on-cycle` was given and the graph has a dependency cycle.
+    Cycle = 4,
+    /// A git command failed: unknown revision, not a repository.
+    Git = 5,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}

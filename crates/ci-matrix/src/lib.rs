@@ -1,0 +1,278 @@
+//! `ci-matrix`: which packages a change affects, as a GitHub Actions matrix.
+//!
+//! The binary is a thin shell over [`run`]; the graph logic lives in
+//! `slipway-graph`. This crate owns the command line, git, the output
+//! contract ([`report`]) and the GitHub Actions integration.
+
+mod cli;
+mod exit;
+pub mod git;
+mod github;
+mod input;
+mod render;
+pub mod report;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use slipway_graph::{ChangedPath, GraphError, PackageGraph};
+
+pub use cli::{Changes, Cli, Format, LogArgs};
+pub use exit::Exit;
+
+use crate::github::Actions;
+use crate::report::ChangeSource;
+
+/// The command line named something that does not exist.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(String);
+
+/// `--fail-on-cycle` found a cycle.
+#[derive(Debug, thiserror::Error)]
+#[error("dependency cycle: {0}")]
+pub struct CycleError(String);
+
+/// Installs the stderr logger. `NO_COLOR` and a non-terminal stderr turn
+/// colour off; `SLIPWAY_LOG` (`debug`, `ci_matrix=trace`, …) overrides the
+/// level flags.
+pub fn init_logging(args: &LogArgs) {
+    use std::io::IsTerminal as _;
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::prelude::*;
+
+    let level = match (args.quiet, args.verbose) {
+        (true, _) => LevelFilter::WARN,
+        (false, 0) => LevelFilter::INFO,
+        (false, 1) => LevelFilter::DEBUG,
+        (false, _) => LevelFilter::TRACE,
+    };
+    let filter = std::env::var("SLIPWAY_LOG")
+        .ok()
+        .and_then(|spec| spec.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(level));
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal();
+    let layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(false)
+        .without_time();
+    let _ = tracing_subscriber::registry().with(layer.with_filter(filter)).try_init();
+}
+
+/// Maps an error to the documented exit code.
+#[must_use]
+pub fn exit_code_for(err: &anyhow::Error) -> Exit {
+    for cause in err.chain() {
+        if cause.is::<GraphError>() || cause.is::<input::InputError>() {
+            return Exit::BadInput;
+        }
+        if cause.is::<git::GitError>() {
+            return Exit::Git;
+        }
+        if cause.is::<CycleError>() {
+            return Exit::Cycle;
+        }
+        if cause.is::<UsageError>() {
+            return Exit::Usage;
+        }
+    }
+    Exit::Internal
+}
+
+/// Runs `ci-matrix` with parsed arguments.
+pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
+    let cwd = std::env::current_dir().context("failed to read the current directory")?;
+    let root = match &cli.root {
+        Some(root) => root.clone(),
+        None => git::toplevel(&cwd).unwrap_or_else(|err| {
+            tracing::debug!("{err}; using the current directory as the root");
+            cwd.clone()
+        }),
+    };
+    let root = std::fs::canonicalize(&root).with_context(|| format!("failed to open root {}", root.display()))?;
+
+    let graph = load_graph(cli, &root)?;
+    tracing::debug!(packages = graph.len(), edges = graph.edge_count(), "package graph read");
+    if cli.fail_on_cycle {
+        if let Some(cycle) = graph.cycles().first() {
+            let names: Vec<&str> = cycle.iter().map(|&id| graph.package(id).id.as_str()).collect();
+            return Err(CycleError(names.join(" <-> ")).into());
+        }
+    }
+
+    let (changed, source) = collect_changes(cli, &root)?;
+    let options = slipway_graph::Options {
+        ignore: build_globs(&cli.ignore)?,
+    };
+    let affected = slipway_graph::affected(&graph, &changed, &options);
+    let actions = Actions::from_env();
+    log_result(&graph, &affected, &actions, changed.len());
+
+    let removed = affected
+        .removed
+        .iter()
+        .map(|r| report::RemovedPackage {
+            path: r.path.clone(),
+            name: removed_name(&root, &source, &r.path),
+            files: r.files.clone(),
+        })
+        .collect();
+    let report = report::report(&graph, &affected, source, removed);
+    let matrix = report::matrix(&graph, &affected);
+    let matrix_json = serde_json::to_string(&matrix)?;
+
+    let stdout = if let Some(name) = &cli.explain {
+        let id = graph
+            .find(name)
+            .ok_or_else(|| UsageError(format!("--explain {name}: no package of that name or id in the graph")))?;
+        render::explain(&graph, &affected, id)
+    } else {
+        match cli.format {
+            Format::Matrix => format!("{matrix_json}\n"),
+            Format::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+            Format::List => render::list(&graph, &affected),
+            Format::Dot => render::dot(&graph, &affected),
+        }
+    };
+
+    if let Some(file) = &actions.output {
+        let names: Vec<&str> = report.affected.iter().map(|p| p.package.as_str()).collect();
+        github::append_outputs(
+            file,
+            &[
+                ("matrix", matrix_json.clone()),
+                ("has_affected", (!affected.is_empty()).to_string()),
+                ("count", affected.len().to_string()),
+                ("packages", serde_json::to_string(&names)?),
+                ("base_sha", report.base_sha.clone().unwrap_or_default()),
+                ("base_source", report.base_source.to_owned()),
+            ],
+        )
+        .with_context(|| format!("failed to write GitHub outputs to {}", file.display()))?;
+    }
+    if let Some(file) = &actions.summary {
+        github::append(file, &render::summary(&report))
+            .with_context(|| format!("failed to write the step summary to {}", file.display()))?;
+    }
+    write_stdout(&stdout)?;
+    Ok(Exit::Ok)
+}
+
+fn load_graph(cli: &Cli, root: &Path) -> anyhow::Result<PackageGraph> {
+    let graph = match cli.graph.as_ref().or(cli.graph_positional.as_ref()) {
+        Some(file) => slipway_graph::load_graph_file(file)?,
+        None => slipway_graph::discover(root)?,
+    };
+    Ok(graph)
+}
+
+fn collect_changes(cli: &Cli, root: &Path) -> anyhow::Result<(Vec<ChangedPath>, ChangeSource)> {
+    let listed = |paths: Vec<String>, source_name: &str| -> anyhow::Result<_> {
+        let paths = input::relative_paths(paths, root, source_name)?;
+        // A listed path that is not on disk was deleted by the change.
+        let changed = paths
+            .into_iter()
+            .map(|path| ChangedPath {
+                deleted: !root.join(&path).exists(),
+                path,
+            })
+            .collect();
+        let source = ChangeSource {
+            base_source: "changed-files",
+            base_sha: None,
+            head_sha: None,
+        };
+        Ok((changed, source))
+    };
+    if let Some(json) = cli.changes.changed_files.as_deref().or(cli.changed_positional.as_deref()) {
+        return listed(input::parse_json(json, "--changed-files")?, "--changed-files");
+    }
+    if let Some(file) = &cli.changes.changed_files_from {
+        let name = file.display().to_string();
+        return listed(input::read_list(file)?, &name);
+    }
+    if let Some(base) = &cli.changes.base {
+        let head = git::resolve(root, &cli.changes.head)?;
+        let base = git::resolve(root, base)?;
+        let merge_base = git::merge_base(root, &base, &head)?;
+        let changed = git::diff(root, &merge_base, &head)?;
+        tracing::info!(base = %short(&merge_base), head = %short(&head), files = changed.len(), "changes from git");
+        let source = ChangeSource {
+            base_source: "explicit",
+            base_sha: Some(merge_base),
+            head_sha: Some(head),
+        };
+        return Ok((changed, source));
+    }
+    Err(UsageError(
+        "no changes given: pass --changed-files JSON, --changed-files-from FILE or --base REV".to_owned(),
+    )
+    .into())
+}
+
+fn build_globs(patterns: &[String]) -> anyhow::Result<globset::GlobSet> {
+    let mut set = globset::GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|err| UsageError(format!("--ignore {pattern:?}: {}", err.kind())))?;
+        set.add(glob);
+    }
+    Ok(set.build()?)
+}
+
+fn log_result(graph: &PackageGraph, affected: &slipway_graph::Affected, actions: &Actions, changed: usize) {
+    if let Some(first) = affected.global_triggers.first() {
+        let message = format!(
+            "{first} lies in no package, so every package is affected ({} such paths; use --ignore to exclude paths)",
+            affected.global_triggers.len()
+        );
+        tracing::warn!("{message}");
+        actions.warning(&message);
+    }
+    for cycle in &affected.cycles {
+        let names: Vec<&str> = cycle.iter().map(|&id| graph.package(id).id.as_str()).collect();
+        let message = format!("dependency cycle, affected as a unit: {}", names.join(", "));
+        tracing::warn!("{message}");
+        actions.warning(&message);
+    }
+    for removed in &affected.removed {
+        tracing::info!(path = removed.path, files = removed.files.len(), "package removed by this change");
+    }
+    tracing::info!(
+        "{} of {} packages affected by {changed} changed paths",
+        affected.len(),
+        graph.len()
+    );
+}
+
+/// The name a removed package had at the base revision, read from its
+/// manifest there; the directory's last part when no base is known.
+fn removed_name(root: &Path, source: &ChangeSource, dir: &str) -> Option<String> {
+    if let Some(base) = &source.base_sha {
+        for manifest in ["Cargo.toml", "package.json", "go.mod"] {
+            if let Some(text) = git::show(root, base, &format!("{dir}/{manifest}")) {
+                if let Some(name) = slipway_graph::package_name(manifest, &text) {
+                    return Some(name);
+                }
+            }
+        }
+    }
+    PathBuf::from(dir).file_name().map(|n| n.to_string_lossy().into_owned())
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+/// Writes the data to stdout. A closed pipe (`ci-matrix | head`) is not an error.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err).context("failed to write to stdout"),
+        _ => Ok(()),
+    }
+}

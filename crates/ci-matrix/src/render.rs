@@ -1,0 +1,149 @@
+//! Text renderings of a result: list, dot, explain, and the step summary.
+
+use std::fmt::Write as _;
+
+use slipway_graph::{Affected, PackageGraph, PackageId};
+
+use crate::report::Report;
+
+pub(crate) fn list(graph: &PackageGraph, affected: &Affected) -> String {
+    let mut out = String::new();
+    for id in affected.packages(graph) {
+        out.push_str(&graph.package(id).id);
+        out.push('\n');
+    }
+    out
+}
+
+/// The whole graph in Graphviz dot; affected packages are filled and bold,
+/// and edges point from a package to what it depends on.
+pub(crate) fn dot(graph: &PackageGraph, affected: &Affected) -> String {
+    let mut out = String::from("digraph packages {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n");
+    let mut ids: Vec<PackageId> = graph.ids().collect();
+    ids.sort_by(|a, b| graph.package(*a).id.cmp(&graph.package(*b).id));
+    for &id in &ids {
+        let package = graph.package(id);
+        let style = if affected.contains(id) {
+            ", style=\"filled,bold\", fillcolor=\"#f4a261\""
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  {} [label=\"{}\\n{}\"{style}];",
+            quote(&package.id),
+            escape(&package.id),
+            escape(&package.path)
+        );
+    }
+    for &id in &ids {
+        let mut deps: Vec<PackageId> = graph.dependencies(id).map(|(d, _)| d).collect();
+        deps.sort_by(|a, b| graph.package(*a).id.cmp(&graph.package(*b).id));
+        deps.dedup();
+        for dep in deps {
+            let _ = writeln!(out, "  {} -> {};", quote(&graph.package(id).id), quote(&graph.package(dep).id));
+        }
+    }
+    out.push_str("}\n");
+    out
+}
+
+fn quote(s: &str) -> String {
+    format!("\"{}\"", escape(s))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Why `id` is, or is not, affected, in a sentence or two.
+pub(crate) fn explain(graph: &PackageGraph, affected: &Affected, id: PackageId) -> String {
+    let package = graph.package(id);
+    if let Some(chain) = affected.chain_text(graph, id) {
+        return format!("{} is affected: {chain}\n", package.id);
+    }
+    let mut deps = transitive_dependencies(graph, id);
+    deps.sort();
+    let deps_text = if deps.is_empty() {
+        "it depends on no other package".to_owned()
+    } else {
+        format!(
+            "none of its {} dependencies, transitively ({}), is affected",
+            deps.len(),
+            deps.join(", ")
+        )
+    };
+    let mut out = format!(
+        "{} is not affected: no changed path lies under {}, and {deps_text}\n",
+        package.id, package.path
+    );
+    if !affected.ignored.is_empty() {
+        let _ = writeln!(out, "{} changed paths were ignored by --ignore globs", affected.ignored.len());
+    }
+    out
+}
+
+fn transitive_dependencies(graph: &PackageGraph, id: PackageId) -> Vec<String> {
+    let mut seen = vec![false; graph.len()];
+    seen[id.index()] = true;
+    let mut stack = vec![id];
+    let mut out = Vec::new();
+    while let Some(current) = stack.pop() {
+        for (dep, _) in graph.dependencies(current) {
+            if !seen[dep.index()] {
+                seen[dep.index()] = true;
+                out.push(graph.package(dep).id.clone());
+                stack.push(dep);
+            }
+        }
+    }
+    out
+}
+
+/// Markdown for `$GITHUB_STEP_SUMMARY`.
+pub(crate) fn summary(report: &Report) -> String {
+    let mut out = String::from("### ci-matrix\n\n");
+    let _ = writeln!(
+        out,
+        "**{} of {} packages affected**",
+        report.affected.len(),
+        report.packages_total
+    );
+    match (&report.base_sha, &report.head_sha) {
+        (Some(base), Some(head)) => {
+            let _ = writeln!(out, "\nBase `{base}` ({}), head `{head}`.", report.base_source);
+        }
+        _ => {
+            let _ = writeln!(out, "\nChanges from {}.", report.base_source);
+        }
+    }
+    if let Some(first) = report.global_triggers.first() {
+        let _ = writeln!(
+            out,
+            "\n> Every package is affected: `{first}` lies in no package ({} such paths).",
+            report.global_triggers.len()
+        );
+    }
+    if !report.affected.is_empty() {
+        out.push_str("\n| package | path | why |\n| --- | --- | --- |\n");
+        for p in &report.affected {
+            let _ = writeln!(out, "| `{}` | `{}` | {} |", p.package, p.path, escape_cell(&p.because));
+        }
+    }
+    for removed in &report.removed {
+        let _ = writeln!(
+            out,
+            "\nRemoved package `{}` at `{}`.",
+            removed.name.as_deref().unwrap_or("?"),
+            removed.path
+        );
+    }
+    for cycle in &report.cycles {
+        let _ = writeln!(out, "\n> Dependency cycle, affected as a unit: {}.", cycle.join(", "));
+    }
+    out
+}
+
+fn escape_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('<', "&lt;")
+}
