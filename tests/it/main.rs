@@ -1,1 +1,5 @@
+//! End-to-end tests: the tools' binaries against real git repositories
+//! made in temporary directories. One test binary, a module per area.
 
+mod ci_matrix;
+mod support;

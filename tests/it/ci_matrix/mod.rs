@@ -1,0 +1,29 @@
+mod cargo;
+mod errors;
+mod github;
+mod go;
+mod graph_file;
+mod mixed;
+mod node;
+mod outputs;
+
+use crate::support::{Repo, because_lines};
+
+/// Commits `change` (path, content; `None` deletes) on top of `repo`'s
+/// history and returns the JSON report's `because` lines for the diff from
+/// the commit before.
+fn affected_by(repo: &Repo, change: &[(&str, Option<&str>)]) -> String {
+    for (path, content) in change {
+        match content {
+            Some(text) => {
+                repo.write(path, text);
+            }
+            None => {
+                repo.remove(path);
+            }
+        }
+    }
+    repo.commit("change");
+    let out = repo.ci_matrix().args(["--base", "HEAD~1", "--format", "json"]).success();
+    because_lines(&out)
+}

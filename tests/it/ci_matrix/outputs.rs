@@ -1,0 +1,102 @@
+//! The output formats: the matrix contract, the report, list, dot, explain.
+
+use crate::support::Repo;
+
+fn repo() -> Repo {
+    Repo::with_files(&[
+        ("package.json", "{\"private\": true, \"workspaces\": [\"packages/*\"]}\n"),
+        ("packages/b/package.json", "{\"name\": \"b\", \"dependencies\": {\"a\": \"*\"}}\n"),
+        ("packages/a/package.json", "{\"name\": \"a\"}\n"),
+        ("packages/c/package.json", "{\"name\": \"c\"}\n"),
+        ("packages/a/src/index.ts", "export {};\n"),
+    ])
+}
+
+#[test]
+fn the_matrix_is_sorted_and_byte_stable() {
+    let repo = repo();
+    let args = ["--changed-files", "[\"packages/a/src/index.ts\", \"packages/a/src/index.ts\"]"];
+    let first = repo.ci_matrix().args(args).success();
+    assert_eq!(
+        first,
+        "{\"include\":[{\"package\":\"a\",\"path\":\"packages/a\"},{\"package\":\"b\",\"path\":\"packages/b\"}]}\n"
+    );
+    for _ in 0..3 {
+        assert_eq!(repo.ci_matrix().args(args).success(), first);
+    }
+}
+
+#[test]
+fn nothing_affected_is_an_empty_include() {
+    let out = repo().ci_matrix().args(["--changed-files", "[]"]).success();
+    assert_eq!(out, "{\"include\":[]}\n");
+}
+
+#[test]
+fn the_json_report_shape() {
+    let repo = repo();
+    repo.write("packages/a/src/index.ts", "export const x = 1;\n");
+    repo.commit("change a");
+    let out = repo.ci_matrix().args(["--base", "HEAD~1", "--format", "json"]).success();
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    let base = repo.git(&["rev-parse", "HEAD~1"]);
+    let redacted = out.replace(&head, "<head>").replace(&base, "<base>");
+    insta::assert_snapshot!(redacted);
+}
+
+#[test]
+fn dot_highlights_the_affected_set() {
+    let out = repo()
+        .ci_matrix()
+        .args(["--changed-files", "[\"packages/a/src/index.ts\"]", "--format", "dot"])
+        .success();
+    insta::assert_snapshot!(out, @r##"
+    digraph packages {
+      rankdir=LR;
+      node [shape=box, fontname="Helvetica"];
+      "a" [label="a\npackages/a", style="filled,bold", fillcolor="#f4a261"];
+      "b" [label="b\npackages/b", style="filled,bold", fillcolor="#f4a261"];
+      "c" [label="c\npackages/c"];
+      "b" -> "a";
+    }
+    "##);
+}
+
+#[test]
+fn explain_says_why_and_why_not() {
+    let repo = repo();
+    let run = |pkg: &str| {
+        repo.ci_matrix()
+            .args(["--changed-files", "[\"packages/a/src/index.ts\"]", "--explain", pkg])
+            .success()
+    };
+    assert_eq!(run("b"), "b is affected: b <- a <- packages/a/src/index.ts\n");
+    assert_eq!(
+        run("c"),
+        "c is not affected: no changed path lies under packages/c, and it depends on no other package\n"
+    );
+    let out = repo
+        .ci_matrix()
+        .args(["--changed-files", "[\"packages/c/x\"]", "--explain", "b"])
+        .success();
+    assert_eq!(
+        out,
+        "b is not affected: no changed path lies under packages/b, and none of its 1 dependencies, transitively (a), is affected\n"
+    );
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    use std::process::{Command, Stdio};
+    let repo = repo();
+    let mut child = Command::new(crate::support::bin("ci-matrix"))
+        .current_dir(repo.path())
+        .args(["--changed-files", "[\"x\"]", "--format", "dot"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}

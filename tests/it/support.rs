@@ -1,0 +1,221 @@
+//! A real git repository in a temporary directory, and a builder that runs
+//! the tools' binaries against it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Path of a workspace binary. `cargo test` builds every binary of the
+/// workspace before it runs tests, next to the `deps` folder this test
+/// binary lives in; `SLIPWAY_BIN_DIR` overrides that for other layouts.
+pub fn bin(name: &str) -> PathBuf {
+    let dir = std::env::var_os("SLIPWAY_BIN_DIR").map_or_else(
+        || {
+            let exe = std::env::current_exe().expect("test binary path");
+            exe.parent().and_then(Path::parent).expect("target profile dir").to_path_buf()
+        },
+        PathBuf::from,
+    );
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} is not built: run `cargo build --workspace --bins` first (cargo xtask test does)",
+        path.display()
+    );
+    path
+}
+
+pub struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    /// A new repository with an empty history, on branch `main`.
+    pub fn new() -> Repo {
+        let repo = Repo {
+            dir: tempfile::tempdir().expect("temporary directory"),
+        };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    /// A repository holding `files`, committed once.
+    pub fn with_files(files: &[(&str, &str)]) -> Repo {
+        let repo = Repo::new();
+        repo.write_all(files);
+        repo.commit("base");
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, path: &str, content: &str) -> &Self {
+        let full = self.path().join(path);
+        std::fs::create_dir_all(full.parent().expect("a parent")).expect("create directories");
+        std::fs::write(full, content).expect("write file");
+        self
+    }
+
+    pub fn write_all(&self, files: &[(&str, &str)]) -> &Self {
+        for (path, content) in files {
+            self.write(path, content);
+        }
+        self
+    }
+
+    pub fn remove(&self, path: &str) -> &Self {
+        let full = self.path().join(path);
+        if full.is_dir() {
+            std::fs::remove_dir_all(full).expect("remove directory");
+        } else {
+            std::fs::remove_file(full).expect("remove file");
+        }
+        self
+    }
+
+    /// Commits everything in the work tree, returns the new commit's id.
+    pub fn commit(&self, message: &str) -> String {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = git_command(self.path()).args(args).output().expect("run git");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    pub fn ci_matrix(&self) -> Run {
+        Run::new(&bin("ci-matrix"), self.path())
+    }
+}
+
+/// git with the user's and the system's configuration shut out, so tests
+/// see the same git everywhere.
+pub fn git_command(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
+        .arg(dir)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .env("GIT_AUTHOR_DATE", "2026-01-01T00:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2026-01-01T00:00:00Z");
+    cmd
+}
+
+/// One run of a tool: arguments, environment, stdin; then its output.
+pub struct Run {
+    cmd: Command,
+    stdin: Option<String>,
+}
+
+impl Run {
+    pub fn new(program: &Path, cwd: &Path) -> Run {
+        let mut cmd = Command::new(program);
+        cmd.current_dir(cwd)
+            .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_OUTPUT")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("GITHUB_EVENT_PATH")
+            .env_remove("GITHUB_EVENT_NAME")
+            .env_remove("SLIPWAY_LOG")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("NO_COLOR", "1");
+        Run { cmd, stdin: None }
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Run {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn stdin(mut self, text: &str) -> Run {
+        self.stdin = Some(text.to_owned());
+        self
+    }
+
+    pub fn output(mut self) -> Output {
+        use std::io::Write as _;
+        self.cmd
+            .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self.cmd.spawn().expect("spawn tool");
+        if let Some(text) = self.stdin.take() {
+            child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write stdin");
+        }
+        let out = child.wait_with_output().expect("wait for tool");
+        Output {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs and insists on exit code 0; returns stdout.
+    pub fn success(self) -> String {
+        let out = self.output();
+        assert_eq!(out.code, Some(0), "expected success; stderr:\n{}", out.stderr);
+        out.stdout
+    }
+}
+
+#[derive(Debug)]
+pub struct Output {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    /// Insists on `code`, that stdout is empty and that nothing panicked.
+    pub fn failure(&self, code: i32) -> &str {
+        assert_eq!(self.code, Some(code), "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert!(!self.stderr.contains("panicked"), "panic: {}", self.stderr);
+        assert!(self.stdout.is_empty(), "no data on failure, got: {}", self.stdout);
+        &self.stderr
+    }
+}
+
+/// The JSON report as `package (ecosystem) path: because` lines, the part
+/// of a report that stays the same across runs (no commit ids).
+pub fn because_lines(report_json: &str) -> String {
+    let report: serde_json::Value = serde_json::from_str(report_json).expect("report is JSON");
+    let mut out = String::new();
+    for p in report["affected"].as_array().expect("affected array") {
+        out.push_str(&format!(
+            "{} ({}) {}: {}\n",
+            p["package"].as_str().unwrap(),
+            p["ecosystem"].as_str().unwrap(),
+            p["path"].as_str().unwrap(),
+            p["because"].as_str().unwrap()
+        ));
+    }
+    for key in ["global_triggers", "removed", "ignored", "cycles"] {
+        let value = &report[key];
+        if value.as_array().is_some_and(|a| !a.is_empty()) {
+            out.push_str(&format!("{key}: {value}\n"));
+        }
+    }
+    out
+}
