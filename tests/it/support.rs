@@ -11,7 +11,10 @@ pub fn bin(name: &str) -> PathBuf {
     let dir = std::env::var_os("SLIPWAY_BIN_DIR").map_or_else(
         || {
             let exe = std::env::current_exe().expect("test binary path");
-            exe.parent().and_then(Path::parent).expect("target profile dir").to_path_buf()
+            exe.parent()
+                .and_then(Path::parent)
+                .expect("target profile dir")
+                .to_path_buf()
         },
         PathBuf::from,
     );
@@ -82,7 +85,10 @@ impl Repo {
     }
 
     pub fn git(&self, args: &[&str]) -> String {
-        let out = git_command(self.path()).args(args).output().expect("run git");
+        let out = git_command(self.path())
+            .args(args)
+            .output()
+            .expect("run git");
         assert!(
             out.status.success(),
             "git {args:?} failed: {}",
@@ -157,12 +163,21 @@ impl Run {
     pub fn output(mut self) -> Output {
         use std::io::Write as _;
         self.cmd
-            .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = self.cmd.spawn().expect("spawn tool");
         if let Some(text) = self.stdin.take() {
-            child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("write stdin");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(text.as_bytes())
+                .expect("write stdin");
         }
         let out = child.wait_with_output().expect("wait for tool");
         Output {
@@ -175,7 +190,12 @@ impl Run {
     /// Runs and insists on exit code 0; returns stdout.
     pub fn success(self) -> String {
         let out = self.output();
-        assert_eq!(out.code, Some(0), "expected success; stderr:\n{}", out.stderr);
+        assert_eq!(
+            out.code,
+            Some(0),
+            "expected success; stderr:\n{}",
+            out.stderr
+        );
         out.stdout
     }
 }
@@ -190,9 +210,19 @@ pub struct Output {
 impl Output {
     /// Insists on `code`, that stdout is empty and that nothing panicked.
     pub fn failure(&self, code: i32) -> &str {
-        assert_eq!(self.code, Some(code), "stdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(code),
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
         assert!(!self.stderr.contains("panicked"), "panic: {}", self.stderr);
-        assert!(self.stdout.is_empty(), "no data on failure, got: {}", self.stdout);
+        assert!(
+            self.stdout.is_empty(),
+            "no data on failure, got: {}",
+            self.stdout
+        );
         &self.stderr
     }
 }

@@ -105,14 +105,19 @@ mod tests {
 
     #[test]
     fn the_original_call_parses() {
-        let cli = Cli::try_parse_from(["ci-matrix", "dep-graph.json", r#"["packages/a/x.ts"]"#]).unwrap();
-        assert_eq!(cli.graph_positional.unwrap(), PathBuf::from("dep-graph.json"));
+        let cli =
+            Cli::try_parse_from(["ci-matrix", "dep-graph.json", r#"["packages/a/x.ts"]"#]).unwrap();
+        assert_eq!(
+            cli.graph_positional.unwrap(),
+            PathBuf::from("dep-graph.json")
+        );
         assert_eq!(cli.changed_positional.unwrap(), r#"["packages/a/x.ts"]"#);
     }
 
     #[test]
     fn two_change_sources_conflict() {
-        let err = Cli::try_parse_from(["ci-matrix", "--base", "main", "--changed-files", "[]"]).unwrap_err();
+        let err = Cli::try_parse_from(["ci-matrix", "--base", "main", "--changed-files", "[]"])
+            .unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
     }
 }

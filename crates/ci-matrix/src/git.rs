@@ -46,7 +46,15 @@ pub fn toplevel(dir: &Path) -> Result<PathBuf, GitError> {
 
 /// The full object name of a revision.
 pub fn resolve(root: &Path, rev: &str) -> Result<String, GitError> {
-    git_line(root, &["rev-parse", "--verify", "--end-of-options", &format!("{rev}^{{commit}}")])
+    git_line(
+        root,
+        &[
+            "rev-parse",
+            "--verify",
+            "--end-of-options",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )
 }
 
 /// The best common ancestor of two commits.
@@ -59,7 +67,16 @@ pub fn merge_base(root: &Path, a: &str, b: &str) -> Result<String, GitError> {
 pub fn diff(root: &Path, from: &str, to: &str) -> Result<Vec<ChangedPath>, GitError> {
     let out = git(
         root,
-        &["diff", "--name-status", "--no-renames", "--no-ext-diff", "-z", from, to, "--"],
+        &[
+            "diff",
+            "--name-status",
+            "--no-renames",
+            "--no-ext-diff",
+            "-z",
+            from,
+            to,
+            "--",
+        ],
     )?;
     let mut fields = out.split(|&b| b == 0).filter(|f| !f.is_empty());
     let mut changed = Vec::new();

@@ -16,7 +16,11 @@ pub(crate) struct Actions {
 
 impl Actions {
     pub(crate) fn from_env() -> Self {
-        let path = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let path = |name| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
         Actions {
             output: path("GITHUB_OUTPUT"),
             summary: path("GITHUB_STEP_SUMMARY"),
@@ -35,7 +39,10 @@ impl Actions {
 }
 
 fn escape_command(message: &str) -> String {
-    message.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    message
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Appends `name<<DELIM … DELIM` records to `$GITHUB_OUTPUT`, with a random
@@ -56,7 +63,10 @@ pub(crate) fn append_outputs(file: &Path, outputs: &[(&str, String)]) -> std::io
 }
 
 pub(crate) fn append(file: &Path, text: &str) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(file)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)?;
     f.write_all(text.as_bytes())?;
     f.flush()
 }
@@ -81,7 +91,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("out");
         std::fs::write(&file, "earlier=1\n").unwrap();
-        append_outputs(&file, &[("matrix", "{\"include\":[]}".into()), ("multi", "a\nb".into())]).unwrap();
+        append_outputs(
+            &file,
+            &[
+                ("matrix", "{\"include\":[]}".into()),
+                ("multi", "a\nb".into()),
+            ],
+        )
+        .unwrap();
         let text = std::fs::read_to_string(&file).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "earlier=1");

@@ -7,7 +7,9 @@ use slipway_graph::normalize;
 /// A changed-file list that could not be read.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum InputError {
-    #[error("invalid JSON in {source_name} at line {line}, column {column}: expected an array of paths")]
+    #[error(
+        "invalid JSON in {source_name} at line {line}, column {column}: expected an array of paths"
+    )]
     Json {
         source_name: String,
         line: usize,
@@ -70,7 +72,11 @@ pub(crate) fn read_list(file: &Path) -> Result<Vec<String>, InputError> {
 
 /// Turns user-given paths into repository-relative ones. Absolute paths
 /// under `root` are accepted; paths that leave it are an error.
-pub(crate) fn relative_paths(paths: Vec<String>, root: &Path, source_name: &str) -> Result<Vec<String>, InputError> {
+pub(crate) fn relative_paths(
+    paths: Vec<String>,
+    root: &Path,
+    source_name: &str,
+) -> Result<Vec<String>, InputError> {
     let mut out = Vec::with_capacity(paths.len());
     for path in paths {
         let trimmed = path.trim();
@@ -117,14 +123,23 @@ mod tests {
     fn paths_become_relative_or_are_refused() {
         let root = Path::new("/repo");
         let got = relative_paths(
-            vec!["./a/x".into(), "/repo/b/y".into(), " ".into(), "c\\z".into()],
+            vec![
+                "./a/x".into(),
+                "/repo/b/y".into(),
+                " ".into(),
+                "c\\z".into(),
+            ],
             root,
             "x",
         )
         .unwrap();
         assert_eq!(got, ["a/x", "b/y", "c/z"]);
         let err = relative_paths(vec!["/etc/passwd".into()], root, "--changed-files").unwrap_err();
-        assert!(err.to_string().contains("\"/etc/passwd\" from --changed-files is outside"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("\"/etc/passwd\" from --changed-files is outside"),
+            "{err}"
+        );
         assert!(relative_paths(vec!["../x".into()], root, "x").is_err());
     }
 }

@@ -52,13 +52,16 @@ pub fn init_logging(args: &LogArgs) {
         .ok()
         .and_then(|spec| spec.parse::<Targets>().ok())
         .unwrap_or_else(|| Targets::new().with_default(level));
-    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal();
+    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stderr().is_terminal();
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(color)
         .with_target(false)
         .without_time();
-    let _ = tracing_subscriber::registry().with(layer.with_filter(filter)).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(layer.with_filter(filter))
+        .try_init();
 }
 
 /// Maps an error to the documented exit code.
@@ -91,13 +94,21 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
             cwd.clone()
         }),
     };
-    let root = std::fs::canonicalize(&root).with_context(|| format!("failed to open root {}", root.display()))?;
+    let root = std::fs::canonicalize(&root)
+        .with_context(|| format!("failed to open root {}", root.display()))?;
 
     let graph = load_graph(cli, &root)?;
-    tracing::debug!(packages = graph.len(), edges = graph.edge_count(), "package graph read");
+    tracing::debug!(
+        packages = graph.len(),
+        edges = graph.edge_count(),
+        "package graph read"
+    );
     if cli.fail_on_cycle {
         if let Some(cycle) = graph.cycles().first() {
-            let names: Vec<&str> = cycle.iter().map(|&id| graph.package(id).id.as_str()).collect();
+            let names: Vec<&str> = cycle
+                .iter()
+                .map(|&id| graph.package(id).id.as_str())
+                .collect();
             return Err(CycleError(names.join(" <-> ")).into());
         }
     }
@@ -124,9 +135,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
     let matrix_json = serde_json::to_string(&matrix)?;
 
     let stdout = if let Some(name) = &cli.explain {
-        let id = graph
-            .find(name)
-            .ok_or_else(|| UsageError(format!("--explain {name}: no package of that name or id in the graph")))?;
+        let id = graph.find(name).ok_or_else(|| {
+            UsageError(format!(
+                "--explain {name}: no package of that name or id in the graph"
+            ))
+        })?;
         render::explain(&graph, &affected, id)
     } else {
         match cli.format {
@@ -186,8 +199,16 @@ fn collect_changes(cli: &Cli, root: &Path) -> anyhow::Result<(Vec<ChangedPath>, 
         };
         Ok((changed, source))
     };
-    if let Some(json) = cli.changes.changed_files.as_deref().or(cli.changed_positional.as_deref()) {
-        return listed(input::parse_json(json, "--changed-files")?, "--changed-files");
+    if let Some(json) = cli
+        .changes
+        .changed_files
+        .as_deref()
+        .or(cli.changed_positional.as_deref())
+    {
+        return listed(
+            input::parse_json(json, "--changed-files")?,
+            "--changed-files",
+        );
     }
     if let Some(file) = &cli.changes.changed_files_from {
         let name = file.display().to_string();
@@ -207,7 +228,8 @@ fn collect_changes(cli: &Cli, root: &Path) -> anyhow::Result<(Vec<ChangedPath>, 
         return Ok((changed, source));
     }
     Err(UsageError(
-        "no changes given: pass --changed-files JSON, --changed-files-from FILE or --base REV".to_owned(),
+        "no changes given: pass --changed-files JSON, --changed-files-from FILE or --base REV"
+            .to_owned(),
     )
     .into())
 }
@@ -224,7 +246,12 @@ fn build_globs(patterns: &[String]) -> anyhow::Result<globset::GlobSet> {
     Ok(set.build()?)
 }
 
-fn log_result(graph: &PackageGraph, affected: &slipway_graph::Affected, actions: &Actions, changed: usize) {
+fn log_result(
+    graph: &PackageGraph,
+    affected: &slipway_graph::Affected,
+    actions: &Actions,
+    changed: usize,
+) {
     if let Some(first) = affected.global_triggers.first() {
         let message = format!(
             "{first} lies in no package, so every package is affected ({} such paths; use --ignore to exclude paths)",
@@ -234,13 +261,20 @@ fn log_result(graph: &PackageGraph, affected: &slipway_graph::Affected, actions:
         actions.warning(&message);
     }
     for cycle in &affected.cycles {
-        let names: Vec<&str> = cycle.iter().map(|&id| graph.package(id).id.as_str()).collect();
+        let names: Vec<&str> = cycle
+            .iter()
+            .map(|&id| graph.package(id).id.as_str())
+            .collect();
         let message = format!("dependency cycle, affected as a unit: {}", names.join(", "));
         tracing::warn!("{message}");
         actions.warning(&message);
     }
     for removed in &affected.removed {
-        tracing::info!(path = removed.path, files = removed.files.len(), "package removed by this change");
+        tracing::info!(
+            path = removed.path,
+            files = removed.files.len(),
+            "package removed by this change"
+        );
     }
     tracing::info!(
         "{} of {} packages affected by {changed} changed paths",
@@ -261,7 +295,9 @@ fn removed_name(root: &Path, source: &ChangeSource, dir: &str) -> Option<String>
             }
         }
     }
-    PathBuf::from(dir).file_name().map(|n| n.to_string_lossy().into_owned())
+    PathBuf::from(dir)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
 }
 
 fn short(sha: &str) -> &str {
@@ -272,7 +308,9 @@ fn short(sha: &str) -> &str {
 fn write_stdout(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err).context("failed to write to stdout"),
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(err).context("failed to write to stdout")
+        }
         _ => Ok(()),
     }
 }

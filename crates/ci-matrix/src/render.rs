@@ -18,7 +18,9 @@ pub(crate) fn list(graph: &PackageGraph, affected: &Affected) -> String {
 /// The whole graph in Graphviz dot; affected packages are filled and bold,
 /// and edges point from a package to what it depends on.
 pub(crate) fn dot(graph: &PackageGraph, affected: &Affected) -> String {
-    let mut out = String::from("digraph packages {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n");
+    let mut out = String::from(
+        "digraph packages {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n",
+    );
     let mut ids: Vec<PackageId> = graph.ids().collect();
     ids.sort_by(|a, b| graph.package(*a).id.cmp(&graph.package(*b).id));
     for &id in &ids {
@@ -41,7 +43,12 @@ pub(crate) fn dot(graph: &PackageGraph, affected: &Affected) -> String {
         deps.sort_by(|a, b| graph.package(*a).id.cmp(&graph.package(*b).id));
         deps.dedup();
         for dep in deps {
-            let _ = writeln!(out, "  {} -> {};", quote(&graph.package(id).id), quote(&graph.package(dep).id));
+            let _ = writeln!(
+                out,
+                "  {} -> {};",
+                quote(&graph.package(id).id),
+                quote(&graph.package(dep).id)
+            );
         }
     }
     out.push_str("}\n");
@@ -78,7 +85,11 @@ pub(crate) fn explain(graph: &PackageGraph, affected: &Affected, id: PackageId) 
         package.id, package.path
     );
     if !affected.ignored.is_empty() {
-        let _ = writeln!(out, "{} changed paths were ignored by --ignore globs", affected.ignored.len());
+        let _ = writeln!(
+            out,
+            "{} changed paths were ignored by --ignore globs",
+            affected.ignored.len()
+        );
     }
     out
 }
@@ -111,7 +122,11 @@ pub(crate) fn summary(report: &Report) -> String {
     );
     match (&report.base_sha, &report.head_sha) {
         (Some(base), Some(head)) => {
-            let _ = writeln!(out, "\nBase `{base}` ({}), head `{head}`.", report.base_source);
+            let _ = writeln!(
+                out,
+                "\nBase `{base}` ({}), head `{head}`.",
+                report.base_source
+            );
         }
         _ => {
             let _ = writeln!(out, "\nChanges from {}.", report.base_source);
@@ -127,7 +142,13 @@ pub(crate) fn summary(report: &Report) -> String {
     if !report.affected.is_empty() {
         out.push_str("\n| package | path | why |\n| --- | --- | --- |\n");
         for p in &report.affected {
-            let _ = writeln!(out, "| `{}` | `{}` | {} |", p.package, p.path, escape_cell(&p.because));
+            let _ = writeln!(
+                out,
+                "| `{}` | `{}` | {} |",
+                p.package,
+                p.path,
+                escape_cell(&p.because)
+            );
         }
     }
     for removed in &report.removed {
@@ -139,7 +160,11 @@ pub(crate) fn summary(report: &Report) -> String {
         );
     }
     for cycle in &report.cycles {
-        let _ = writeln!(out, "\n> Dependency cycle, affected as a unit: {}.", cycle.join(", "));
+        let _ = writeln!(
+            out,
+            "\n> Dependency cycle, affected as a unit: {}.",
+            cycle.join(", ")
+        );
     }
     out
 }

@@ -29,22 +29,22 @@ pub struct ChangeSource {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct Report<'a> {
     pub version: u32,
     /// `explicit` (--base) or `changed-files` (a list).
     pub base_source: &'static str,
     pub base_sha: Option<String>,
     pub head_sha: Option<String>,
     pub packages_total: usize,
-    pub affected: Vec<AffectedPackage>,
-    pub global_triggers: Vec<String>,
+    pub affected: Vec<AffectedPackage<'a>>,
+    pub global_triggers: Vec<&'a str>,
     pub removed: Vec<RemovedPackage>,
-    pub ignored: Vec<String>,
+    pub ignored: Vec<&'a str>,
     pub cycles: Vec<Vec<String>>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct AffectedPackage {
+pub struct AffectedPackage<'a> {
     pub package: String,
     pub name: String,
     pub path: String,
@@ -56,7 +56,7 @@ pub struct AffectedPackage {
     /// The chain as text: `web <- ui <- packages/ui/x.ts`.
     pub because: String,
     /// Changed files under the package itself.
-    pub changed_files: Vec<String>,
+    pub changed_files: Vec<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -83,12 +83,12 @@ pub fn matrix(graph: &PackageGraph, affected: &Affected) -> Matrix {
     }
 }
 
-pub fn report(
+pub fn report<'a>(
     graph: &PackageGraph,
-    affected: &Affected,
+    affected: &Affected<'a>,
     source: ChangeSource,
     removed: Vec<RemovedPackage>,
-) -> Report {
+) -> Report<'a> {
     let packages = affected
         .packages(graph)
         .into_iter()
@@ -105,7 +105,9 @@ pub fn report(
                 .into_iter()
                 .map(|link| match link {
                     slipway_graph::Link::Package(p) => graph.package(p).id.clone(),
-                    slipway_graph::Link::File(f) | slipway_graph::Link::GlobalFile(f) => f.to_owned(),
+                    slipway_graph::Link::File(f) | slipway_graph::Link::GlobalFile(f) => {
+                        f.to_owned()
+                    }
                 })
                 .collect();
             AffectedPackage {

@@ -36,13 +36,13 @@ impl Default for Options {
 
 /// Why a package is affected.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reason {
-    /// Files under the package changed (sorted).
-    Changed { files: Vec<String> },
+pub enum Reason<'c> {
+    /// Files under the package changed (sorted), borrowed from the input.
+    Changed { files: Vec<&'c str> },
     /// A package it depends on is affected.
     Dependency { on: PackageId, kind: DepKind },
     /// A changed path lies in no package, so everything is affected.
-    Global { file: String },
+    Global { file: &'c str },
 }
 
 /// One step of a reason chain, from a package back to the change behind it.
@@ -63,19 +63,19 @@ pub struct RemovedPackage {
 
 /// The affected set and everything that explains it.
 #[derive(Debug, Clone)]
-pub struct Affected {
-    reasons: Vec<Option<Reason>>,
+pub struct Affected<'c> {
+    reasons: Vec<Option<Reason<'c>>>,
     count: usize,
     /// Changed paths in no package, which made every package affected.
-    pub global_triggers: Vec<String>,
+    pub global_triggers: Vec<&'c str>,
     pub removed: Vec<RemovedPackage>,
     /// Changed paths that matched an ignore glob.
-    pub ignored: Vec<String>,
+    pub ignored: Vec<&'c str>,
     /// Dependency cycles among the affected packages; each is affected as a unit.
     pub cycles: Vec<Vec<PackageId>>,
 }
 
-impl Affected {
+impl<'c> Affected<'c> {
     /// Whether `id` is affected.
     #[must_use]
     pub fn contains(&self, id: PackageId) -> bool {
@@ -83,7 +83,7 @@ impl Affected {
     }
 
     #[must_use]
-    pub fn reason(&self, id: PackageId) -> Option<&Reason> {
+    pub fn reason(&self, id: PackageId) -> Option<&Reason<'c>> {
         self.reasons[id.index()].as_ref()
     }
 
@@ -115,7 +115,7 @@ impl Affected {
         loop {
             match self.reason(current)? {
                 Reason::Changed { files } => {
-                    links.push(Link::File(files.first().map_or("", String::as_str)));
+                    links.push(Link::File(files.first().copied().unwrap_or_default()));
                     return Some(links);
                 }
                 Reason::Global { file } => {
@@ -151,29 +151,37 @@ impl Affected {
 /// kind of dependency. A changed path in no package affects every package,
 /// unless it is ignored. Cycles never fail: a cycle is affected as a unit.
 #[must_use]
-pub fn affected(graph: &PackageGraph, changed: &[ChangedPath], options: &Options) -> Affected {
-    let mut reasons: Vec<Option<Reason>> = vec![None; graph.len()];
+pub fn affected<'c>(
+    graph: &PackageGraph,
+    changed: &'c [ChangedPath],
+    options: &Options,
+) -> Affected<'c> {
+    let mut reasons: Vec<Option<Reason<'c>>> = vec![None; graph.len()];
     let mut global_triggers = Vec::new();
     let mut ignored = Vec::new();
     let mut removed: Vec<RemovedPackage> = Vec::new();
 
     let deleted_manifest_dirs: HashSet<&str> = changed
         .iter()
-        .filter(|c| c.deleted && MANIFESTS.iter().any(|m| c.path.rsplit('/').next() == Some(m)))
+        .filter(|c| {
+            c.deleted
+                && MANIFESTS
+                    .iter()
+                    .any(|m| c.path.rsplit('/').next() == Some(m))
+        })
         .map(|c| parent(&c.path))
         .collect();
 
-    let mut sorted: Vec<&ChangedPath> = changed.iter().collect();
-    sorted.sort_unstable();
-    sorted.dedup_by(|a, b| a.path == b.path);
-    for change in sorted {
+    for change in changed {
         let path = change.path.as_str();
         if options.ignore.is_match(path) {
-            ignored.push(change.path.clone());
+            ignored.push(path);
             continue;
         }
         let owners = graph.owners(path);
-        let owned_below_root = owners.first().is_some_and(|&o| graph.package(o).path != ".");
+        let owned_below_root = owners
+            .first()
+            .is_some_and(|&o| graph.package(o).path != ".");
         if !owned_below_root && change.deleted {
             if let Some(dir) = removed_root(graph, &deleted_manifest_dirs, path) {
                 match removed.iter_mut().find(|r| r.path == dir) {
@@ -187,25 +195,36 @@ pub fn affected(graph: &PackageGraph, changed: &[ChangedPath], options: &Options
             }
         }
         if owners.is_empty() {
-            global_triggers.push(change.path.clone());
+            global_triggers.push(path);
             continue;
         }
         for &owner in owners {
             match &mut reasons[owner.index()] {
-                Some(Reason::Changed { files }) => files.push(change.path.clone()),
+                Some(Reason::Changed { files }) => files.push(path),
                 slot => {
-                    *slot = Some(Reason::Changed {
-                        files: vec![change.path.clone()],
-                    });
+                    *slot = Some(Reason::Changed { files: vec![path] });
                 }
             }
         }
+    }
+    // Sorting each small list, rather than all paths up front, keeps the
+    // result independent of input order at a fraction of the cost.
+    for reason in reasons.iter_mut().flatten() {
+        if let Reason::Changed { files } = reason {
+            sort_dedup(files);
+        }
+    }
+    for list in [&mut global_triggers, &mut ignored] {
+        sort_dedup(list);
+    }
+    for r in &mut removed {
+        sort_dedup(&mut r.files);
     }
 
     if let Some(first) = global_triggers.first() {
         for slot in &mut reasons {
             if slot.is_none() {
-                *slot = Some(Reason::Global { file: first.clone() });
+                *slot = Some(Reason::Global { file: first });
             }
         }
     } else {
@@ -229,10 +248,18 @@ pub fn affected(graph: &PackageGraph, changed: &[ChangedPath], options: &Options
     }
 }
 
+fn sort_dedup<T: Ord>(list: &mut Vec<T>) {
+    list.sort_unstable();
+    list.dedup();
+}
+
 /// Breadth-first from the changed packages over "is depended on by" edges,
 /// so each package's chain is a shortest one.
-fn propagate(graph: &PackageGraph, reasons: &mut [Option<Reason>]) {
-    let mut queue: VecDeque<PackageId> = graph.ids().filter(|id| reasons[id.index()].is_some()).collect();
+fn propagate(graph: &PackageGraph, reasons: &mut [Option<Reason<'_>>]) {
+    let mut queue: VecDeque<PackageId> = graph
+        .ids()
+        .filter(|id| reasons[id.index()].is_some())
+        .collect();
     while let Some(current) = queue.pop_front() {
         for (dependent, kind) in graph.dependents(current) {
             let slot = &mut reasons[dependent.index()];
@@ -248,13 +275,19 @@ fn propagate(graph: &PackageGraph, reasons: &mut [Option<Reason>]) {
 /// deepest ancestor whose manifest was deleted in the same change, else the
 /// shallowest one that sits where the workspace keeps its packages
 /// (`crates/*`, `packages/**`) but holds none.
-fn removed_root<'p>(graph: &PackageGraph, deleted_manifest_dirs: &HashSet<&str>, path: &'p str) -> Option<&'p str> {
+fn removed_root<'p>(
+    graph: &PackageGraph,
+    deleted_manifest_dirs: &HashSet<&str>,
+    path: &'p str,
+) -> Option<&'p str> {
     let dirs = || ancestors(path).skip(1).take_while(|dir| *dir != ".");
-    dirs().find(|dir| deleted_manifest_dirs.contains(dir)).or_else(|| {
-        dirs()
-            .filter(|dir| graph.is_package_dir(dir) && !graph.has_package_at(dir))
-            .last()
-    })
+    dirs()
+        .find(|dir| deleted_manifest_dirs.contains(dir))
+        .or_else(|| {
+            dirs()
+                .filter(|dir| graph.is_package_dir(dir) && !graph.has_package_at(dir))
+                .last()
+        })
 }
 
 #[cfg(test)]
@@ -267,7 +300,9 @@ mod tests {
     /// cycle `a -> b -> a`.
     fn graph() -> PackageGraph {
         let mut b = GraphBuilder::new();
-        let tokens = b.add_package("tokens", "packages/tokens", Ecosystem::Pnpm).unwrap();
+        let tokens = b
+            .add_package("tokens", "packages/tokens", Ecosystem::Pnpm)
+            .unwrap();
         let ui = b.add_package("ui", "packages/ui", Ecosystem::Pnpm).unwrap();
         let web = b.add_package("web", "apps/web", Ecosystem::Pnpm).unwrap();
         let docs = b.add_package("docs", "apps/docs", Ecosystem::Pnpm).unwrap();
@@ -278,7 +313,12 @@ mod tests {
         b.add_edge(docs, tokens, DepKind::Peer);
         b.add_edge(a, c, DepKind::Normal);
         b.add_edge(c, a, DepKind::Normal);
-        b.add_package_dir_glob(globset::GlobBuilder::new("packages/*").literal_separator(true).build().unwrap());
+        b.add_package_dir_glob(
+            globset::GlobBuilder::new("packages/*")
+                .literal_separator(true)
+                .build()
+                .unwrap(),
+        );
         b.build()
     }
 
@@ -301,7 +341,8 @@ mod tests {
     /// Checks the affected set as `id: chain` lines.
     fn check(paths: &[&str], expected: &[&str]) {
         let g = graph();
-        let got = affected(&g, &changed(paths), &Options::default());
+        let changes_got = changed(paths);
+        let got = affected(&g, &changes_got, &Options::default());
         let lines: Vec<String> = got
             .packages(&g)
             .into_iter()
@@ -325,7 +366,10 @@ mod tests {
 
     #[test]
     fn a_leaf_affects_only_itself() {
-        check(&["apps/web/index.ts", "apps/web/b.ts"], &["web: web <- apps/web/b.ts"]);
+        check(
+            &["apps/web/index.ts", "apps/web/b.ts"],
+            &["web: web <- apps/web/b.ts"],
+        );
     }
 
     #[test]
@@ -336,24 +380,37 @@ mod tests {
     #[test]
     fn a_cycle_is_affected_as_a_unit() {
         let g = graph();
-        let got = affected(&g, &changed(&["packages/a/x"]), &Options::default());
-        let names: Vec<&str> = got.packages(&g).iter().map(|&id| g.package(id).id.as_str()).collect();
+        let changes_got = changed(&["packages/a/x"]);
+        let got = affected(&g, &changes_got, &Options::default());
+        let names: Vec<&str> = got
+            .packages(&g)
+            .iter()
+            .map(|&id| g.package(id).id.as_str())
+            .collect();
         assert_eq!(names, ["a", "b"]);
         assert_eq!(got.cycles.len(), 1);
-        let unaffected = affected(&g, &changed(&["apps/web/x"]), &Options::default());
-        assert!(unaffected.cycles.is_empty(), "only cycles in the affected set are reported");
+        let changes_unaffected = changed(&["apps/web/x"]);
+        let unaffected = affected(&g, &changes_unaffected, &Options::default());
+        assert!(
+            unaffected.cycles.is_empty(),
+            "only cycles in the affected set are reported"
+        );
     }
 
     #[test]
     fn a_global_file_affects_everything_and_is_named() {
         let g = graph();
-        let got = affected(&g, &changed(&["package.json", "apps/web/x"]), &Options::default());
+        let changes_got = changed(&["package.json", "apps/web/x"]);
+        let got = affected(&g, &changes_got, &Options::default());
         assert_eq!(got.len(), g.len());
         assert_eq!(got.global_triggers, ["package.json"]);
         let web = g.find("web").unwrap();
         let ui = g.find("ui").unwrap();
         assert_eq!(got.chain_text(&g, web).unwrap(), "web <- apps/web/x");
-        assert_eq!(got.chain_text(&g, ui).unwrap(), "ui <- package.json (global)");
+        assert_eq!(
+            got.chain_text(&g, ui).unwrap(),
+            "ui <- package.json (global)"
+        );
     }
 
     #[test]
@@ -366,7 +423,8 @@ mod tests {
                 set.build().unwrap()
             },
         };
-        let got = affected(&g, &changed(&["README.md", "packages/ui/README.md"]), &options);
+        let changes_got = changed(&["README.md", "packages/ui/README.md"]);
+        let got = affected(&g, &changes_got, &options);
         assert!(got.is_empty());
         assert_eq!(got.ignored, ["README.md", "packages/ui/README.md"]);
     }
@@ -375,22 +433,28 @@ mod tests {
     fn deleted_package_is_removed_not_global() {
         let g = graph();
         // Under a workspace glob: removed even without its manifest listed.
-        let got = affected(&g, &changed(&["-packages/old/src/a.ts", "-packages/old/src/b.ts"]), &Options::default());
+        let changes_got = changed(&["-packages/old/src/a.ts", "-packages/old/src/b.ts"]);
+        let got = affected(&g, &changes_got, &Options::default());
         assert!(got.is_empty());
         assert!(got.global_triggers.is_empty());
         assert_eq!(
             got.removed,
             [RemovedPackage {
                 path: "packages/old".to_owned(),
-                files: vec!["packages/old/src/a.ts".to_owned(), "packages/old/src/b.ts".to_owned()],
+                files: vec![
+                    "packages/old/src/a.ts".to_owned(),
+                    "packages/old/src/b.ts".to_owned()
+                ],
             }]
         );
         // Elsewhere: removed because its manifest went with it.
-        let got = affected(&g, &changed(&["-tools/gen/package.json", "-tools/gen/x.js"]), &Options::default());
+        let changes_got = changed(&["-tools/gen/package.json", "-tools/gen/x.js"]);
+        let got = affected(&g, &changes_got, &Options::default());
         assert_eq!(got.removed.len(), 1);
         assert_eq!(got.removed[0].path, "tools/gen");
         // A deleted loose file is still global.
-        let got = affected(&g, &changed(&["-tools/run.sh"]), &Options::default());
+        let changes_got = changed(&["-tools/run.sh"]);
+        let got = affected(&g, &changes_got, &Options::default());
         assert_eq!(got.global_triggers, ["tools/run.sh"]);
     }
 }

@@ -41,7 +41,9 @@ pub enum GraphError {
         package: String,
         name: String,
     },
-    #[error("no package graph found under {root}: expected a Cargo, npm, yarn, pnpm or Go workspace, or pass a dep-graph.json with --graph")]
+    #[error(
+        "no package graph found under {root}: expected a Cargo, npm, yarn, pnpm or Go workspace, or pass a dep-graph.json with --graph"
+    )]
     NothingFound { root: PathBuf },
 }
 
@@ -98,8 +100,14 @@ pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line, column)
 }
 

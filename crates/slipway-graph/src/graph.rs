@@ -3,6 +3,7 @@ use std::collections::HashMap;
 use globset::GlobSet;
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
+use rustc_hash::FxHashMap;
 
 use crate::error::GraphError;
 use crate::model::{DepKind, Ecosystem, Package, PackageId};
@@ -17,7 +18,9 @@ pub struct PackageGraph {
     packages: Vec<Package>,
     graph: DiGraph<(), DepKind, u32>,
     by_id: HashMap<String, PackageId>,
-    by_dir: HashMap<String, Vec<PackageId>>,
+    /// Owner lookups run once per changed path and ancestor: a fast
+    /// hasher pays (paths are not attacker-chosen here).
+    by_dir: FxHashMap<String, Vec<PackageId>>,
     /// Directories where packages live by the workspace's own rules
     /// (`crates/*`, `packages/*`): a deleted path in such a directory that
     /// holds no package any more belongs to a removed package.
@@ -71,14 +74,24 @@ impl PackageGraph {
     pub fn dependencies(&self, id: PackageId) -> impl Iterator<Item = (PackageId, DepKind)> + '_ {
         self.graph
             .edges_directed(node(id), Direction::Outgoing)
-            .map(|e| (package_id(petgraph::visit::EdgeRef::target(&e)), *e.weight()))
+            .map(|e| {
+                (
+                    package_id(petgraph::visit::EdgeRef::target(&e)),
+                    *e.weight(),
+                )
+            })
     }
 
     /// The packages that depend on `id` directly, with the kind of each dependency.
     pub fn dependents(&self, id: PackageId) -> impl Iterator<Item = (PackageId, DepKind)> + '_ {
         self.graph
             .edges_directed(node(id), Direction::Incoming)
-            .map(|e| (package_id(petgraph::visit::EdgeRef::source(&e)), *e.weight()))
+            .map(|e| {
+                (
+                    package_id(petgraph::visit::EdgeRef::source(&e)),
+                    *e.weight(),
+                )
+            })
     }
 
     /// The packages whose directory is the deepest one holding `path`.
@@ -166,7 +179,8 @@ impl GraphBuilder {
                 second: path.to_owned(),
             });
         }
-        let id = PackageId(u32::try_from(self.packages.len()).expect("fewer than 4 billion packages"));
+        let id =
+            PackageId(u32::try_from(self.packages.len()).expect("fewer than 4 billion packages"));
         self.by_name.insert(key, id);
         self.packages.push(Package {
             id: String::new(),
@@ -185,7 +199,9 @@ impl GraphBuilder {
     /// Looks up a package added earlier, by ecosystem and manifest name.
     #[must_use]
     pub fn lookup(&self, ecosystem: Ecosystem, name: &str) -> Option<PackageId> {
-        self.by_name.get(&(ecosystem.namespace(), name.to_owned())).copied()
+        self.by_name
+            .get(&(ecosystem.namespace(), name.to_owned()))
+            .copied()
     }
 
     /// Declares a directory glob where the workspace keeps its packages.
@@ -203,7 +219,10 @@ impl GraphBuilder {
         // both, so neither silently takes the other's place.
         let mut namespaces_per_name: HashMap<&str, Vec<&'static str>> = HashMap::new();
         for (ns, name) in self.by_name.keys() {
-            namespaces_per_name.entry(name.as_str()).or_default().push(ns);
+            namespaces_per_name
+                .entry(name.as_str())
+                .or_default()
+                .push(ns);
         }
         let clashing: std::collections::HashSet<String> = namespaces_per_name
             .into_iter()
@@ -229,7 +248,8 @@ impl GraphBuilder {
         }
 
         let mut by_id = HashMap::with_capacity(self.packages.len());
-        let mut by_dir: HashMap<String, Vec<PackageId>> = HashMap::with_capacity(self.packages.len());
+        let mut by_dir: FxHashMap<String, Vec<PackageId>> = FxHashMap::default();
+        by_dir.reserve(self.packages.len());
         for (i, package) in self.packages.iter().enumerate() {
             let id = PackageId(u32::try_from(i).expect("fewer than 4 billion packages"));
             by_id.insert(package.id.clone(), id);
@@ -258,8 +278,12 @@ mod tests {
     fn deepest_directory_owns_a_path() {
         let mut b = GraphBuilder::new();
         let root = b.add_package("root", ".", Ecosystem::Cargo).unwrap();
-        let outer = b.add_package("outer", "crates/outer", Ecosystem::Cargo).unwrap();
-        let inner = b.add_package("inner", "crates/outer/inner", Ecosystem::Cargo).unwrap();
+        let outer = b
+            .add_package("outer", "crates/outer", Ecosystem::Cargo)
+            .unwrap();
+        let inner = b
+            .add_package("inner", "crates/outer/inner", Ecosystem::Cargo)
+            .unwrap();
         let g = b.build();
         assert_eq!(g.owners("crates/outer/inner/src/lib.rs"), &[inner]);
         assert_eq!(g.owners("crates/outer/src/lib.rs"), &[outer]);
@@ -270,7 +294,8 @@ mod tests {
     #[test]
     fn equal_names_in_two_ecosystems_are_told_apart() {
         let mut b = GraphBuilder::new();
-        b.add_package("core", "crates/core", Ecosystem::Cargo).unwrap();
+        b.add_package("core", "crates/core", Ecosystem::Cargo)
+            .unwrap();
         b.add_package("core", "web/core", Ecosystem::Pnpm).unwrap();
         b.add_package("api", "web/api", Ecosystem::Pnpm).unwrap();
         let g = b.build();

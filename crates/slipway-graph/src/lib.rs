@@ -34,6 +34,8 @@ mod error;
 mod graph;
 mod model;
 mod paths;
+#[cfg(test)]
+mod proptests;
 
 pub use affected::{Affected, ChangedPath, Link, Options, Reason, RemovedPackage, affected};
 pub use discover::{discover, load_graph_file, package_name};

@@ -83,7 +83,10 @@ mod tests {
         assert_eq!(join(".", "./x/./y/").as_deref(), Some("x/y"));
         assert_eq!(join("a", "..").as_deref(), Some("."));
         assert_eq!(join("a", "../.."), None);
-        assert_eq!(normalize("./packages\\ui/x.ts").as_deref(), Some("packages/ui/x.ts"));
+        assert_eq!(
+            normalize("./packages\\ui/x.ts").as_deref(),
+            Some("packages/ui/x.ts")
+        );
     }
 
     #[test]

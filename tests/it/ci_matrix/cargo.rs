@@ -33,16 +33,25 @@ serde = "1"
         "[package]\nname = \"api\"\nversion = \"0.1.0\"\n\n[dependencies]\nmy-util = { package = \"util\", path = \"../util\" }\n\n[build-dependencies]\ngen = { path = \"../gen\" }\n",
     ),
     ("crates/api/src/lib.rs", ""),
-    ("crates/gen/Cargo.toml", "[package]\nname = \"gen\"\nversion = \"0.1.0\"\n"),
+    (
+        "crates/gen/Cargo.toml",
+        "[package]\nname = \"gen\"\nversion = \"0.1.0\"\n",
+    ),
     ("crates/gen/build.rs", "fn main() {}\n"),
-    ("crates/testkit/Cargo.toml", "[package]\nname = \"testkit\"\nversion = \"0.1.0\"\n"),
+    (
+        "crates/testkit/Cargo.toml",
+        "[package]\nname = \"testkit\"\nversion = \"0.1.0\"\n",
+    ),
     ("crates/testkit/src/lib.rs", ""),
     (
         "crates/server/Cargo.toml",
         "[package]\nname = \"server\"\nversion = \"0.1.0\"\n\n[target.'cfg(unix)'.dependencies]\napi = { path = \"../api\" }\n",
     ),
     ("crates/server/src/main.rs", "fn main() {}\n"),
-    ("crates/excluded/Cargo.toml", "[package]\nname = \"excluded\"\nversion = \"0.1.0\"\n"),
+    (
+        "crates/excluded/Cargo.toml",
+        "[package]\nname = \"excluded\"\nversion = \"0.1.0\"\n",
+    ),
     (
         "tools/cli/Cargo.toml",
         "[package]\nname = \"cli\"\nversion = \"0.1.0\"\n\n[dependencies]\nrenamed-util = { workspace = true }\nserver = { path = \"../../crates/server\", version = \"0.1\" }\n",
@@ -61,7 +70,10 @@ fn a_leaf_change_affects_the_leaf_only() {
 #[test]
 fn a_core_change_reaches_every_transitive_dependent() {
     let repo = Repo::with_files(WORKSPACE);
-    let got = affected_by(&repo, &[("crates/core/src/lib.rs", Some("pub fn core2() {}\n"))]);
+    let got = affected_by(
+        &repo,
+        &[("crates/core/src/lib.rs", Some("pub fn core2() {}\n"))],
+    );
     insta::assert_snapshot!(got, @r"
     api (cargo) crates/api: api <- util <- core <- crates/core/src/lib.rs
     cli (cargo) tools/cli: cli <- util <- core <- crates/core/src/lib.rs
@@ -81,9 +93,19 @@ fn build_and_dev_dependencies_propagate() {
     gen (cargo) crates/gen: gen <- crates/gen/build.rs
     server (cargo) crates/server: server <- api <- gen <- crates/gen/build.rs
     ");
-    let got = affected_by(&repo, &[("crates/testkit/src/lib.rs", Some("// changed\n"))]);
-    assert!(got.contains("core (cargo) crates/core: core <- testkit <- crates/testkit/src/lib.rs"), "{got}");
-    assert_eq!(got.lines().count(), 6, "testkit, core and core's four dependents: {got}");
+    let got = affected_by(
+        &repo,
+        &[("crates/testkit/src/lib.rs", Some("// changed\n"))],
+    );
+    assert!(
+        got.contains("core (cargo) crates/core: core <- testkit <- crates/testkit/src/lib.rs"),
+        "{got}"
+    );
+    assert_eq!(
+        got.lines().count(),
+        6,
+        "testkit, core and core's four dependents: {got}"
+    );
 }
 
 #[test]
@@ -91,7 +113,10 @@ fn an_excluded_crate_is_no_package_and_so_global() {
     let repo = Repo::with_files(WORKSPACE);
     let got = affected_by(&repo, &[("crates/excluded/src/lib.rs", Some("\n"))]);
     assert_eq!(got.lines().count(), 8, "{got}");
-    assert!(got.ends_with("global_triggers: [\"crates/excluded/src/lib.rs\"]\n"), "{got}");
+    assert!(
+        got.ends_with("global_triggers: [\"crates/excluded/src/lib.rs\"]\n"),
+        "{got}"
+    );
 }
 
 #[test]
@@ -102,11 +127,17 @@ fn a_root_package_owns_loose_files() {
             "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[dependencies]\nlib = { path = \"lib\" }\n\n[workspace]\nmembers = [\"lib\"]\n",
         ),
         ("src/main.rs", "fn main() {}\n"),
-        ("lib/Cargo.toml", "[package]\nname = \"lib\"\nversion = \"0.1.0\"\n"),
+        (
+            "lib/Cargo.toml",
+            "[package]\nname = \"lib\"\nversion = \"0.1.0\"\n",
+        ),
         ("lib/src/lib.rs", ""),
     ]);
     let got = affected_by(&repo, &[("lib/src/lib.rs", Some("// x\n"))]);
-    assert_eq!(got, "app (cargo) .: app <- lib <- lib/src/lib.rs\nlib (cargo) lib: lib <- lib/src/lib.rs\n");
+    assert_eq!(
+        got,
+        "app (cargo) .: app <- lib <- lib/src/lib.rs\nlib (cargo) lib: lib <- lib/src/lib.rs\n"
+    );
     let got = affected_by(&repo, &[("README.md", Some("x\n"))]);
     assert_eq!(got, "app (cargo) .: app <- README.md\n");
 }
@@ -120,7 +151,10 @@ fn a_deleted_crate_is_reported_removed_with_its_old_name() {
         "[package]\nname = \"api\"\nversion = \"0.1.0\"\n\n[dependencies]\nmy-util = { package = \"util\", path = \"../util\" }\n",
     );
     repo.commit("drop gen");
-    let out = repo.ci_matrix().args(["--base", "HEAD~1", "--format", "json"]).success();
+    let out = repo
+        .ci_matrix()
+        .args(["--base", "HEAD~1", "--format", "json"])
+        .success();
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["global_triggers"], serde_json::json!([]));
     assert_eq!(

@@ -38,15 +38,27 @@ fn outputs_and_summary_are_written() {
         .env("GITHUB_STEP_SUMMARY", &summary)
         .success();
     let outputs = parse_outputs(&std::fs::read_to_string(&output).unwrap());
-    let get = |name: &str| outputs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap();
+    let get = |name: &str| {
+        outputs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap()
+    };
     assert_eq!(get("matrix"), stdout.trim_end());
     assert_eq!(get("has_affected"), "true");
     assert_eq!(get("count"), "2");
     assert_eq!(get("packages"), "[\"a\",\"b\"]");
     assert_eq!(get("base_source"), "changed-files");
     let summary = std::fs::read_to_string(&summary).unwrap();
-    assert!(summary.contains("**2 of 2 packages affected**"), "{summary}");
-    assert!(summary.contains("| `b` | `b` | b &lt;- a &lt;- a/x.go |"), "{summary}");
+    assert!(
+        summary.contains("**2 of 2 packages affected**"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("| `b` | `b` | b &lt;- a &lt;- a/x.go |"),
+        "{summary}"
+    );
 }
 
 #[test]
@@ -77,7 +89,8 @@ fn warnings_become_annotations_under_actions() {
         .output();
     assert_eq!(out.code, Some(0));
     assert!(
-        out.stderr.contains("::warning title=ci-matrix::Makefile lies in no package"),
+        out.stderr
+            .contains("::warning title=ci-matrix::Makefile lies in no package"),
         "{}",
         out.stderr
     );

@@ -32,7 +32,14 @@ fn the_extended_form_with_paths_and_dependencies() {
     )]);
     let out = repo
         .ci_matrix()
-        .args(["--graph", "ci/graph.json", "--changed-files", r#"["libs/ui/button.ts"]"#, "--format", "json"])
+        .args([
+            "--graph",
+            "ci/graph.json",
+            "--changed-files",
+            r#"["libs/ui/button.ts"]"#,
+            "--format",
+            "json",
+        ])
         .success();
     assert_eq!(
         because_lines(&out),
@@ -46,10 +53,18 @@ fn a_cycle_is_affected_as_a_unit_and_fails_only_when_asked() {
         "dep-graph.json",
         r#"{"a": {"dependents": ["b"]}, "b": {"dependents": ["a", "c"]}, "c": {}}"#,
     )]);
-    let out = repo.ci_matrix().args(["dep-graph.json", r#"["packages/a/x"]"#]).output();
+    let out = repo
+        .ci_matrix()
+        .args(["dep-graph.json", r#"["packages/a/x"]"#])
+        .output();
     assert_eq!(out.code, Some(0));
     assert!(out.stdout.contains("\"package\":\"c\""), "{}", out.stdout);
-    assert!(out.stderr.contains("dependency cycle, affected as a unit: a, b"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("dependency cycle, affected as a unit: a, b"),
+        "{}",
+        out.stderr
+    );
 
     let out = repo
         .ci_matrix()
@@ -65,12 +80,26 @@ fn changed_files_from_a_file_or_stdin() {
     repo.write("changes.txt", "packages/ui/a.ts\n\npackages/docs/b.md\n");
     let from_file = repo
         .ci_matrix()
-        .args(["--graph", "dep-graph.json", "--changed-files-from", "changes.txt", "--format", "list"])
+        .args([
+            "--graph",
+            "dep-graph.json",
+            "--changed-files-from",
+            "changes.txt",
+            "--format",
+            "list",
+        ])
         .success();
     assert_eq!(from_file, "docs\nui\nweb\n");
     let from_stdin = repo
         .ci_matrix()
-        .args(["--graph", "dep-graph.json", "--changed-files-from", "-", "--format", "list"])
+        .args([
+            "--graph",
+            "dep-graph.json",
+            "--changed-files-from",
+            "-",
+            "--format",
+            "list",
+        ])
         .stdin(r#"["packages/ui/a.ts", "packages/docs/b.md"]"#)
         .success();
     assert_eq!(from_stdin, from_file);
@@ -78,10 +107,18 @@ fn changed_files_from_a_file_or_stdin() {
 
 #[test]
 fn a_deleted_package_directory_is_removed_not_everything() {
-    let repo = Repo::with_files(&[("dep-graph.json", r#"{"ui": {}, "web": {"dependencies": ["ui"]}}"#)]);
+    let repo = Repo::with_files(&[(
+        "dep-graph.json",
+        r#"{"ui": {}, "web": {"dependencies": ["ui"]}}"#,
+    )]);
     let out = repo
         .ci_matrix()
-        .args(["dep-graph.json", r#"["packages/old/index.ts"]"#, "--format", "json"])
+        .args([
+            "dep-graph.json",
+            r#"["packages/old/index.ts"]"#,
+            "--format",
+            "json",
+        ])
         .success();
     assert_eq!(
         because_lines(&out),

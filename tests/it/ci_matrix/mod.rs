@@ -24,6 +24,9 @@ fn affected_by(repo: &Repo, change: &[(&str, Option<&str>)]) -> String {
         }
     }
     repo.commit("change");
-    let out = repo.ci_matrix().args(["--base", "HEAD~1", "--format", "json"]).success();
+    let out = repo
+        .ci_matrix()
+        .args(["--base", "HEAD~1", "--format", "json"])
+        .success();
     because_lines(&out)
 }

@@ -24,16 +24,25 @@ fn workspace(root_manifest: &str, extra: &[(&str, &str)], protocol: &str) -> Rep
     repo.write("packages/ui/src/button.tsx", "export {};\n");
     repo.write(
         "packages/icons/package.json",
-        &package("@acme/icons", &format!(",\n  \"optionalDependencies\": {{\"@acme/tokens\": \"{protocol}\"}}")),
+        &package(
+            "@acme/icons",
+            &format!(",\n  \"optionalDependencies\": {{\"@acme/tokens\": \"{protocol}\"}}"),
+        ),
     );
     repo.write(
         "apps/web/package.json",
-        &package("web", &format!(",\n  \"devDependencies\": {{\"@acme/ui\": \"{protocol}\"}}")),
+        &package(
+            "web",
+            &format!(",\n  \"devDependencies\": {{\"@acme/ui\": \"{protocol}\"}}"),
+        ),
     );
     repo.write("apps/web/index.ts", "\n");
     repo.write(
         "apps/docs/package.json",
-        &package("docs", &format!(",\n  \"peerDependencies\": {{\"@acme/tokens\": \"{protocol}\"}}")),
+        &package(
+            "docs",
+            &format!(",\n  \"peerDependencies\": {{\"@acme/tokens\": \"{protocol}\"}}"),
+        ),
     );
     repo.write_all(extra);
     repo.commit("base");
@@ -49,9 +58,18 @@ web (ECO) apps/web: web <- @acme/ui <- @acme/tokens <- packages/tokens/src/color
 ";
 
 fn check_tokens_change(repo: &Repo, ecosystem: &str) {
-    let got = affected_by(repo, &[("packages/tokens/src/colors.ts", Some("export const red = 2;\n"))]);
+    let got = affected_by(
+        repo,
+        &[(
+            "packages/tokens/src/colors.ts",
+            Some("export const red = 2;\n"),
+        )],
+    );
     assert_eq!(got, TOKENS_CHANGE.replace("ECO", ecosystem));
-    let got = affected_by(repo, &[("packages/ui/src/button.tsx", Some("export const b = 1;\n"))]);
+    let got = affected_by(
+        repo,
+        &[("packages/ui/src/button.tsx", Some("export const b = 1;\n"))],
+    );
     assert_eq!(
         got,
         format!(
@@ -100,14 +118,20 @@ fn pnpm_workspace_with_excludes() {
                 "pnpm-workspace.yaml",
                 "packages:\n  - 'packages/*'\n  - apps/*\n  - '!packages/legacy-*'\n",
             ),
-            ("packages/legacy-x/package.json", "{\"name\": \"legacy-x\"}\n"),
+            (
+                "packages/legacy-x/package.json",
+                "{\"name\": \"legacy-x\"}\n",
+            ),
         ],
         "workspace:*",
     );
     check_tokens_change(&repo, "pnpm");
     // The excluded directory is no package: a change there is global.
     let got = affected_by(&repo, &[("packages/legacy-x/index.js", Some("\n"))]);
-    assert!(got.ends_with("global_triggers: [\"packages/legacy-x/index.js\"]\n"), "{got}");
+    assert!(
+        got.ends_with("global_triggers: [\"packages/legacy-x/index.js\"]\n"),
+        "{got}"
+    );
 }
 
 #[test]
@@ -122,7 +146,9 @@ fn ignore_globs_keep_docs_from_affecting_everything() {
     repo.commit("docs");
     let out = repo
         .ci_matrix()
-        .args(["--base", "HEAD~1", "--ignore", "**/*.md", "--format", "list"])
+        .args([
+            "--base", "HEAD~1", "--ignore", "**/*.md", "--format", "list",
+        ])
         .success();
     assert_eq!(out, "");
 }

@@ -4,8 +4,14 @@ use crate::support::Repo;
 
 fn repo() -> Repo {
     Repo::with_files(&[
-        ("package.json", "{\"private\": true, \"workspaces\": [\"packages/*\"]}\n"),
-        ("packages/b/package.json", "{\"name\": \"b\", \"dependencies\": {\"a\": \"*\"}}\n"),
+        (
+            "package.json",
+            "{\"private\": true, \"workspaces\": [\"packages/*\"]}\n",
+        ),
+        (
+            "packages/b/package.json",
+            "{\"name\": \"b\", \"dependencies\": {\"a\": \"*\"}}\n",
+        ),
         ("packages/a/package.json", "{\"name\": \"a\"}\n"),
         ("packages/c/package.json", "{\"name\": \"c\"}\n"),
         ("packages/a/src/index.ts", "export {};\n"),
@@ -15,7 +21,10 @@ fn repo() -> Repo {
 #[test]
 fn the_matrix_is_sorted_and_byte_stable() {
     let repo = repo();
-    let args = ["--changed-files", "[\"packages/a/src/index.ts\", \"packages/a/src/index.ts\"]"];
+    let args = [
+        "--changed-files",
+        "[\"packages/a/src/index.ts\", \"packages/a/src/index.ts\"]",
+    ];
     let first = repo.ci_matrix().args(args).success();
     assert_eq!(
         first,
@@ -37,7 +46,10 @@ fn the_json_report_shape() {
     let repo = repo();
     repo.write("packages/a/src/index.ts", "export const x = 1;\n");
     repo.commit("change a");
-    let out = repo.ci_matrix().args(["--base", "HEAD~1", "--format", "json"]).success();
+    let out = repo
+        .ci_matrix()
+        .args(["--base", "HEAD~1", "--format", "json"])
+        .success();
     let head = repo.git(&["rev-parse", "HEAD"]);
     let base = repo.git(&["rev-parse", "HEAD~1"]);
     let redacted = out.replace(&head, "<head>").replace(&base, "<base>");
@@ -48,7 +60,12 @@ fn the_json_report_shape() {
 fn dot_highlights_the_affected_set() {
     let out = repo()
         .ci_matrix()
-        .args(["--changed-files", "[\"packages/a/src/index.ts\"]", "--format", "dot"])
+        .args([
+            "--changed-files",
+            "[\"packages/a/src/index.ts\"]",
+            "--format",
+            "dot",
+        ])
         .success();
     insta::assert_snapshot!(out, @r##"
     digraph packages {
@@ -67,10 +84,18 @@ fn explain_says_why_and_why_not() {
     let repo = repo();
     let run = |pkg: &str| {
         repo.ci_matrix()
-            .args(["--changed-files", "[\"packages/a/src/index.ts\"]", "--explain", pkg])
+            .args([
+                "--changed-files",
+                "[\"packages/a/src/index.ts\"]",
+                "--explain",
+                pkg,
+            ])
             .success()
     };
-    assert_eq!(run("b"), "b is affected: b <- a <- packages/a/src/index.ts\n");
+    assert_eq!(
+        run("b"),
+        "b is affected: b <- a <- packages/a/src/index.ts\n"
+    );
     assert_eq!(
         run("c"),
         "c is not affected: no changed path lies under packages/c, and it depends on no other package\n"

@@ -59,7 +59,9 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
     }
     if dirs.is_empty() {
         if workspace.is_none() {
-            tracing::warn!("{MANIFEST} at the root has neither [workspace] nor [package]; ignoring it");
+            tracing::warn!(
+                "{MANIFEST} at the root has neither [workspace] nor [package]; ignoring it"
+            );
             return Ok(false);
         }
         return Ok(true);
@@ -114,7 +116,12 @@ fn string_array(
     let Some(value) = table.get(key) else {
         return Ok(Vec::new());
     };
-    let invalid = || GraphError::manifest(root.join(rel), format!("{what} must be an array of strings"));
+    let invalid = || {
+        GraphError::manifest(
+            root.join(rel),
+            format!("{what} must be an array of strings"),
+        )
+    };
     value
         .as_array()
         .ok_or_else(invalid)?
@@ -167,7 +174,12 @@ fn resolve(
     let target = join(member_dir, path)?;
     let found = by_dir.get(&target).copied();
     if found.is_none() {
-        tracing::debug!(member = member_dir, dependency = key, path = target, "path dependency outside the workspace");
+        tracing::debug!(
+            member = member_dir,
+            dependency = key,
+            path = target,
+            "path dependency outside the workspace"
+        );
     }
     found
 }

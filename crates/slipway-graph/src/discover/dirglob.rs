@@ -176,7 +176,12 @@ mod tests {
     #[test]
     fn double_star_descends_and_skips_node_modules() {
         check(
-            &["packages/a", "packages/a/nested", "packages/node_modules/x", "packages/.hidden"],
+            &[
+                "packages/a",
+                "packages/a/nested",
+                "packages/node_modules/x",
+                "packages/.hidden",
+            ],
             &["packages/**"],
             &["packages/a", "packages/a/nested"],
         );
@@ -186,7 +191,13 @@ mod tests {
     fn negations_exclude_and_literals_need_a_manifest() {
         check(
             &["packages/a", "packages/test-utils", "tools"],
-            &["packages/*", "!packages/test-*", "./tools/", "packages/empty", "."],
+            &[
+                "packages/*",
+                "!packages/test-*",
+                "./tools/",
+                "packages/empty",
+                ".",
+            ],
             &["packages/a", "tools"],
         );
     }
@@ -194,9 +205,14 @@ mod tests {
     #[test]
     fn a_pattern_leaving_the_root_is_an_error() {
         let tmp = tree(&[]);
-        let err = expand(tmp.path(), &["../x/*".to_owned()], "package.json", Path::new("pnpm-workspace.yaml"))
-            .err()
-            .unwrap();
+        let err = expand(
+            tmp.path(),
+            &["../x/*".to_owned()],
+            "package.json",
+            Path::new("pnpm-workspace.yaml"),
+        )
+        .err()
+        .unwrap();
         assert!(err.to_string().contains("pnpm-workspace.yaml"), "{err}");
     }
 }

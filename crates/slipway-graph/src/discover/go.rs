@@ -25,7 +25,10 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
                 continue;
             }
             let dir = join(".", arg).ok_or_else(|| {
-                GraphError::manifest(root.join(WORK), format!("line {line}: use {arg} leaves the repository root"))
+                GraphError::manifest(
+                    root.join(WORK),
+                    format!("line {line}: use {arg} leaves the repository root"),
+                )
             })?;
             if !root.join(&dir).join(MODULE).is_file() {
                 return Err(GraphError::manifest(
@@ -49,9 +52,12 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
     for dir in dirs {
         let rel = child(&dir, MODULE);
         let text = read_required(root, &rel)?;
-        let invalid = |(line, message)| GraphError::manifest(root.join(&rel), format!("line {line}: {message}"));
+        let invalid = |(line, message)| {
+            GraphError::manifest(root.join(&rel), format!("line {line}: {message}"))
+        };
         let directives = parse_directives(&text).map_err(invalid)?;
-        let module = module_path(&text).ok_or_else(|| GraphError::manifest(root.join(&rel), "missing module directive"))?;
+        let module = module_path(&text)
+            .ok_or_else(|| GraphError::manifest(root.join(&rel), "missing module directive"))?;
         let requires: Vec<String> = directives
             .iter()
             .filter(|(_, verb, _)| *verb == "require")
@@ -76,7 +82,9 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
 /// The module path a `go.mod` declares.
 pub(super) fn module_path(text: &str) -> Option<String> {
     let directives = parse_directives(text).ok()?;
-    let (_, _, arg) = directives.into_iter().find(|(_, verb, _)| *verb == "module")?;
+    let (_, _, arg) = directives
+        .into_iter()
+        .find(|(_, verb, _)| *verb == "module")?;
     Some(unquote(first_word(arg)).to_owned())
 }
 
@@ -156,6 +164,9 @@ mod tests {
             parse_directives("go 1.22\nuse (\n ./a\n").unwrap_err(),
             (2, "use block is not closed".to_owned())
         );
-        assert_eq!(parse_directives("module\n").unwrap_err(), (1, "module needs an argument".to_owned()));
+        assert_eq!(
+            parse_directives("module\n").unwrap_err(),
+            (1, "module needs an argument".to_owned())
+        );
     }
 }

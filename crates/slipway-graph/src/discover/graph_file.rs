@@ -29,13 +29,19 @@ pub fn load_graph_file(path: &Path) -> Result<PackageGraph, GraphError> {
 pub(crate) fn parse_graph(path: &Path, text: &str) -> Result<PackageGraph, GraphError> {
     let value: Value = serde_json::from_str(text).map_err(|err| GraphError::json(path, &err))?;
     let Value::Object(entries) = value else {
-        return Err(GraphError::manifest(path, "the graph must be a JSON object keyed by package name"));
+        return Err(GraphError::manifest(
+            path,
+            "the graph must be a JSON object keyed by package name",
+        ));
     };
     let mut builder = GraphBuilder::new();
     let mut default_layout = false;
     for (name, entry) in &entries {
         let Value::Object(fields) = entry else {
-            return Err(GraphError::manifest(path, format!("entry {name:?} must be an object")));
+            return Err(GraphError::manifest(
+                path,
+                format!("entry {name:?} must be an object"),
+            ));
         };
         for key in fields.keys().filter(|k| !KNOWN_KEYS.contains(&k.as_str())) {
             tracing::warn!(file = %path.display(), package = name, key, "unknown key in graph entry, ignored");
@@ -48,20 +54,32 @@ pub(crate) fn parse_graph(path: &Path, text: &str) -> Result<PackageGraph, Graph
             Some(Value::String(dir)) => join(".", dir),
             Some(_) => None,
         }
-        .ok_or_else(|| GraphError::manifest(path, format!("entry {name:?} has no valid \"path\" inside the repository")))?;
+        .ok_or_else(|| {
+            GraphError::manifest(
+                path,
+                format!("entry {name:?} has no valid \"path\" inside the repository"),
+            )
+        })?;
         builder.add_package(name, &dir, Ecosystem::Graph)?;
     }
     for (name, entry) in &entries {
         let this = builder.lookup(Ecosystem::Graph, name).expect("added above");
         for (key, dependent_side) in [("dependents", true), ("dependencies", false)] {
             let Some(list) = entry.get(key) else { continue };
-            let invalid = || GraphError::manifest(path, format!("{name:?}.{key} must be an array of package names"));
+            let invalid = || {
+                GraphError::manifest(
+                    path,
+                    format!("{name:?}.{key} must be an array of package names"),
+                )
+            };
             for other in list.as_array().ok_or_else(invalid)? {
                 let other = other.as_str().ok_or_else(invalid)?;
-                let that = builder.lookup(Ecosystem::Graph, other).ok_or_else(|| GraphError::UnknownPackage {
-                    path: path.to_path_buf(),
-                    package: name.clone(),
-                    name: other.to_owned(),
+                let that = builder.lookup(Ecosystem::Graph, other).ok_or_else(|| {
+                    GraphError::UnknownPackage {
+                        path: path.to_path_buf(),
+                        package: name.clone(),
+                        name: other.to_owned(),
+                    }
                 })?;
                 if dependent_side {
                     builder.add_edge(that, this, DepKind::Declared);
@@ -94,8 +112,9 @@ mod tests {
         let mut out: Vec<String> = g
             .ids()
             .flat_map(|id| {
-                g.dependencies(id)
-                    .map(move |(dep, _)| format!("{} -> {}", g.package(id).name, g.package(dep).name))
+                g.dependencies(id).map(move |(dep, _)| {
+                    format!("{} -> {}", g.package(id).name, g.package(dep).name)
+                })
             })
             .collect();
         out.sort();
@@ -126,7 +145,10 @@ mod tests {
             "{\"ui\": {\n  \"dependents\": [}",
             "invalid JSON in dep-graph.json at line 2, column 18: expected value",
         );
-        check("[]", "invalid manifest dep-graph.json: the graph must be a JSON object keyed by package name");
+        check(
+            "[]",
+            "invalid manifest dep-graph.json: the graph must be a JSON object keyed by package name",
+        );
         check(
             "{\"ui\": {\"dependents\": \"web\"}}",
             "invalid manifest dep-graph.json: \"ui\".dependents must be an array of package names",

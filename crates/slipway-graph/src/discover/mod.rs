@@ -10,6 +10,8 @@ mod node;
 use std::path::Path;
 
 pub use graph_file::load_graph_file;
+#[cfg(test)]
+pub(crate) use graph_file::parse_graph as graph_file_parse;
 
 use crate::error::GraphError;
 use crate::graph::{GraphBuilder, PackageGraph};
@@ -22,13 +24,20 @@ pub fn discover(root: &Path) -> Result<PackageGraph, GraphError> {
     let mut builder = GraphBuilder::new();
     let mut found = Vec::new();
     for (name, discover) in [
-        ("cargo", cargo::discover as fn(&Path, &mut GraphBuilder) -> Result<bool, GraphError>),
+        (
+            "cargo",
+            cargo::discover as fn(&Path, &mut GraphBuilder) -> Result<bool, GraphError>,
+        ),
         ("node", node::discover),
         ("go", go::discover),
     ] {
         let before = builder.package_count();
         if discover(root, &mut builder)? {
-            tracing::debug!(ecosystem = name, packages = builder.package_count() - before, "workspace found");
+            tracing::debug!(
+                ecosystem = name,
+                packages = builder.package_count() - before,
+                "workspace found"
+            );
             found.push(name);
         }
     }

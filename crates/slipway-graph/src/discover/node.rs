@@ -30,8 +30,17 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
     };
     let (ecosystem, patterns, source) = if let Some(text) = read_optional(root, PNPM_WORKSPACE)? {
         (Ecosystem::Pnpm, pnpm_patterns(root, &text)?, PNPM_WORKSPACE)
-    } else if let Some(patterns) = root_manifest.as_ref().map(|m| npm_patterns(root, m)).transpose()?.flatten() {
-        (npm_flavour(root, root_manifest.as_ref()), patterns, MANIFEST)
+    } else if let Some(patterns) = root_manifest
+        .as_ref()
+        .map(|m| npm_patterns(root, m))
+        .transpose()?
+        .flatten()
+    {
+        (
+            npm_flavour(root, root_manifest.as_ref()),
+            patterns,
+            MANIFEST,
+        )
     } else {
         return Ok(false);
     };
@@ -51,11 +60,18 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
                 // pnpm accepts nameless workspace packages; they can't be
                 // depended on by name, so the directory names them here.
                 let fallback = dir.rsplit('/').next().unwrap_or(&dir).to_owned();
-                tracing::warn!(manifest = rel, name = fallback, "package has no name; using its directory name");
+                tracing::warn!(
+                    manifest = rel,
+                    name = fallback,
+                    "package has no name; using its directory name"
+                );
                 fallback
             }
             Some(_) => {
-                return Err(GraphError::manifest(root.join(&rel), "\"name\" must be a non-empty string"));
+                return Err(GraphError::manifest(
+                    root.join(&rel),
+                    "\"name\" must be a non-empty string",
+                ));
             }
         };
         let id = builder.add_package(&name, &dir, ecosystem)?;
@@ -69,7 +85,14 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
                 continue;
             };
             for (name, spec) in deps {
-                let target = resolve(builder, &by_dir, ecosystem, dir, name, spec.as_str().unwrap_or(""));
+                let target = resolve(
+                    builder,
+                    &by_dir,
+                    ecosystem,
+                    dir,
+                    name,
+                    spec.as_str().unwrap_or(""),
+                );
                 match target {
                     Some(target) if target != *id => builder.add_edge(*id, target, kind),
                     _ => {}
@@ -124,7 +147,10 @@ fn npm_flavour(root: &Path, manifest: Option<&Value>) -> Ecosystem {
 fn npm_patterns(root: &Path, manifest: &Value) -> Result<Option<Vec<String>>, GraphError> {
     let list = match manifest.get("workspaces") {
         None => return Ok(None),
-        Some(Value::Object(object)) => object.get("packages").cloned().unwrap_or(Value::Array(Vec::new())),
+        Some(Value::Object(object)) => object
+            .get("packages")
+            .cloned()
+            .unwrap_or(Value::Array(Vec::new())),
         Some(other) => other.clone(),
     };
     let invalid = || {

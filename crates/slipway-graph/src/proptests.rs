@@ -1,0 +1,191 @@
+//! Property tests: the affected set against a naive fixed point, ownership
+//! against brute force, and every parser against arbitrary input (none may
+//! panic; each either reads the input or names the file at fault).
+
+use std::path::Path;
+
+use proptest::prelude::*;
+
+use crate::affected::{ChangedPath, Options, affected};
+use crate::graph::{GraphBuilder, PackageGraph};
+use crate::model::{DepKind, Ecosystem};
+
+/// A random graph of `n` packages at `p/<i>` (some nested in others) with
+/// random edges, cycles allowed.
+fn arb_graph() -> impl Strategy<Value = (usize, Vec<(usize, usize)>)> {
+    (1usize..24).prop_flat_map(|n| (Just(n), prop::collection::vec((0..n, 0..n), 0..60)))
+}
+
+fn build(n: usize, edges: &[(usize, usize)]) -> PackageGraph {
+    let mut b = GraphBuilder::new();
+    let ids: Vec<_> = (0..n)
+        .map(|i| {
+            // Every third package nests inside the one before it.
+            let path = if i % 3 == 2 {
+                format!("p/{}/sub{i}", i - 1)
+            } else {
+                format!("p/{i}")
+            };
+            b.add_package(&format!("pkg{i}"), &path, Ecosystem::Graph)
+                .unwrap()
+        })
+        .collect();
+    for &(from, to) in edges {
+        if from != to {
+            b.add_edge(ids[from], ids[to], DepKind::Declared);
+        }
+    }
+    b.build()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn affected_is_the_dependents_closure((n, edges) in arb_graph(), changed in prop::collection::vec(0usize..30, 0..6)) {
+        let graph = build(n, &edges);
+        let paths: Vec<ChangedPath> = changed
+            .iter()
+            .filter(|&&i| i < n)
+            .map(|&i| ChangedPath { path: format!("{}/file.rs", graph.packages()[i].path), deleted: false })
+            .collect();
+        let result = affected(&graph, &paths, &Options::default());
+
+        // Naive fixed point: owners, then anything depending on something affected.
+        let mut expected = vec![false; n];
+        for p in &paths {
+            for &o in graph.owners(&p.path) {
+                expected[o.index()] = true;
+            }
+        }
+        loop {
+            let mut grew = false;
+            for id in graph.ids() {
+                if !expected[id.index()] && graph.dependencies(id).any(|(d, _)| expected[d.index()]) {
+                    expected[id.index()] = true;
+                    grew = true;
+                }
+            }
+            if !grew { break; }
+        }
+        for id in graph.ids() {
+            prop_assert_eq!(result.contains(id), expected[id.index()]);
+            if let Some(chain) = result.chain(id) {
+                // A chain is a real path through the graph, ending at a change.
+                prop_assert!(chain.len() >= 2);
+            }
+        }
+        prop_assert_eq!(result.len(), expected.iter().filter(|&&e| e).count());
+    }
+
+    #[test]
+    fn owners_are_the_deepest_containing_package(depth in 0usize..4, name in "[a-z]{1,3}") {
+        let graph = build(9, &[]);
+        let mut path = String::from("p/1");
+        for _ in 0..depth { path.push('/'); path.push_str(&name); }
+        path.push_str("/f.txt");
+        let brute = graph
+            .ids()
+            .filter(|&id| path.starts_with(&format!("{}/", graph.package(id).path)))
+            .max_by_key(|&id| graph.package(id).path.len());
+        prop_assert_eq!(graph.owners(&path).first().copied(), brute);
+    }
+
+    #[test]
+    fn graph_files_never_panic(text in any::<String>()) {
+        let _ = crate::discover::graph_file_parse(Path::new("g.json"), &text);
+    }
+
+    #[test]
+    fn graph_files_of_random_shape_never_panic(json in arb_json()) {
+        let _ = crate::discover::graph_file_parse(Path::new("g.json"), &json.to_string());
+    }
+
+    #[test]
+    fn manifest_names_never_panic(text in any::<String>()) {
+        for file in ["Cargo.toml", "package.json", "go.mod"] {
+            let _ = crate::package_name(file, &text);
+        }
+    }
+}
+
+proptest! {
+    // Each case writes a small repository to disk, so fewer of them.
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn discovery_reads_or_names_the_broken_file(
+        cargo in manifest_text(r#"[workspace]\nmembers = ["a", "b/*"]\n"#),
+        member in manifest_text("[package]\nname = \"a\"\n[dependencies]\nb = { path = \"../b/c\" }\n"),
+        node in manifest_text(r#"{"workspaces": ["a", "b/*"]}"#),
+        pnpm in manifest_text("packages:\n  - a\n  - 'b/*'\n"),
+        work in manifest_text("use (\n  ./a\n)\n"),
+        which in 0usize..4,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("a")).unwrap();
+        std::fs::create_dir_all(root.join("b/c")).unwrap();
+        let files: &[(&str, &str)] = match which {
+            0 => &[("Cargo.toml", &cargo), ("a/Cargo.toml", &member), ("b/c/Cargo.toml", "[package]\nname = \"c\"\n")],
+            1 => &[("package.json", &node), ("a/package.json", &member)],
+            2 => &[("pnpm-workspace.yaml", &pnpm), ("a/package.json", "{\"name\": \"a\"}")],
+            _ => &[("go.work", &work), ("a/go.mod", &member)],
+        };
+        for (path, text) in files {
+            std::fs::write(root.join(path), text).unwrap();
+        }
+        match crate::discover(root) {
+            Ok(_) => {}
+            Err(err) => {
+                let message = err.to_string();
+                prop_assert!(!message.is_empty());
+                prop_assert!(
+                    message.contains(&root.display().to_string()) || message.contains("defined twice"),
+                    "error names no file: {}", message
+                );
+            }
+        }
+    }
+}
+
+/// A valid manifest with random damage: bytes cut, inserted or replaced.
+fn manifest_text(valid: &'static str) -> impl Strategy<Value = String> {
+    (
+        0usize..valid.len(),
+        0usize..8,
+        "[\\[\\]{}\"'=:,\\-\\n a-z*!.]{0,4}",
+    )
+        .prop_map(move |(at, cut, insert)| {
+            let mut s = valid.to_owned();
+            let end = (at + cut).min(s.len());
+            s.replace_range(at..end, &insert);
+            s
+        })
+}
+
+fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i32>().prop_map(serde_json::Value::from),
+        "[a-z./]{0,6}".prop_map(serde_json::Value::from),
+        Just(serde_json::Value::from("dependents")),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("path".to_owned()),
+                    Just("dependents".to_owned()),
+                    Just("dependencies".to_owned()),
+                    "[a-c]{1,2}"
+                ],
+                inner,
+                0..4
+            )
+            .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
