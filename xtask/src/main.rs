@@ -1,1 +1,43 @@
-fn main() {}
+//! Project automation (the cargo-xtask pattern): `cargo xtask <task>`.
+
+mod bench;
+mod demo;
+mod test;
+mod tools;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  test             fmt check, clippy -D warnings, build, every test, actionlint
+  demo             ci-matrix on a bundled example monorepo, with reasons
+  bench-affected   ci-matrix against `turbo ls --affected`, whole processes";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test::run(),
+        Some("demo") => demo::run_demo(),
+        Some("bench-affected") => bench::affected(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            eprintln!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        other => {
+            eprintln!("{USAGE}");
+            if let Some(task) = other {
+                eprintln!("\nunknown task {task:?}");
+            }
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -89,15 +89,25 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
     let root = match &cli.root {
         Some(root) => root.clone(),
-        None => git::toplevel(&cwd).unwrap_or_else(|err| {
-            tracing::debug!("{err}; using the current directory as the root");
+        None => git::toplevel(&cwd).unwrap_or_else(|| {
+            tracing::debug!("not inside a git work tree; using the current directory as the root");
             cwd.clone()
         }),
     };
     let root = std::fs::canonicalize(&root)
         .with_context(|| format!("failed to open root {}", root.display()))?;
 
-    let graph = load_graph(cli, &root)?;
+    // Reading manifests and asking git are independent and each takes
+    // milliseconds of mostly waiting: overlap them.
+    let (graph, changes) = std::thread::scope(|scope| {
+        let changes = scope.spawn(|| collect_changes(cli, &root));
+        let graph = load_graph(cli, &root);
+        let changes = changes
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (graph, changes)
+    });
+    let graph = graph?;
     tracing::debug!(
         packages = graph.len(),
         edges = graph.edge_count(),
@@ -112,8 +122,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
             return Err(CycleError(names.join(" <-> ")).into());
         }
     }
-
-    let (changed, source) = collect_changes(cli, &root)?;
+    let (changed, source) = changes?;
     let options = slipway_graph::Options {
         ignore: build_globs(&cli.ignore)?,
     };
@@ -215,8 +224,7 @@ fn collect_changes(cli: &Cli, root: &Path) -> anyhow::Result<(Vec<ChangedPath>, 
         return listed(input::read_list(file)?, &name);
     }
     if let Some(base) = &cli.changes.base {
-        let head = git::resolve(root, &cli.changes.head)?;
-        let base = git::resolve(root, base)?;
+        let (base, head) = git::resolve_pair(root, base, &cli.changes.head)?;
         let merge_base = git::merge_base(root, &base, &head)?;
         let changed = git::diff(root, &merge_base, &head)?;
         tracing::info!(base = %short(&merge_base), head = %short(&head), files = changed.len(), "changes from git");

@@ -131,6 +131,12 @@ fn nothing_to_read_or_nothing_given() {
     );
     check(
         &[("go.mod", "module x\n")],
+        &["--base=-x"],
+        5,
+        "must not start with '-'",
+    );
+    check(
+        &[("go.mod", "module x\n")],
         &["--explain", "nope", "--changed-files", "[]"],
         2,
         "--explain nope",

@@ -7,7 +7,7 @@ use std::path::Path;
 use toml::{Table, Value};
 
 use super::dirglob;
-use super::{read_optional, read_required};
+use super::{read_manifests, read_optional};
 use crate::error::GraphError;
 use crate::graph::GraphBuilder;
 use crate::model::{DepKind, Ecosystem, PackageId};
@@ -67,15 +67,18 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         return Ok(true);
     }
 
+    let parsed = read_manifests(root, &dirs, MANIFEST, |rel, text| {
+        if rel == MANIFEST {
+            Ok(root_manifest.clone())
+        } else {
+            parse(root, rel, text)
+        }
+    })?;
     let mut manifests = Vec::with_capacity(dirs.len());
     let mut by_dir: HashMap<String, PackageId> = HashMap::with_capacity(dirs.len());
-    for dir in dirs {
+    for (dir, manifest) in dirs.into_iter().zip(parsed) {
+        let Some(manifest) = manifest else { continue };
         let rel = child(&dir, MANIFEST);
-        let manifest = if dir == "." {
-            root_manifest.clone()
-        } else {
-            parse(root, &rel, &read_required(root, &rel)?)?
-        };
         let name = manifest
             .get("package")
             .and_then(Value::as_table)

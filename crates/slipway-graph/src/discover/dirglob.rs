@@ -10,14 +10,16 @@ use crate::paths::{child, normalize};
 
 /// Directories matched by a list of workspace patterns.
 pub(crate) struct Expanded {
-    /// Matching directories that hold `manifest`, sorted, each once.
+    /// Matching directories, sorted, each once. A directory matched by a
+    /// glob may lack the manifest: the caller reads it and skips those,
+    /// which costs one system call per package instead of two.
     pub(crate) dirs: Vec<String>,
     /// The positive patterns, to tell later where packages live.
     pub(crate) globs: Vec<Glob>,
 }
 
-/// Expands `patterns` (relative to the root; a leading `!` excludes) to the
-/// directories that hold a file named `manifest`. `source` names the file the
+/// Expands `patterns` (relative to the root; a leading `!` excludes) to
+/// directories. A literal pattern must hold a file named `manifest`. `source` names the file the
 /// patterns came from, for errors. `node_modules` and hidden directories are
 /// never entered.
 pub(crate) fn expand(
@@ -103,7 +105,7 @@ fn collect(
     } else {
         segments.len() - literal
     };
-    walk(root, &prefix, 1, max_depth, matcher, manifest, out)
+    walk(root, &prefix, 1, max_depth, matcher, out)
 }
 
 fn walk(
@@ -112,7 +114,6 @@ fn walk(
     depth: usize,
     max_depth: usize,
     matcher: &GlobMatcher,
-    manifest: &str,
     out: &mut Vec<String>,
 ) -> Result<(), GraphError> {
     let path = root.join(dir);
@@ -133,11 +134,11 @@ fn walk(
         subdirs.push(child(dir, name));
     }
     for sub in subdirs {
-        if matcher.is_match(&sub) && root.join(&sub).join(manifest).is_file() {
+        if matcher.is_match(&sub) {
             out.push(sub.clone());
         }
         if depth < max_depth {
-            walk(root, &sub, depth + 1, max_depth, matcher, manifest, out)?;
+            walk(root, &sub, depth + 1, max_depth, matcher, out)?;
         }
     }
     Ok(())
@@ -161,7 +162,12 @@ mod tests {
         let tmp = tree(dirs);
         let patterns: Vec<String> = patterns.iter().map(|s| (*s).to_owned()).collect();
         let got = expand(tmp.path(), &patterns, "package.json", Path::new("x")).unwrap();
-        assert_eq!(got.dirs, expected, "patterns {patterns:?}");
+        let with_manifest: Vec<&String> = got
+            .dirs
+            .iter()
+            .filter(|d| tmp.path().join(d).join("package.json").is_file())
+            .collect();
+        assert_eq!(with_manifest, expected, "patterns {patterns:?}");
     }
 
     #[test]

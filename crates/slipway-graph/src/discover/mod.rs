@@ -69,12 +69,69 @@ pub fn package_name(file_name: &str, text: &str) -> Option<String> {
     }
 }
 
+/// Reads and parses the manifest `file` in each of `dirs`, in order; `None`
+/// where a directory has none. Thousands of small files cost mostly
+/// system-call latency, so large workspaces are read on every core.
+pub(crate) fn read_manifests<T, F>(
+    root: &Path,
+    dirs: &[String],
+    file: &str,
+    parse: F,
+) -> Result<Vec<Option<T>>, GraphError>
+where
+    T: Send,
+    F: Fn(&str, &str) -> Result<T, GraphError> + Sync,
+{
+    const PARALLEL_FROM: usize = 256;
+    let one = |dir: &String| -> Result<Option<T>, GraphError> {
+        let rel = crate::paths::child(dir, file);
+        match read_optional(root, &rel)? {
+            Some(text) => parse(&rel, &text).map(Some),
+            None => Ok(None),
+        }
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(8);
+    if threads < 2 || dirs.len() < PARALLEL_FROM {
+        return dirs.iter().map(one).collect();
+    }
+    let one = &one;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = dirs
+            .chunks(dirs.len().div_ceil(threads))
+            .map(|chunk| scope.spawn(move || chunk.iter().map(one).collect::<Result<Vec<_>, _>>()))
+            .collect();
+        let mut out = Vec::with_capacity(dirs.len());
+        for worker in workers {
+            out.extend(
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
+            );
+        }
+        Ok(out)
+    })
+}
+
 /// Reads a repository-relative file, `None` when it does not exist.
+///
+/// Discovery reads thousands of small manifests, so this skips the size
+/// query `fs::read_to_string` makes: one `open`, two `read`s, one `close`.
 pub(crate) fn read_optional(root: &Path, rel: &str) -> Result<Option<String>, GraphError> {
+    use std::io::Read as _;
+
     let path = root.join(rel);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(Some(text)),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+    let mut file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(GraphError::read(path, err)),
+    };
+    let mut text = String::with_capacity(2 * 1024);
+    match (&mut file).take(u64::MAX).read_to_string(&mut text) {
+        Ok(_) => Ok(Some(text)),
+        // A directory where a manifest should be reads as "no manifest".
+        Err(err) if err.kind() == std::io::ErrorKind::IsADirectory => Ok(None),
         Err(err) => Err(GraphError::read(path, err)),
     }
 }

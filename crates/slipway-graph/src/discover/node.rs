@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::dirglob;
-use super::{read_optional, read_required};
+use super::{read_manifests, read_optional};
 use crate::error::GraphError;
 use crate::graph::GraphBuilder;
 use crate::model::{DepKind, Ecosystem, PackageId};
@@ -16,12 +16,39 @@ use crate::paths::{child, join};
 const MANIFEST: &str = "package.json";
 const PNPM_WORKSPACE: &str = "pnpm-workspace.yaml";
 
-const DEP_FIELDS: [(&str, DepKind); 4] = [
-    ("dependencies", DepKind::Normal),
-    ("devDependencies", DepKind::Dev),
-    ("peerDependencies", DepKind::Peer),
-    ("optionalDependencies", DepKind::Optional),
-];
+/// The parts of a member's `package.json` the graph needs. Everything else
+/// (scripts, exports, …) is skipped without being built, which is most of
+/// the time spent on a large workspace.
+#[derive(Debug, serde::Deserialize)]
+struct Member {
+    name: Option<Value>,
+    #[serde(default, deserialize_with = "pairs")]
+    dependencies: Deps,
+    #[serde(default, rename = "devDependencies", deserialize_with = "pairs")]
+    dev_dependencies: Deps,
+    #[serde(default, rename = "peerDependencies", deserialize_with = "pairs")]
+    peer_dependencies: Deps,
+    #[serde(default, rename = "optionalDependencies", deserialize_with = "pairs")]
+    optional_dependencies: Deps,
+}
+
+type Deps = Vec<(String, String)>;
+
+impl Member {
+    fn dependencies(&self) -> impl Iterator<Item = (&str, &str, DepKind)> {
+        [
+            (&self.dependencies, DepKind::Normal),
+            (&self.dev_dependencies, DepKind::Dev),
+            (&self.peer_dependencies, DepKind::Peer),
+            (&self.optional_dependencies, DepKind::Optional),
+        ]
+        .into_iter()
+        .flat_map(|(deps, kind)| {
+            deps.iter()
+                .map(move |(name, spec)| (name.as_str(), spec.as_str(), kind))
+        })
+    }
+}
 
 pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, GraphError> {
     let root_manifest = match read_optional(root, MANIFEST)? {
@@ -49,12 +76,15 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
     for glob in expanded.globs {
         builder.add_package_dir_glob(glob);
     }
+    let parsed = read_manifests(root, &expanded.dirs, MANIFEST, |rel, text| {
+        serde_json::from_str::<Member>(text).map_err(|err| GraphError::json(root.join(rel), &err))
+    })?;
     let mut manifests = Vec::with_capacity(expanded.dirs.len());
     let mut by_dir: HashMap<String, PackageId> = HashMap::with_capacity(expanded.dirs.len());
-    for dir in expanded.dirs {
+    for (dir, manifest) in expanded.dirs.into_iter().zip(parsed) {
+        let Some(manifest) = manifest else { continue };
         let rel = child(&dir, MANIFEST);
-        let manifest = parse_json(root, &rel, &read_required(root, &rel)?)?;
-        let name = match manifest.get("name") {
+        let name = match &manifest.name {
             Some(Value::String(name)) if !name.is_empty() => name.clone(),
             None => {
                 // pnpm accepts nameless workspace packages; they can't be
@@ -80,23 +110,11 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
     }
 
     for (id, dir, manifest) in &manifests {
-        for (field, kind) in DEP_FIELDS {
-            let Some(deps) = manifest.get(field).and_then(Value::as_object) else {
-                continue;
-            };
-            for (name, spec) in deps {
-                let target = resolve(
-                    builder,
-                    &by_dir,
-                    ecosystem,
-                    dir,
-                    name,
-                    spec.as_str().unwrap_or(""),
-                );
-                match target {
-                    Some(target) if target != *id => builder.add_edge(*id, target, kind),
-                    _ => {}
-                }
+        for (name, spec, kind) in manifest.dependencies() {
+            let target = resolve(builder, &by_dir, ecosystem, dir, name, spec);
+            match target {
+                Some(target) if target != *id => builder.add_edge(*id, target, kind),
+                _ => {}
             }
         }
     }
@@ -195,6 +213,30 @@ fn pnpm_patterns(root: &Path, text: &str) -> Result<Vec<String>, GraphError> {
         .iter()
         .map(|item| item.as_str().map(str::to_owned).ok_or_else(invalid))
         .collect()
+}
+
+/// A JSON object of strings as pairs, in file order. A range that is not a
+/// string (npm would refuse it) reads as empty: it still names the package.
+fn pairs<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Deps, D::Error> {
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Deps;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object of package names to version ranges")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Deps, A::Error> {
+            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(4));
+            while let Some((name, spec)) = map.next_entry::<String, Value>()? {
+                let spec = match spec {
+                    Value::String(s) => s,
+                    _ => String::new(),
+                };
+                out.push((name, spec));
+            }
+            Ok(out)
+        }
+    }
+    de.deserialize_map(Visitor)
 }
 
 pub(crate) fn parse_json(root: &Path, rel: &str, text: &str) -> Result<Value, GraphError> {
