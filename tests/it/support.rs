@@ -1,13 +1,14 @@
 //! A real git repository in a temporary directory, and a builder that runs
 //! the tools' binaries against it.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Path of a workspace binary. `cargo test` builds every binary of the
 /// workspace before it runs tests, next to the `deps` folder this test
 /// binary lives in; `SLIPWAY_BIN_DIR` overrides that for other layouts.
-pub fn bin(name: &str) -> PathBuf {
+pub(crate) fn bin(name: &str) -> PathBuf {
     let dir = std::env::var_os("SLIPWAY_BIN_DIR").map_or_else(
         || {
             let exe = std::env::current_exe().expect("test binary path");
@@ -27,13 +28,13 @@ pub fn bin(name: &str) -> PathBuf {
     path
 }
 
-pub struct Repo {
+pub(crate) struct Repo {
     dir: tempfile::TempDir,
 }
 
 impl Repo {
     /// A new repository with an empty history, on branch `main`.
-    pub fn new() -> Repo {
+    pub(crate) fn new() -> Repo {
         let repo = Repo {
             dir: tempfile::tempdir().expect("temporary directory"),
         };
@@ -42,32 +43,32 @@ impl Repo {
     }
 
     /// A repository holding `files`, committed once.
-    pub fn with_files(files: &[(&str, &str)]) -> Repo {
+    pub(crate) fn with_files(files: &[(&str, &str)]) -> Repo {
         let repo = Repo::new();
         repo.write_all(files);
         repo.commit("base");
         repo
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn write(&self, path: &str, content: &str) -> &Self {
+    pub(crate) fn write(&self, path: &str, content: &str) -> &Self {
         let full = self.path().join(path);
         std::fs::create_dir_all(full.parent().expect("a parent")).expect("create directories");
         std::fs::write(full, content).expect("write file");
         self
     }
 
-    pub fn write_all(&self, files: &[(&str, &str)]) -> &Self {
+    pub(crate) fn write_all(&self, files: &[(&str, &str)]) -> &Self {
         for (path, content) in files {
             self.write(path, content);
         }
         self
     }
 
-    pub fn remove(&self, path: &str) -> &Self {
+    pub(crate) fn remove(&self, path: &str) -> &Self {
         let full = self.path().join(path);
         if full.is_dir() {
             std::fs::remove_dir_all(full).expect("remove directory");
@@ -78,13 +79,13 @@ impl Repo {
     }
 
     /// Commits everything in the work tree, returns the new commit's id.
-    pub fn commit(&self, message: &str) -> String {
+    pub(crate) fn commit(&self, message: &str) -> String {
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "--allow-empty", "-m", message]);
         self.git(&["rev-parse", "HEAD"])
     }
 
-    pub fn git(&self, args: &[&str]) -> String {
+    pub(crate) fn git(&self, args: &[&str]) -> String {
         let out = git_command(self.path())
             .args(args)
             .output()
@@ -97,14 +98,14 @@ impl Repo {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
-    pub fn ci_matrix(&self) -> Run {
+    pub(crate) fn ci_matrix(&self) -> Run {
         Run::new(&bin("ci-matrix"), self.path())
     }
 }
 
 /// git with the user's and the system's configuration shut out, so tests
 /// see the same git everywhere.
-pub fn git_command(dir: &Path) -> Command {
+pub(crate) fn git_command(dir: &Path) -> Command {
     let mut cmd = Command::new("git");
     cmd.arg("-C")
         .arg(dir)
@@ -120,13 +121,13 @@ pub fn git_command(dir: &Path) -> Command {
 }
 
 /// One run of a tool: arguments, environment, stdin; then its output.
-pub struct Run {
+pub(crate) struct Run {
     cmd: Command,
     stdin: Option<String>,
 }
 
 impl Run {
-    pub fn new(program: &Path, cwd: &Path) -> Run {
+    pub(crate) fn new(program: &Path, cwd: &Path) -> Run {
         let mut cmd = Command::new(program);
         cmd.current_dir(cwd)
             .env_remove("GITHUB_ACTIONS")
@@ -141,7 +142,7 @@ impl Run {
         Run { cmd, stdin: None }
     }
 
-    pub fn args<I, S>(mut self, args: I) -> Run
+    pub(crate) fn args<I, S>(mut self, args: I) -> Run
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -150,17 +151,17 @@ impl Run {
         self
     }
 
-    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Run {
+    pub(crate) fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Run {
         self.cmd.env(key, value);
         self
     }
 
-    pub fn stdin(mut self, text: &str) -> Run {
+    pub(crate) fn stdin(mut self, text: &str) -> Run {
         self.stdin = Some(text.to_owned());
         self
     }
 
-    pub fn output(mut self) -> Output {
+    pub(crate) fn output(mut self) -> Output {
         use std::io::Write as _;
         self.cmd
             .stdin(if self.stdin.is_some() {
@@ -188,7 +189,7 @@ impl Run {
     }
 
     /// Runs and insists on exit code 0; returns stdout.
-    pub fn success(self) -> String {
+    pub(crate) fn success(self) -> String {
         let out = self.output();
         assert_eq!(
             out.code,
@@ -201,15 +202,15 @@ impl Run {
 }
 
 #[derive(Debug)]
-pub struct Output {
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Output {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Output {
     /// Insists on `code`, that stdout is empty and that nothing panicked.
-    pub fn failure(&self, code: i32) -> &str {
+    pub(crate) fn failure(&self, code: i32) -> &str {
         assert_eq!(
             self.code,
             Some(code),
@@ -229,22 +230,23 @@ impl Output {
 
 /// The JSON report as `package (ecosystem) path: because` lines, the part
 /// of a report that stays the same across runs (no commit ids).
-pub fn because_lines(report_json: &str) -> String {
+pub(crate) fn because_lines(report_json: &str) -> String {
     let report: serde_json::Value = serde_json::from_str(report_json).expect("report is JSON");
     let mut out = String::new();
     for p in report["affected"].as_array().expect("affected array") {
-        out.push_str(&format!(
-            "{} ({}) {}: {}\n",
+        let _ = writeln!(
+            out,
+            "{} ({}) {}: {}",
             p["package"].as_str().unwrap(),
             p["ecosystem"].as_str().unwrap(),
             p["path"].as_str().unwrap(),
             p["because"].as_str().unwrap()
-        ));
+        );
     }
     for key in ["global_triggers", "removed", "ignored", "cycles"] {
         let value = &report[key];
         if value.as_array().is_some_and(|a| !a.is_empty()) {
-            out.push_str(&format!("{key}: {value}\n"));
+            let _ = writeln!(out, "{key}: {value}");
         }
     }
     out

@@ -1,5 +1,10 @@
 //! Project automation (the cargo-xtask pattern): `cargo xtask <task>`.
 
+#![expect(
+    clippy::print_stdout,
+    reason = "tasks print their results (demo output, benchmark tables) for a person to read"
+)]
+
 mod bench;
 mod demo;
 mod test;

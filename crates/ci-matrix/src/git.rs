@@ -109,6 +109,7 @@ pub fn diff(root: &Path, from: &str, to: &str) -> Result<Vec<ChangedPath>, GitEr
 }
 
 /// A file's content at a revision, `None` when the file is not there.
+#[must_use]
 pub fn show(root: &Path, rev: &str, path: &str) -> Option<String> {
     git(root, &["show", &format!("{rev}:{path}")])
         .ok()

@@ -2,8 +2,9 @@
 //! annotations. Only active when the runner sets the variables.
 
 use std::collections::hash_map::RandomState;
+use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher};
-use std::io::Write;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 /// What the GitHub Actions runner gave this step.
@@ -57,7 +58,7 @@ pub(crate) fn append_outputs(file: &Path, outputs: &[(&str, String)]) -> std::io
                 break candidate;
             }
         };
-        text.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
+        let _ = writeln!(text, "{name}<<{delimiter}\n{value}\n{delimiter}");
     }
     append(file, &text)
 }

@@ -99,7 +99,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
 
     // Reading manifests and asking git are independent and each takes
     // milliseconds of mostly waiting: overlap them.
-    let (graph, changes) = std::thread::scope(|scope| {
+    let (graph, change_list) = std::thread::scope(|scope| {
         let changes = scope.spawn(|| collect_changes(cli, &root));
         let graph = load_graph(cli, &root);
         let changes = changes
@@ -113,16 +113,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         edges = graph.edge_count(),
         "package graph read"
     );
-    if cli.fail_on_cycle {
-        if let Some(cycle) = graph.cycles().first() {
-            let names: Vec<&str> = cycle
-                .iter()
-                .map(|&id| graph.package(id).id.as_str())
-                .collect();
-            return Err(CycleError(names.join(" <-> ")).into());
-        }
+    if cli.fail_on_cycle
+        && let Some(cycle) = graph.cycles().first()
+    {
+        let names: Vec<&str> = cycle
+            .iter()
+            .map(|&id| graph.package(id).id.as_str())
+            .collect();
+        return Err(CycleError(names.join(" <-> ")).into());
     }
-    let (changed, source) = changes?;
+    let (changed, source) = change_list?;
     let options = slipway_graph::Options {
         ignore: build_globs(&cli.ignore)?,
     };
@@ -296,10 +296,10 @@ fn log_result(
 fn removed_name(root: &Path, source: &ChangeSource, dir: &str) -> Option<String> {
     if let Some(base) = &source.base_sha {
         for manifest in ["Cargo.toml", "package.json", "go.mod"] {
-            if let Some(text) = git::show(root, base, &format!("{dir}/{manifest}")) {
-                if let Some(name) = slipway_graph::package_name(manifest, &text) {
-                    return Some(name);
-                }
+            if let Some(text) = git::show(root, base, &format!("{dir}/{manifest}"))
+                && let Some(name) = slipway_graph::package_name(manifest, &text)
+            {
+                return Some(name);
             }
         }
     }

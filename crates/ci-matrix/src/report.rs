@@ -67,6 +67,7 @@ pub struct RemovedPackage {
     pub files: Vec<String>,
 }
 
+#[must_use]
 pub fn matrix(graph: &PackageGraph, affected: &Affected) -> Matrix {
     Matrix {
         include: affected
@@ -83,6 +84,7 @@ pub fn matrix(graph: &PackageGraph, affected: &Affected) -> Matrix {
     }
 }
 
+#[must_use]
 pub fn report<'a>(
     graph: &PackageGraph,
     affected: &Affected<'a>,

@@ -182,17 +182,18 @@ pub fn affected<'c>(
         let owned_below_root = owners
             .first()
             .is_some_and(|&o| graph.package(o).path != ".");
-        if !owned_below_root && change.deleted {
-            if let Some(dir) = removed_root(graph, &deleted_manifest_dirs, path) {
-                match removed.iter_mut().find(|r| r.path == dir) {
-                    Some(r) => r.files.push(change.path.clone()),
-                    None => removed.push(RemovedPackage {
-                        path: dir.to_owned(),
-                        files: vec![change.path.clone()],
-                    }),
-                }
-                continue;
+        if !owned_below_root
+            && change.deleted
+            && let Some(dir) = removed_root(graph, &deleted_manifest_dirs, path)
+        {
+            match removed.iter_mut().find(|r| r.path == dir) {
+                Some(r) => r.files.push(change.path.clone()),
+                None => removed.push(RemovedPackage {
+                    path: dir.to_owned(),
+                    files: vec![change.path.clone()],
+                }),
             }
+            continue;
         }
         if owners.is_empty() {
             global_triggers.push(path);

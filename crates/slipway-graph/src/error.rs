@@ -86,7 +86,7 @@ impl GraphError {
     }
 }
 
-/// serde_json appends " at line L column C" to its messages; we report the
+/// `serde_json` appends " at line L column C" to its messages; we report the
 /// position in our own words, so drop the copy.
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
@@ -99,7 +99,7 @@ fn strip_position(message: &str) -> String {
 pub(crate) fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text.as_bytes()[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line = before.split(|&b| b == b'\n').count();
     let line_start = before
         .iter()
         .rposition(|&b| b == b'\n')

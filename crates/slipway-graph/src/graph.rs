@@ -164,6 +164,10 @@ impl GraphBuilder {
 
     /// Adds a package. `path` is its directory relative to the root,
     /// `/`-separated, `.` for the root itself.
+    ///
+    /// # Panics
+    ///
+    /// With more than `u32::MAX` packages.
     pub fn add_package(
         &mut self,
         name: &str,
@@ -213,6 +217,11 @@ impl GraphBuilder {
         self.packages.len()
     }
 
+    /// The finished graph.
+    ///
+    /// # Panics
+    ///
+    /// With more than `u32::MAX` packages.
     #[must_use]
     pub fn build(mut self) -> PackageGraph {
         // A name used in two namespaces gets the ecosystem as a prefix in

@@ -69,10 +69,10 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
     }
     for (id, requires) in modules {
         for required in requires {
-            if let Some(&target) = by_path.get(&required) {
-                if target != id {
-                    builder.add_edge(id, target, DepKind::Normal);
-                }
+            if let Some(&target) = by_path.get(&required)
+                && target != id
+            {
+                builder.add_edge(id, target, DepKind::Normal);
             }
         }
     }
@@ -88,10 +88,16 @@ pub(super) fn module_path(text: &str) -> Option<String> {
     Some(unquote(first_word(arg)).to_owned())
 }
 
+/// One directive: one-based line, verb, argument.
+type Directive<'a> = (usize, &'a str, &'a str);
+
+/// A one-based line and what is wrong there.
+type LineError = (usize, String);
+
 /// Splits a `go.mod` or `go.work` file into `(line, verb, argument)`
 /// directives, unfolding `verb ( … )` blocks. Comments are dropped.
 /// Errors carry the one-based line number.
-fn parse_directives(text: &str) -> Result<Vec<(usize, &str, &str)>, (usize, String)> {
+fn parse_directives(text: &str) -> Result<Vec<Directive<'_>>, LineError> {
     let mut out = Vec::new();
     let mut block: Option<(usize, &str)> = None;
     for (index, raw) in text.lines().enumerate() {

@@ -134,7 +134,7 @@ mod tests {
     #[test]
     fn errors_name_the_file_and_the_place() {
         let check = |text: &str, expected: &str| {
-            let err = graph(text).err().expect("an error");
+            let err = graph(text).expect_err("an error");
             assert_eq!(err.to_string(), expected);
         };
         check(
