@@ -31,9 +31,25 @@ pub struct Cli {
     #[command(flatten)]
     pub changes: Changes,
 
-    /// Changed paths matching this glob affect nothing (repeatable).
+    /// Changed paths matching this glob affect nothing, wherever they are
+    /// (repeatable; replaces the configuration's `ignore`). Ignore is final.
     #[arg(long, value_name = "GLOB")]
     pub ignore: Vec<String>,
+
+    /// Changed paths matching this glob affect every package (repeatable;
+    /// replaces the configuration's `global`).
+    #[arg(long, value_name = "GLOB")]
+    pub global: Vec<String>,
+
+    /// At most this many matrix entries: more affected packages are packed
+    /// into this many shards, none dropped (GitHub allows 256 jobs).
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_jobs: u32,
+
+    /// Write the output to FILE (atomically) instead of stdout. Under
+    /// GitHub Actions a matrix too large for a job output then goes only here.
+    #[arg(long, value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
 
     /// What to print on stdout.
     #[arg(long, value_enum, default_value_t = Format::Matrix)]
@@ -68,6 +84,12 @@ pub struct Changes {
     /// The head revision for --base.
     #[arg(long, value_name = "REV", requires = "base", default_value = "HEAD")]
     pub head: String,
+
+    /// Take base and head from the GitHub Actions event (GITHUB_EVENT_NAME,
+    /// GITHUB_EVENT_PATH). Implied under GitHub Actions when no other
+    /// source of changes is given.
+    #[arg(long, conflicts_with_all = ["changed_files", "changed_files_from", "base", "changed_positional"])]
+    pub github: bool,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,9 @@ pub enum Exit {
     Cycle = 4,
     /// A git command failed: unknown revision, not a repository.
     Git = 5,
+    /// The outputs would exceed GitHub's 1 MB job-output limit (shard with
+    /// `--max-jobs`, or use `--output-file`).
+    OutputTooLarge = 6,
 }
 
 impl From<Exit> for ExitCode {

@@ -115,3 +115,40 @@ pub fn show(root: &Path, rev: &str, path: &str) -> Option<String> {
         .ok()
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
 }
+
+/// Whether `rev` names a commit present in the repository.
+#[must_use]
+pub fn has_commit(root: &Path, rev: &str) -> bool {
+    !rev.starts_with('-') && git(root, &["cat-file", "-e", &format!("{rev}^{{commit}}")]).is_ok()
+}
+
+/// Whether the repository is a shallow clone.
+#[must_use]
+pub fn is_shallow(root: &Path) -> bool {
+    git_line(root, &["rev-parse", "--is-shallow-repository"]).is_ok_and(|out| out == "true")
+}
+
+/// Fetches more history from `remote`: `Some(n)` deepens by `n` commits,
+/// `None` fetches all of it.
+pub fn deepen(root: &Path, remote: &str, by: Option<u32>) -> Result<(), GitError> {
+    let how = by.map_or_else(|| "--unshallow".to_owned(), |n| format!("--deepen={n}"));
+    git(root, &["fetch", "--no-tags", "--quiet", &how, remote]).map(drop)
+}
+
+/// Fetches one branch from `remote` into `refs/remotes/<remote>/<branch>`,
+/// as shallow as the clone is.
+pub fn fetch_branch(
+    root: &Path,
+    remote: &str,
+    branch: &str,
+    depth: Option<u32>,
+) -> Result<(), GitError> {
+    let refspec = format!("+refs/heads/{branch}:refs/remotes/{remote}/{branch}");
+    let depth = depth.map(|d| format!("--depth={d}"));
+    let mut args = vec!["fetch", "--no-tags", "--quiet"];
+    if let Some(d) = &depth {
+        args.push(d);
+    }
+    args.extend([remote, refspec.as_str()]);
+    git(root, &args).map(drop)
+}

@@ -5,6 +5,8 @@
 //! contract ([`report`]) and the GitHub Actions integration.
 
 mod cli;
+mod config;
+mod event;
 mod exit;
 pub mod git;
 mod github;
@@ -28,6 +30,11 @@ use crate::report::ChangeSource;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(String);
+
+/// The outputs would exceed GitHub's job-output limit.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct OutputTooLarge(String);
 
 /// `--fail-on-cycle` found a cycle.
 #[derive(Debug, thiserror::Error)]
@@ -80,9 +87,18 @@ pub fn exit_code_for(err: &anyhow::Error) -> Exit {
         if cause.is::<UsageError>() {
             return Exit::Usage;
         }
+        if cause.is::<config::ConfigError>() {
+            return Exit::BadInput;
+        }
+        if cause.is::<OutputTooLarge>() {
+            return Exit::OutputTooLarge;
+        }
     }
     Exit::Internal
 }
+
+/// GitHub's limit on one job's outputs, all of them together.
+const JOB_OUTPUT_LIMIT: usize = 1_000_000;
 
 /// Runs `ci-matrix` with parsed arguments.
 pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
@@ -96,23 +112,28 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
     };
     let root = std::fs::canonicalize(&root)
         .with_context(|| format!("failed to open root {}", root.display()))?;
+    let actions = Actions::from_env();
 
     // Reading manifests and asking git are independent and each takes
     // milliseconds of mostly waiting: overlap them.
     let (graph, change_list) = std::thread::scope(|scope| {
-        let changes = scope.spawn(|| collect_changes(cli, &root));
+        let changes = scope.spawn(|| collect_changes(cli, &root, &actions));
         let graph = load_graph(cli, &root);
         let changes = changes
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (graph, changes)
     });
-    let graph = graph?;
+    let mut graph = graph?;
     tracing::debug!(
         packages = graph.len(),
         edges = graph.edge_count(),
         "package graph read"
     );
+    let (changed, source) = change_list?;
+
+    let (config, config_path) = config::load(&root)?;
+    let mut options = options(cli, &config, config_path.as_deref(), &mut graph)?;
     if cli.fail_on_cycle
         && let Some(cycle) = graph.cycles().first()
     {
@@ -122,12 +143,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
             .collect();
         return Err(CycleError(names.join(" <-> ")).into());
     }
-    let (changed, source) = change_list?;
-    let options = slipway_graph::Options {
-        ignore: build_globs(&cli.ignore)?,
-    };
+    for warning in read_shared_inputs(&root, &graph, &changed, &source, &mut options) {
+        tracing::warn!("{warning}");
+        actions.warning(&warning);
+    }
+    options.fallback.clone_from(&source.fallback_reason);
+    if let Some(why) = &source.fallback_reason {
+        actions.warning(&format!("every package is affected: {why}"));
+    }
+
     let affected = slipway_graph::affected(&graph, &changed, &options);
-    let actions = Actions::from_env();
     log_result(&graph, &affected, &actions, changed.len());
 
     let removed = affected
@@ -140,10 +165,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         })
         .collect();
     let report = report::report(&graph, &affected, source, removed);
-    let matrix = report::matrix(&graph, &affected);
-    let matrix_json = serde_json::to_string(&matrix)?;
+    let matrix_json = report::matrix_json(&graph, &affected, cli.max_jobs as usize);
 
-    let stdout = if let Some(name) = &cli.explain {
+    let data = if let Some(name) = &cli.explain {
         let id = graph.find(name).ok_or_else(|| {
             UsageError(format!(
                 "--explain {name}: no package of that name or id in the graph"
@@ -160,26 +184,155 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
     };
 
     if let Some(file) = &actions.output {
-        let names: Vec<&str> = report.affected.iter().map(|p| p.package.as_str()).collect();
-        github::append_outputs(
-            file,
-            &[
-                ("matrix", matrix_json.clone()),
-                ("has_affected", (!affected.is_empty()).to_string()),
-                ("count", affected.len().to_string()),
-                ("packages", serde_json::to_string(&names)?),
-                ("base_sha", report.base_sha.clone().unwrap_or_default()),
-                ("base_source", report.base_source.to_owned()),
-            ],
-        )
-        .with_context(|| format!("failed to write GitHub outputs to {}", file.display()))?;
+        let outputs = step_outputs(
+            &report,
+            &matrix_json,
+            affected.len(),
+            cli.output_file.as_deref(),
+        )?;
+        github::append_outputs(file, &outputs)
+            .with_context(|| format!("failed to write GitHub outputs to {}", file.display()))?;
     }
     if let Some(file) = &actions.summary {
         github::append(file, &render::summary(&report))
             .with_context(|| format!("failed to write the step summary to {}", file.display()))?;
     }
-    write_stdout(&stdout)?;
+    match &cli.output_file {
+        Some(path) => write_atomically(path, data.as_bytes())
+            .with_context(|| format!("failed to write {}", path.display()))?,
+        None => write_stdout(&data)?,
+    }
     Ok(Exit::Ok)
+}
+
+/// The step outputs. A matrix over GitHub's 1 MB job-output limit is never
+/// written cut short: it fails, or with `--output-file` is left to the file.
+fn step_outputs(
+    report: &report::Report<'_>,
+    matrix_json: &str,
+    count: usize,
+    output_file: Option<&Path>,
+) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let names: Vec<&str> = report.affected.iter().map(|p| p.package.as_str()).collect();
+    let packages = serde_json::to_string(&names)?;
+    let mut outputs = vec![
+        ("has_affected", (count > 0).to_string()),
+        ("count", count.to_string()),
+        ("base_sha", report.base_sha.clone().unwrap_or_default()),
+        ("head_sha", report.head_sha.clone().unwrap_or_default()),
+        ("base_source", report.base_source.to_owned()),
+        (
+            "fallback_reason",
+            report.fallback_reason.clone().unwrap_or_default(),
+        ),
+    ];
+    let size =
+        matrix_json.len() + packages.len() + outputs.iter().map(|(_, v)| v.len()).sum::<usize>();
+    if size <= JOB_OUTPUT_LIMIT {
+        outputs.push(("matrix", matrix_json.to_owned()));
+        outputs.push(("packages", packages));
+        return Ok(outputs);
+    }
+    let Some(file) = output_file else {
+        return Err(OutputTooLarge(format!(
+            "the matrix and package list take {size} bytes, over GitHub's limit of {JOB_OUTPUT_LIMIT} bytes for a job's outputs; \
+             lower --max-jobs to pack packages into fewer shards, or pass --output-file FILE and hand the file to later jobs as an artifact"
+        ))
+        .into());
+    };
+    tracing::warn!(
+        "the matrix ({size} bytes) is over GitHub's job-output limit: it is only in {}, not in the step outputs",
+        file.display()
+    );
+    outputs.push(("output_file", file.display().to_string()));
+    Ok(outputs)
+}
+
+fn options(
+    cli: &Cli,
+    config: &config::Config,
+    config_path: Option<&Path>,
+    graph: &mut PackageGraph,
+) -> anyhow::Result<slipway_graph::Options> {
+    let config_path = config_path.unwrap_or(Path::new(config::FILE));
+    let pick = |flag: &[String], file: &[String]| {
+        if flag.is_empty() {
+            file.to_vec()
+        } else {
+            flag.to_vec()
+        }
+    };
+    let ignore = build_globs("--ignore", &pick(&cli.ignore, &config.ignore))?;
+    let global = build_globs("--global", &pick(&cli.global, &config.global))?;
+    let mut extra_inputs = Vec::new();
+    for (name, package) in &config.packages {
+        let id = graph.find(name).ok_or_else(|| {
+            config::ConfigError::new(
+                config_path,
+                format!("[packages.{name}]: no package of that name in the graph"),
+            )
+        })?;
+        for dependency in &package.implicit_dependencies {
+            let to = graph.find(dependency).ok_or_else(|| {
+                config::ConfigError::new(
+                    config_path,
+                    format!(
+                        "[packages.{name}] implicit-dependencies: no package named {dependency:?}"
+                    ),
+                )
+            })?;
+            graph.add_implicit_dependency(id, to);
+        }
+        if !package.extra_inputs.is_empty() {
+            let globs = build_globs(
+                &format!("[packages.{name}] extra-inputs"),
+                &package.extra_inputs,
+            )
+            .map_err(|err| config::ConfigError::new(config_path, format!("{err:#}")))?;
+            extra_inputs.push((id, globs));
+        }
+    }
+    Ok(slipway_graph::Options {
+        ignore,
+        global,
+        extra_inputs,
+        ..slipway_graph::Options::default()
+    })
+}
+
+/// Reads the two versions of each changed lockfile or root manifest and
+/// records what each change concerns. Returns warnings for the user.
+fn read_shared_inputs(
+    root: &Path,
+    graph: &PackageGraph,
+    changed: &[ChangedPath],
+    source: &ChangeSource,
+    options: &mut slipway_graph::Options,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for change in changed {
+        let Some(input) = slipway_graph::SharedInput::at(graph, &change.path) else {
+            continue;
+        };
+        let (Some(base), Some(head)) = (&source.base_sha, &source.head_sha) else {
+            options.resolved.insert(
+                change.path.clone(),
+                slipway_graph::Resolution::Everything(format!(
+                    "{} changed and no base revision is known to compare it with",
+                    change.path
+                )),
+            );
+            continue;
+        };
+        let old = git::show(root, base, &change.path);
+        let new = git::show(root, head, &change.path);
+        let diff = slipway_graph::diff_input(graph, input, old.as_deref(), new.as_deref());
+        warnings.extend(diff.warnings);
+        options
+            .resolved
+            .insert(change.path.clone(), diff.resolution);
+    }
+    warnings
 }
 
 fn load_graph(cli: &Cli, root: &Path) -> anyhow::Result<PackageGraph> {
@@ -190,7 +343,11 @@ fn load_graph(cli: &Cli, root: &Path) -> anyhow::Result<PackageGraph> {
     Ok(graph)
 }
 
-fn collect_changes(cli: &Cli, root: &Path) -> anyhow::Result<(Vec<ChangedPath>, ChangeSource)> {
+fn collect_changes(
+    cli: &Cli,
+    root: &Path,
+    actions: &Actions,
+) -> anyhow::Result<(Vec<ChangedPath>, ChangeSource)> {
     let listed = |paths: Vec<String>, source_name: &str| -> anyhow::Result<_> {
         let paths = input::relative_paths(paths, root, source_name)?;
         // A listed path that is not on disk was deleted by the change.
@@ -205,6 +362,7 @@ fn collect_changes(cli: &Cli, root: &Path) -> anyhow::Result<(Vec<ChangedPath>, 
             base_source: "changed-files",
             base_sha: None,
             head_sha: None,
+            fallback_reason: None,
         };
         Ok((changed, source))
     };
@@ -232,23 +390,27 @@ fn collect_changes(cli: &Cli, root: &Path) -> anyhow::Result<(Vec<ChangedPath>, 
             base_source: "explicit",
             base_sha: Some(merge_base),
             head_sha: Some(head),
+            fallback_reason: None,
         };
         return Ok((changed, source));
     }
+    if cli.changes.github || actions.annotate {
+        return Ok(event::changes(root));
+    }
     Err(UsageError(
-        "no changes given: pass --changed-files JSON, --changed-files-from FILE or --base REV"
+        "no changes given: pass --changed-files JSON, --changed-files-from FILE, --base REV or --github"
             .to_owned(),
     )
     .into())
 }
 
-fn build_globs(patterns: &[String]) -> anyhow::Result<globset::GlobSet> {
+fn build_globs(what: &str, patterns: &[String]) -> anyhow::Result<globset::GlobSet> {
     let mut set = globset::GlobSetBuilder::new();
     for pattern in patterns {
         let glob = globset::GlobBuilder::new(pattern)
             .literal_separator(true)
             .build()
-            .map_err(|err| UsageError(format!("--ignore {pattern:?}: {}", err.kind())))?;
+            .map_err(|err| UsageError(format!("{what} {pattern:?}: {}", err.kind())))?;
         set.add(glob);
     }
     Ok(set.build()?)
@@ -262,7 +424,9 @@ fn log_result(
 ) {
     if let Some(first) = affected.global_triggers.first() {
         let message = format!(
-            "{first} lies in no package, so every package is affected ({} such paths; use --ignore to exclude paths)",
+            "{} {}, so every package is affected ({} such paths; --ignore excludes paths)",
+            first.path,
+            first.why,
             affected.global_triggers.len()
         );
         tracing::warn!("{message}");
@@ -310,6 +474,29 @@ fn removed_name(root: &Path, source: &ChangeSource, dir: &str) -> Option<String>
 
 fn short(sha: &str) -> &str {
     &sha[..sha.len().min(12)]
+}
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames
+/// it into place, so a reader never sees half a file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
 }
 
 /// Writes the data to stdout. A closed pipe (`ci-matrix | head`) is not an error.

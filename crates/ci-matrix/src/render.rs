@@ -132,10 +132,15 @@ pub(crate) fn summary(report: &Report) -> String {
             let _ = writeln!(out, "\nChanges from {}.", report.base_source);
         }
     }
+    if let Some(why) = &report.fallback_reason {
+        let _ = writeln!(out, "\n> **Every package is affected**: {why}.");
+    }
     if let Some(first) = report.global_triggers.first() {
         let _ = writeln!(
             out,
-            "\n> Every package is affected: `{first}` lies in no package ({} such paths).",
+            "\n> Every package is affected: `{}` {} ({} such paths).",
+            first.path,
+            first.why,
             report.global_triggers.len()
         );
     }

@@ -7,10 +7,21 @@ use slipway_graph::{Affected, Ecosystem, PackageGraph, Reason};
 /// Version of the `--format json` report.
 pub const REPORT_VERSION: u32 = 1;
 
-/// `{"include":[…]}`: what `strategy.matrix` takes.
+/// `{"include":[…]}`: what `strategy.matrix` takes. Entries are one
+/// package each ([`MatrixEntry`]), or shards of several ([`ShardEntry`]) when
+/// more packages are affected than `--max-jobs`.
 #[derive(Debug, Serialize)]
-pub struct Matrix {
-    pub include: Vec<MatrixEntry>,
+pub struct Matrix<E> {
+    pub include: Vec<E>,
+}
+
+/// Several packages in one job, when there are more than `--max-jobs`.
+#[derive(Debug, Serialize)]
+pub struct ShardEntry {
+    /// From 1.
+    pub shard: usize,
+    pub packages: Vec<String>,
+    pub paths: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -26,18 +37,24 @@ pub struct ChangeSource {
     pub base_source: &'static str,
     pub base_sha: Option<String>,
     pub head_sha: Option<String>,
+    /// Why every package is affected because what changed is unknown.
+    pub fallback_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Report<'a> {
     pub version: u32,
-    /// `explicit` (--base) or `changed-files` (a list).
+    /// `explicit` (--base), `changed-files` (a list), `pr-merge-base`,
+    /// `push-before`, `default-branch-merge-base`, `merge-group`, or `none`
+    /// (with `fallback_reason`).
     pub base_source: &'static str,
     pub base_sha: Option<String>,
     pub head_sha: Option<String>,
+    /// Set when every package is affected because what changed is unknown.
+    pub fallback_reason: Option<String>,
     pub packages_total: usize,
     pub affected: Vec<AffectedPackage<'a>>,
-    pub global_triggers: Vec<&'a str>,
+    pub global_triggers: Vec<GlobalTrigger<'a>>,
     pub removed: Vec<RemovedPackage>,
     pub ignored: Vec<&'a str>,
     pub cycles: Vec<Vec<String>>,
@@ -60,6 +77,12 @@ pub struct AffectedPackage<'a> {
 }
 
 #[derive(Debug, Serialize)]
+pub struct GlobalTrigger<'a> {
+    pub path: &'a str,
+    pub why: &'a str,
+}
+
+#[derive(Debug, Serialize)]
 pub struct RemovedPackage {
     pub path: String,
     /// The name from the base revision's manifest, when it can be read.
@@ -67,27 +90,49 @@ pub struct RemovedPackage {
     pub files: Vec<String>,
 }
 
+/// The matrix as JSON: one entry per affected package, or, with more than
+/// `max_jobs` of them, `max_jobs` shards of consecutive packages (sizes
+/// differ by at most one), every package in exactly one.
 #[must_use]
-pub fn matrix(graph: &PackageGraph, affected: &Affected) -> Matrix {
-    Matrix {
-        include: affected
-            .packages(graph)
-            .into_iter()
-            .map(|id| {
-                let package = graph.package(id);
-                MatrixEntry {
-                    package: package.id.clone(),
-                    path: package.path.clone(),
+pub fn matrix_json(graph: &PackageGraph, affected: &Affected<'_>, max_jobs: usize) -> String {
+    let ids = affected.packages(graph);
+    let max_jobs = max_jobs.max(1);
+    let json = if ids.len() <= max_jobs {
+        serde_json::to_string(&Matrix {
+            include: ids
+                .iter()
+                .map(|&id| MatrixEntry {
+                    package: graph.package(id).id.clone(),
+                    path: graph.package(id).path.clone(),
+                })
+                .collect(),
+        })
+    } else {
+        let shards = (0..max_jobs)
+            .map(|i| {
+                let chunk = &ids[i * ids.len() / max_jobs..(i + 1) * ids.len() / max_jobs];
+                ShardEntry {
+                    shard: i + 1,
+                    packages: chunk
+                        .iter()
+                        .map(|&id| graph.package(id).id.clone())
+                        .collect(),
+                    paths: chunk
+                        .iter()
+                        .map(|&id| graph.package(id).path.clone())
+                        .collect(),
                 }
             })
-            .collect(),
-    }
+            .collect();
+        serde_json::to_string(&Matrix { include: shards })
+    };
+    json.expect("matrix types always serialize")
 }
 
 #[must_use]
 pub fn report<'a>(
     graph: &PackageGraph,
-    affected: &Affected<'a>,
+    affected: &'a Affected<'a>,
     source: ChangeSource,
     removed: Vec<RemovedPackage>,
 ) -> Report<'a> {
@@ -99,6 +144,8 @@ pub fn report<'a>(
             let (reason, changed_files) = match affected.reason(id) {
                 Some(Reason::Changed { files }) => ("changed", files.clone()),
                 Some(Reason::Dependency { .. }) => ("dependency", Vec::new()),
+                Some(Reason::Input { .. }) => ("input", Vec::new()),
+                Some(Reason::Fallback) => ("fallback", Vec::new()),
                 _ => ("global", Vec::new()),
             };
             let chain = affected
@@ -107,9 +154,10 @@ pub fn report<'a>(
                 .into_iter()
                 .map(|link| match link {
                     slipway_graph::Link::Package(p) => graph.package(p).id.clone(),
-                    slipway_graph::Link::File(f) | slipway_graph::Link::GlobalFile(f) => {
-                        f.to_owned()
-                    }
+                    slipway_graph::Link::File(f)
+                    | slipway_graph::Link::GlobalFile(f)
+                    | slipway_graph::Link::Input { file: f, .. }
+                    | slipway_graph::Link::Fallback(f) => f.to_owned(),
                 })
                 .collect();
             AffectedPackage {
@@ -129,9 +177,17 @@ pub fn report<'a>(
         base_source: source.base_source,
         base_sha: source.base_sha,
         head_sha: source.head_sha,
+        fallback_reason: source.fallback_reason,
         packages_total: graph.len(),
         affected: packages,
-        global_triggers: affected.global_triggers.clone(),
+        global_triggers: affected
+            .global_triggers
+            .iter()
+            .map(|t| GlobalTrigger {
+                path: t.path,
+                why: &t.why,
+            })
+            .collect(),
         removed,
         ignored: affected.ignored.clone(),
         cycles: affected

@@ -1,6 +1,7 @@
 //! From changed paths to the affected packages, with the reason for each.
 
-use std::collections::{HashSet, VecDeque};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use globset::GlobSet;
 
@@ -22,16 +23,40 @@ pub struct ChangedPath {
 /// Settings for [`affected`].
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Paths that never affect anything, wherever they are.
+    /// Paths that never affect anything, wherever they are. Ignore is
+    /// final: it wins over every other rule.
     pub ignore: GlobSet,
+    /// Paths that always affect everything, even inside a package.
+    pub global: GlobSet,
+    /// Paths outside a package's directory that belong to it too.
+    pub extra_inputs: Vec<(PackageId, GlobSet)>,
+    /// Changed paths whose effect was worked out elsewhere, precisely (a
+    /// lockfile diff, a root manifest diff), keyed by path.
+    pub resolved: HashMap<String, Resolution>,
+    /// When set, what changed cannot be told: everything is affected, for
+    /// this reason.
+    pub fallback: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             ignore: GlobSet::empty(),
+            global: GlobSet::empty(),
+            extra_inputs: Vec::new(),
+            resolved: HashMap::new(),
+            fallback: None,
         }
     }
+}
+
+/// What a precisely read change (a lockfile, a root manifest) affects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// These packages, each with what changed for it (`serde 1.0.1 -> 1.0.2`).
+    Packages(Vec<(PackageId, String)>),
+    /// Everything, for this reason (`Cargo.lock could not be parsed: …`).
+    Everything(String),
 }
 
 /// Why a package is affected.
@@ -39,10 +64,15 @@ impl Default for Options {
 pub enum Reason<'c> {
     /// Files under the package changed (sorted), borrowed from the input.
     Changed { files: Vec<&'c str> },
+    /// A shared input (a lockfile, a root manifest) changed in a way that
+    /// concerns this package.
+    Input { file: &'c str, detail: &'c str },
     /// A package it depends on is affected.
     Dependency { on: PackageId, kind: DepKind },
-    /// A changed path lies in no package, so everything is affected.
+    /// A global change: everything is affected.
     Global { file: &'c str },
+    /// What changed could not be told ([`Options::fallback`]).
+    Fallback,
 }
 
 /// One step of a reason chain, from a package back to the change behind it.
@@ -50,7 +80,16 @@ pub enum Reason<'c> {
 pub enum Link<'a> {
     Package(PackageId),
     File(&'a str),
+    Input { file: &'a str, detail: &'a str },
     GlobalFile(&'a str),
+    Fallback(&'a str),
+}
+
+/// A changed path that made every package affected, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GlobalTrigger<'c> {
+    pub path: &'c str,
+    pub why: Cow<'c, str>,
 }
 
 /// A package whose directory is gone: its files were deleted and no package
@@ -66,13 +105,15 @@ pub struct RemovedPackage {
 pub struct Affected<'c> {
     reasons: Vec<Option<Reason<'c>>>,
     count: usize,
-    /// Changed paths in no package, which made every package affected.
-    pub global_triggers: Vec<&'c str>,
+    /// Changed paths that made every package affected, sorted by path.
+    pub global_triggers: Vec<GlobalTrigger<'c>>,
     pub removed: Vec<RemovedPackage>,
     /// Changed paths that matched an ignore glob.
     pub ignored: Vec<&'c str>,
     /// Dependency cycles among the affected packages; each is affected as a unit.
     pub cycles: Vec<Vec<PackageId>>,
+    /// Set when everything is affected because what changed is unknown.
+    pub fallback: Option<&'c str>,
 }
 
 impl<'c> Affected<'c> {
@@ -113,20 +154,19 @@ impl<'c> Affected<'c> {
         let mut links = vec![Link::Package(id)];
         let mut current = id;
         loop {
-            match self.reason(current)? {
-                Reason::Changed { files } => {
-                    links.push(Link::File(files.first().copied().unwrap_or_default()));
-                    return Some(links);
-                }
-                Reason::Global { file } => {
-                    links.push(Link::GlobalFile(file));
-                    return Some(links);
-                }
+            let last = match self.reason(current)? {
+                Reason::Changed { files } => Link::File(files.first().copied().unwrap_or_default()),
+                Reason::Input { file, detail } => Link::Input { file, detail },
+                Reason::Global { file } => Link::GlobalFile(file),
+                Reason::Fallback => Link::Fallback(self.fallback.unwrap_or_default()),
                 Reason::Dependency { on, .. } => {
                     links.push(Link::Package(*on));
                     current = *on;
+                    continue;
                 }
-            }
+            };
+            links.push(last);
+            return Some(links);
         }
     }
 
@@ -139,7 +179,9 @@ impl<'c> Affected<'c> {
             .map(|link| match link {
                 Link::Package(p) => graph.package(*p).id.clone(),
                 Link::File(f) => (*f).to_owned(),
+                Link::Input { file, detail } => format!("{file} ({detail})"),
                 Link::GlobalFile(f) => format!("{f} (global)"),
+                Link::Fallback(why) => format!("everything ({why})"),
             })
             .collect();
         Some(parts.join(" <- "))
@@ -154,10 +196,10 @@ impl<'c> Affected<'c> {
 pub fn affected<'c>(
     graph: &PackageGraph,
     changed: &'c [ChangedPath],
-    options: &Options,
+    options: &'c Options,
 ) -> Affected<'c> {
     let mut reasons: Vec<Option<Reason<'c>>> = vec![None; graph.len()];
-    let mut global_triggers = Vec::new();
+    let mut global_triggers: Vec<GlobalTrigger<'c>> = Vec::new();
     let mut ignored = Vec::new();
     let mut removed: Vec<RemovedPackage> = Vec::new();
 
@@ -172,17 +214,51 @@ pub fn affected<'c>(
         .map(|c| parent(&c.path))
         .collect();
 
+    let mut extra_owners: Vec<PackageId> = Vec::new();
     for change in changed {
         let path = change.path.as_str();
         if options.ignore.is_match(path) {
             ignored.push(path);
             continue;
         }
+        if options.global.is_match(path) {
+            global_triggers.push(GlobalTrigger {
+                path,
+                why: Cow::Borrowed("matches a global glob"),
+            });
+            continue;
+        }
+        if let Some(resolution) = options.resolved.get(path) {
+            match resolution {
+                Resolution::Packages(packages) => {
+                    for (id, detail) in packages {
+                        let slot = &mut reasons[id.index()];
+                        if slot.is_none() {
+                            *slot = Some(Reason::Input { file: path, detail });
+                        }
+                    }
+                }
+                Resolution::Everything(why) => global_triggers.push(GlobalTrigger {
+                    path,
+                    why: Cow::Borrowed(why),
+                }),
+            }
+            continue;
+        }
+        extra_owners.clear();
+        extra_owners.extend(
+            options
+                .extra_inputs
+                .iter()
+                .filter(|(_, globs)| globs.is_match(path))
+                .map(|(id, _)| *id),
+        );
         let owners = graph.owners(path);
         let owned_below_root = owners
             .first()
             .is_some_and(|&o| graph.package(o).path != ".");
         if !owned_below_root
+            && extra_owners.is_empty()
             && change.deleted
             && let Some(dir) = removed_root(graph, &deleted_manifest_dirs, path)
         {
@@ -195,16 +271,17 @@ pub fn affected<'c>(
             }
             continue;
         }
-        if owners.is_empty() {
-            global_triggers.push(path);
+        if owners.is_empty() && extra_owners.is_empty() {
+            global_triggers.push(GlobalTrigger {
+                path,
+                why: Cow::Borrowed("lies in no package"),
+            });
             continue;
         }
-        for &owner in owners {
+        for &owner in owners.iter().chain(&extra_owners) {
             match &mut reasons[owner.index()] {
                 Some(Reason::Changed { files }) => files.push(path),
-                slot => {
-                    *slot = Some(Reason::Changed { files: vec![path] });
-                }
+                slot => *slot = Some(Reason::Changed { files: vec![path] }),
             }
         }
     }
@@ -215,18 +292,21 @@ pub fn affected<'c>(
             sort_dedup(files);
         }
     }
-    for list in [&mut global_triggers, &mut ignored] {
-        sort_dedup(list);
-    }
+    sort_dedup(&mut ignored);
+    global_triggers.sort_by(|a, b| a.path.cmp(b.path));
+    global_triggers.dedup_by(|a, b| a.path == b.path);
     for r in &mut removed {
         sort_dedup(&mut r.files);
     }
 
-    if let Some(first) = global_triggers.first() {
+    let fallback = options.fallback.as_deref();
+    if fallback.is_some() {
         for slot in &mut reasons {
-            if slot.is_none() {
-                *slot = Some(Reason::Global { file: first });
-            }
+            slot.get_or_insert(Reason::Fallback);
+        }
+    } else if let Some(first) = global_triggers.first() {
+        for slot in &mut reasons {
+            slot.get_or_insert(Reason::Global { file: first.path });
         }
     } else {
         propagate(graph, &mut reasons);
@@ -246,6 +326,7 @@ pub fn affected<'c>(
         removed,
         ignored,
         cycles,
+        fallback,
     }
 }
 
@@ -297,6 +378,8 @@ mod tests {
     use crate::graph::GraphBuilder;
     use crate::model::Ecosystem;
 
+    static DEFAULTS: std::sync::LazyLock<Options> = std::sync::LazyLock::new(Options::default);
+
     /// A small graph: `web -> ui -> tokens`, `docs -> tokens`, and the
     /// cycle `a -> b -> a`.
     fn graph() -> PackageGraph {
@@ -343,7 +426,7 @@ mod tests {
     fn check(paths: &[&str], expected: &[&str]) {
         let g = graph();
         let changes_got = changed(paths);
-        let got = affected(&g, &changes_got, &Options::default());
+        let got = affected(&g, &changes_got, &DEFAULTS);
         let lines: Vec<String> = got
             .packages(&g)
             .into_iter()
@@ -382,7 +465,7 @@ mod tests {
     fn a_cycle_is_affected_as_a_unit() {
         let g = graph();
         let changes_got = changed(&["packages/a/x"]);
-        let got = affected(&g, &changes_got, &Options::default());
+        let got = affected(&g, &changes_got, &DEFAULTS);
         let names: Vec<&str> = got
             .packages(&g)
             .iter()
@@ -391,7 +474,7 @@ mod tests {
         assert_eq!(names, ["a", "b"]);
         assert_eq!(got.cycles.len(), 1);
         let changes_unaffected = changed(&["apps/web/x"]);
-        let unaffected = affected(&g, &changes_unaffected, &Options::default());
+        let unaffected = affected(&g, &changes_unaffected, &DEFAULTS);
         assert!(
             unaffected.cycles.is_empty(),
             "only cycles in the affected set are reported"
@@ -402,9 +485,15 @@ mod tests {
     fn a_global_file_affects_everything_and_is_named() {
         let g = graph();
         let changes_got = changed(&["package.json", "apps/web/x"]);
-        let got = affected(&g, &changes_got, &Options::default());
+        let got = affected(&g, &changes_got, &DEFAULTS);
         assert_eq!(got.len(), g.len());
-        assert_eq!(got.global_triggers, ["package.json"]);
+        assert_eq!(
+            got.global_triggers
+                .iter()
+                .map(|t| t.path)
+                .collect::<Vec<_>>(),
+            ["package.json"]
+        );
         let web = g.find("web").unwrap();
         let ui = g.find("ui").unwrap();
         assert_eq!(got.chain_text(&g, web).unwrap(), "web <- apps/web/x");
@@ -418,16 +507,100 @@ mod tests {
     fn ignored_paths_affect_nothing() {
         let g = graph();
         let options = Options {
-            ignore: {
-                let mut set = globset::GlobSetBuilder::new();
-                set.add(globset::Glob::new("**/*.md").unwrap());
-                set.build().unwrap()
-            },
+            ignore: globs(&["**/*.md"]),
+            global: globs(&["**/*.md"]),
+            ..Options::default()
         };
-        let changes_got = changed(&["README.md", "packages/ui/README.md"]);
-        let got = affected(&g, &changes_got, &options);
-        assert!(got.is_empty());
+        let changes = changed(&["README.md", "packages/ui/README.md"]);
+        let got = affected(&g, &changes, &options);
+        assert!(got.is_empty(), "ignore is final, even over global");
         assert_eq!(got.ignored, ["README.md", "packages/ui/README.md"]);
+    }
+
+    fn globs(patterns: &[&str]) -> GlobSet {
+        let mut set = globset::GlobSetBuilder::new();
+        for p in patterns {
+            set.add(
+                globset::GlobBuilder::new(p)
+                    .literal_separator(true)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        set.build().unwrap()
+    }
+
+    #[test]
+    fn global_globs_win_over_ownership() {
+        let g = graph();
+        let options = Options {
+            global: globs(&["**/tsconfig.json"]),
+            ..Options::default()
+        };
+        let changes = changed(&["packages/ui/tsconfig.json"]);
+        let got = affected(&g, &changes, &options);
+        assert_eq!(got.len(), g.len());
+        assert_eq!(got.global_triggers[0].why, "matches a global glob");
+    }
+
+    #[test]
+    fn extra_inputs_belong_to_their_package() {
+        let g = graph();
+        let web = g.find("web").unwrap();
+        let options = Options {
+            extra_inputs: vec![(web, globs(&["config/web/**"]))],
+            ..Options::default()
+        };
+        let changes = changed(&["config/web/env.json"]);
+        let got = affected(&g, &changes, &options);
+        assert_eq!(got.packages(&g), [web]);
+        assert_eq!(
+            got.chain_text(&g, web).unwrap(),
+            "web <- config/web/env.json"
+        );
+    }
+
+    #[test]
+    fn resolved_paths_affect_only_what_they_name() {
+        let g = graph();
+        let ui = g.find("ui").unwrap();
+        let mut options = Options::default();
+        options.resolved.insert(
+            "pnpm-lock.yaml".to_owned(),
+            Resolution::Packages(vec![(ui, "react 18.2.0 -> 18.3.1".to_owned())]),
+        );
+        options.resolved.insert(
+            "Cargo.lock".to_owned(),
+            Resolution::Everything("Cargo.lock could not be parsed".to_owned()),
+        );
+        let changes = changed(&["pnpm-lock.yaml"]);
+        let got = affected(&g, &changes, &options);
+        let web = g.find("web").unwrap();
+        assert_eq!(got.packages(&g), [ui, web]);
+        assert_eq!(
+            got.chain_text(&g, web).unwrap(),
+            "web <- ui <- pnpm-lock.yaml (react 18.2.0 -> 18.3.1)"
+        );
+        let changes = changed(&["Cargo.lock"]);
+        let got = affected(&g, &changes, &options);
+        assert_eq!(got.len(), g.len());
+        assert_eq!(got.global_triggers[0].why, "Cargo.lock could not be parsed");
+    }
+
+    #[test]
+    fn a_fallback_affects_everything_and_says_why() {
+        let g = graph();
+        let options = Options {
+            fallback: Some("event schedule has no base".to_owned()),
+            ..Options::default()
+        };
+        let got = affected(&g, &[], &options);
+        assert_eq!(got.len(), g.len());
+        let web = g.find("web").unwrap();
+        assert_eq!(
+            got.chain_text(&g, web).unwrap(),
+            "web <- everything (event schedule has no base)"
+        );
     }
 
     #[test]
@@ -435,7 +608,7 @@ mod tests {
         let g = graph();
         // Under a workspace glob: removed even without its manifest listed.
         let changes_got = changed(&["-packages/old/src/a.ts", "-packages/old/src/b.ts"]);
-        let got = affected(&g, &changes_got, &Options::default());
+        let got = affected(&g, &changes_got, &DEFAULTS);
         assert!(got.is_empty());
         assert!(got.global_triggers.is_empty());
         assert_eq!(
@@ -450,12 +623,18 @@ mod tests {
         );
         // Elsewhere: removed because its manifest went with it.
         let changes_got = changed(&["-tools/gen/package.json", "-tools/gen/x.js"]);
-        let got = affected(&g, &changes_got, &Options::default());
+        let got = affected(&g, &changes_got, &DEFAULTS);
         assert_eq!(got.removed.len(), 1);
         assert_eq!(got.removed[0].path, "tools/gen");
         // A deleted loose file is still global.
         let changes_got = changed(&["-tools/run.sh"]);
-        let got = affected(&g, &changes_got, &Options::default());
-        assert_eq!(got.global_triggers, ["tools/run.sh"]);
+        let got = affected(&g, &changes_got, &DEFAULTS);
+        assert_eq!(
+            got.global_triggers
+                .iter()
+                .map(|t| t.path)
+                .collect::<Vec<_>>(),
+            ["tools/run.sh"]
+        );
     }
 }

@@ -21,6 +21,10 @@ pub struct PackageGraph {
     /// Owner lookups run once per changed path and ancestor: a fast
     /// hasher pays (paths are not attacker-chosen here).
     by_dir: FxHashMap<String, Vec<PackageId>>,
+    /// Each package's dependencies on things outside the workspace, as its
+    /// manifest names them: `(name, requirement)`. A Cargo dependency
+    /// inherited with `workspace = true` has the requirement `workspace`.
+    externals: Vec<Vec<(String, String)>>,
     /// Directories where packages live by the workspace's own rules
     /// (`crates/*`, `packages/*`): a deleted path in such a directory that
     /// holds no package any more belongs to a removed package.
@@ -108,6 +112,38 @@ impl PackageGraph {
         &[]
     }
 
+    /// What `id` depends on outside the workspace, as its manifest says it.
+    #[must_use]
+    pub fn externals(&self, id: PackageId) -> &[(String, String)] {
+        &self.externals[id.index()]
+    }
+
+    /// The package whose directory is exactly `dir`, for one ecosystem.
+    #[must_use]
+    pub fn package_at(&self, dir: &str, ecosystem: Ecosystem) -> Option<PackageId> {
+        self.by_dir
+            .get(dir)?
+            .iter()
+            .copied()
+            .find(|&id| self.package(id).ecosystem.namespace() == ecosystem.namespace())
+    }
+
+    /// Finds a package by manifest name within one ecosystem's namespace.
+    #[must_use]
+    pub fn find_in(&self, ecosystem: Ecosystem, name: &str) -> Option<PackageId> {
+        self.ids().find(|&id| {
+            let p = self.package(id);
+            p.name == name && p.ecosystem.namespace() == ecosystem.namespace()
+        })
+    }
+
+    /// Adds a dependency the manifests do not show (`implicit-dependencies`).
+    pub fn add_implicit_dependency(&mut self, from: PackageId, to: PackageId) {
+        if from != to && !self.graph.contains_edge(node(from), node(to)) {
+            self.graph.add_edge(node(from), node(to), DepKind::Implicit);
+        }
+    }
+
     /// Whether `dir` is a place where the workspace keeps packages.
     pub(crate) fn is_package_dir(&self, dir: &str) -> bool {
         self.package_dirs.is_match(dir)
@@ -152,6 +188,7 @@ fn package_id(n: NodeIndex<u32>) -> PackageId {
 pub struct GraphBuilder {
     packages: Vec<Package>,
     edges: Vec<(PackageId, PackageId, DepKind)>,
+    externals: Vec<Vec<(String, String)>>,
     by_name: HashMap<(&'static str, String), PackageId>,
     package_dirs: Vec<globset::Glob>,
 }
@@ -186,6 +223,7 @@ impl GraphBuilder {
         let id =
             PackageId(u32::try_from(self.packages.len()).expect("fewer than 4 billion packages"));
         self.by_name.insert(key, id);
+        self.externals.push(Vec::new());
         self.packages.push(Package {
             id: String::new(),
             name: name.to_owned(),
@@ -198,6 +236,11 @@ impl GraphBuilder {
     /// Records that `from` depends on `to`.
     pub fn add_edge(&mut self, from: PackageId, to: PackageId, kind: DepKind) {
         self.edges.push((from, to, kind));
+    }
+
+    /// Records a dependency of `id` on something outside the workspace.
+    pub fn add_external(&mut self, id: PackageId, name: &str, requirement: &str) {
+        self.externals[id.index()].push((name.to_owned(), requirement.to_owned()));
     }
 
     /// Looks up a package added earlier, by ecosystem and manifest name.
@@ -274,6 +317,7 @@ impl GraphBuilder {
             graph,
             by_id,
             by_dir,
+            externals: self.externals,
             package_dirs,
         }
     }

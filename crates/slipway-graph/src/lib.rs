@@ -16,7 +16,8 @@
 //! let graph = builder.build();
 //!
 //! let changed = [ChangedPath { path: "packages/ui/src/button.ts".into(), deleted: false }];
-//! let result = affected(&graph, &changed, &Options::default());
+//! let options = Options::default();
+//! let result = affected(&graph, &changed, &options);
 //! assert!(result.contains(web));
 //! assert_eq!(
 //!     result.chain_text(&graph, web).as_deref(),
@@ -32,14 +33,19 @@ mod affected;
 mod discover;
 mod error;
 mod graph;
+mod inputs;
 mod model;
 mod paths;
 #[cfg(test)]
 mod proptests;
 
-pub use affected::{Affected, ChangedPath, Link, Options, Reason, RemovedPackage, affected};
+pub use affected::{
+    Affected, ChangedPath, GlobalTrigger, Link, Options, Reason, RemovedPackage, Resolution,
+    affected,
+};
 pub use discover::{discover, load_graph_file, package_name};
 pub use error::GraphError;
 pub use graph::{GraphBuilder, PackageGraph};
+pub use inputs::{InputDiff, SharedInput, diff_input};
 pub use model::{DepKind, Ecosystem, Package, PackageId};
 pub use paths::normalize;

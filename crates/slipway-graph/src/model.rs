@@ -56,6 +56,8 @@ pub enum DepKind {
     Optional,
     /// Declared in a hand-kept graph, which has no kinds.
     Declared,
+    /// Declared in ci-matrix's configuration (`implicit-dependencies`).
+    Implicit,
 }
 
 /// One package of the repository.

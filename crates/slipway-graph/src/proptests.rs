@@ -49,7 +49,8 @@ proptest! {
             .filter(|&&i| i < n)
             .map(|&i| ChangedPath { path: format!("{}/file.rs", graph.packages()[i].path), deleted: false })
             .collect();
-        let result = affected(&graph, &paths, &Options::default());
+        let options = Options::default();
+        let result = affected(&graph, &paths, &options);
 
         // Naive fixed point: owners, then anything depending on something affected.
         let mut expected = vec![false; n];

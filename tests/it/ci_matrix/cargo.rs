@@ -114,7 +114,7 @@ fn an_excluded_crate_is_no_package_and_so_global() {
     let got = affected_by(&repo, &[("crates/excluded/src/lib.rs", Some("\n"))]);
     assert_eq!(got.lines().count(), 8, "{got}");
     assert!(
-        got.ends_with("global_triggers: [\"crates/excluded/src/lib.rs\"]\n"),
+        got.ends_with("global_triggers: [{\"path\":\"crates/excluded/src/lib.rs\",\"why\":\"lies in no package\"}]\n"),
         "{got}"
     );
 }

@@ -129,7 +129,7 @@ fn pnpm_workspace_with_excludes() {
     // The excluded directory is no package: a change there is global.
     let got = affected_by(&repo, &[("packages/legacy-x/index.js", Some("\n"))]);
     assert!(
-        got.ends_with("global_triggers: [\"packages/legacy-x/index.js\"]\n"),
+        got.ends_with("global_triggers: [{\"path\":\"packages/legacy-x/index.js\",\"why\":\"lies in no package\"}]\n"),
         "{got}"
     );
 }

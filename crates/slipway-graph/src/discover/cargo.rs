@@ -95,10 +95,10 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         .and_then(Value::as_table);
     for (id, dir, manifest) in &manifests {
         for (key, spec, kind) in dependency_entries(manifest) {
-            let target = resolve(builder, &by_dir, dir, key, spec, workspace_deps);
-            match target {
+            match resolve(builder, &by_dir, dir, key, spec, workspace_deps) {
                 Some(target) if target != *id => builder.add_edge(*id, target, kind),
-                _ => {}
+                Some(_) => {}
+                None => builder.add_external(*id, key, &requirement(spec)),
             }
         }
     }
@@ -148,6 +148,23 @@ fn dependency_entries(manifest: &Table) -> Vec<(&str, &Value, DepKind)> {
         }
     }
     entries
+}
+
+/// A dependency entry's requirement as text: the version, or `workspace`
+/// for one inherited from `[workspace.dependencies]`.
+fn requirement(spec: &Value) -> String {
+    match spec {
+        Value::String(version) => version.clone(),
+        Value::Table(t) if t.get("workspace").and_then(Value::as_bool) == Some(true) => {
+            "workspace".to_owned()
+        }
+        Value::Table(t) => t
+            .get("version")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+        _ => String::new(),
+    }
 }
 
 /// The member a dependency entry points at, if any. Registry and git

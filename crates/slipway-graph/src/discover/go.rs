@@ -58,21 +58,25 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         let directives = parse_directives(&text).map_err(invalid)?;
         let module = module_path(&text)
             .ok_or_else(|| GraphError::manifest(root.join(&rel), "missing module directive"))?;
-        let requires: Vec<String> = directives
+        let requires: Vec<(String, String)> = directives
             .iter()
             .filter(|(_, verb, _)| *verb == "require")
-            .map(|(_, _, arg)| unquote(first_word(arg)).to_owned())
+            .map(|(_, _, arg)| {
+                let mut words = arg.split_whitespace();
+                let module = unquote(words.next().unwrap_or("")).to_owned();
+                (module, words.next().unwrap_or("").to_owned())
+            })
             .collect();
         let id = builder.add_package(&module, &dir, Ecosystem::Go)?;
         by_path.insert(module, id);
         modules.push((id, requires));
     }
     for (id, requires) in modules {
-        for required in requires {
-            if let Some(&target) = by_path.get(&required)
-                && target != id
-            {
-                builder.add_edge(id, target, DepKind::Normal);
+        for (required, version) in requires {
+            match by_path.get(&required) {
+                Some(&target) if target != id => builder.add_edge(id, target, DepKind::Normal),
+                Some(_) => {}
+                None => builder.add_external(id, &required, &version),
             }
         }
     }

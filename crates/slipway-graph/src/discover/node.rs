@@ -111,10 +111,10 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
 
     for (id, dir, manifest) in &manifests {
         for (name, spec, kind) in manifest.dependencies() {
-            let target = resolve(builder, &by_dir, ecosystem, dir, name, spec);
-            match target {
+            match resolve(builder, &by_dir, ecosystem, dir, name, spec) {
                 Some(target) if target != *id => builder.add_edge(*id, target, kind),
-                _ => {}
+                Some(_) => {}
+                None => builder.add_external(*id, name, spec),
             }
         }
     }

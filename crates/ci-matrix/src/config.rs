@@ -1,0 +1,136 @@
+//! The checked-in configuration: `.ci-matrix.toml` at the root, or
+//! `[workspace.metadata.ci-matrix]` in a root `Cargo.toml`.
+//!
+//! ```toml
+//! global = ["rust-toolchain.toml", ".github/workflows/**"]  # always everything
+//! ignore = ["**/*.md"]                                        # never anything; ignore is final
+//!
+//! [packages.web]
+//! implicit-dependencies = ["design-tokens"]  # as if web depended on design-tokens
+//! extra-inputs = ["config/web/**"]           # paths outside web/ that belong to it
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+pub(crate) const FILE: &str = ".ci-matrix.toml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct Config {
+    #[serde(default)]
+    pub(crate) global: Vec<String>,
+    #[serde(default)]
+    pub(crate) ignore: Vec<String>,
+    #[serde(default)]
+    pub(crate) packages: BTreeMap<String, PackageConfig>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct PackageConfig {
+    #[serde(default)]
+    pub(crate) implicit_dependencies: Vec<String>,
+    #[serde(default)]
+    pub(crate) extra_inputs: Vec<String>,
+}
+
+/// A configuration that cannot be used; the message names the file and key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration in {path}: {message}")]
+pub(crate) struct ConfigError {
+    path: PathBuf,
+    message: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(path: &Path, message: impl Into<String>) -> Self {
+        ConfigError {
+            path: path.to_path_buf(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Loads the configuration at `root`: the file if present, else the Cargo
+/// metadata table, else the defaults. Returns where it came from.
+pub(crate) fn load(root: &Path) -> Result<(Config, Option<PathBuf>), ConfigError> {
+    let file = root.join(FILE);
+    match std::fs::read_to_string(&file) {
+        Ok(text) => return parse(&file, &text).map(|c| (c, Some(file))),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(ConfigError::new(&file, err.to_string())),
+    }
+    let cargo = root.join("Cargo.toml");
+    let Ok(text) = std::fs::read_to_string(&cargo) else {
+        return Ok((Config::default(), None));
+    };
+    // A broken Cargo.toml is reported by discovery, with its position.
+    let Ok(manifest) = toml::from_str::<toml::Table>(&text) else {
+        return Ok((Config::default(), None));
+    };
+    let Some(table) = manifest
+        .get("workspace")
+        .and_then(|w| w.get("metadata"))
+        .and_then(|m| m.get("ci-matrix"))
+    else {
+        return Ok((Config::default(), None));
+    };
+    let config = Config::deserialize(table.clone()).map_err(|err| {
+        ConfigError::new(
+            &cargo,
+            format!("[workspace.metadata.ci-matrix]: {}", err.message()),
+        )
+    })?;
+    Ok((config, Some(cargo)))
+}
+
+fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+    toml::from_str(text).map_err(|err| {
+        let position = err.span().map_or_else(String::new, |span| {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: ")
+        });
+        ConfigError::new(path, format!("{position}{}", err.message().trim()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = parse(
+            Path::new(".ci-matrix.toml"),
+            "global = []\nignored = [\"x\"]\n",
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with(
+                "invalid configuration in .ci-matrix.toml: line 2: unknown field `ignored`"
+            ),
+            "{text}"
+        );
+        let err = parse(Path::new("c"), "[packages.web]\nextra-input = []\n").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown field `extra-input`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_full_file_reads() {
+        let config = parse(
+            Path::new("c"),
+            "global = [\"a\"]\nignore = [\"b\"]\n[packages.web]\nimplicit-dependencies = [\"ui\"]\nextra-inputs = [\"c/**\"]\n",
+        )
+        .unwrap();
+        assert_eq!(config.global, ["a"]);
+        assert_eq!(config.packages["web"].implicit_dependencies, ["ui"]);
+        assert_eq!(config.packages["web"].extra_inputs, ["c/**"]);
+    }
+}

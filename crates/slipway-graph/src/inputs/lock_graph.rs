@@ -1,0 +1,247 @@
+//! The shape every lockfile reduces to: resolved packages with their
+//! dependencies, some of them workspace packages. Comparing two versions
+//! finds the changed entries and walks up to the workspace packages that
+//! reach them.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use super::InputDiff;
+use crate::affected::Resolution;
+use crate::graph::PackageGraph;
+use crate::model::PackageId;
+
+/// What a workspace node stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Member {
+    /// A workspace package of the graph.
+    Package(PackageId),
+    /// The workspace root's own dependencies (root `package.json`), which no
+    /// package owns: what reaches it is matched to members by name.
+    Root,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(super) struct Node {
+    /// The package's name, to describe a change (`serde`).
+    pub(super) name: String,
+    pub(super) version: String,
+    /// Everything that makes two versions of the entry the same.
+    pub(super) fingerprint: String,
+    /// Keys of the entries it depends on.
+    pub(super) children: Vec<String>,
+    pub(super) member: Option<Member>,
+}
+
+/// A parsed lockfile: entries by key.
+#[derive(Debug, Default)]
+pub(super) struct LockGraph {
+    pub(super) nodes: HashMap<String, Node>,
+}
+
+/// Parses one version of a lockfile.
+pub(super) type Parser = fn(&PackageGraph, &str) -> Result<LockGraph, String>;
+
+pub(super) fn compare(
+    graph: &PackageGraph,
+    base: Option<&str>,
+    head: Option<&str>,
+    parse: Parser,
+) -> Result<InputDiff, String> {
+    let parse_side = |text: Option<&str>, side: &str| match text {
+        Some(text) => parse(graph, text).map_err(|err| format!("at {side}: {err}")),
+        None => Ok(LockGraph::default()),
+    };
+    let base = parse_side(base, "base")?;
+    let head = parse_side(head, "head")?;
+
+    // Entries that differ, and workspace nodes whose direct dependencies differ.
+    let mut changed: BTreeSet<&str> = BTreeSet::new();
+    for (key, node) in &head.nodes {
+        match base.nodes.get(key) {
+            Some(old) if old.fingerprint == node.fingerprint && old.children == node.children => {}
+            _ => {
+                changed.insert(key);
+            }
+        }
+    }
+    changed.extend(
+        base.nodes
+            .keys()
+            .filter(|k| !head.nodes.contains_key(*k))
+            .map(String::as_str),
+    );
+
+    // For each side, walk up from every changed entry to the workspace nodes.
+    let mut reached: BTreeMap<Member, BTreeSet<String>> = BTreeMap::new();
+    let mut unreached: BTreeSet<String> = BTreeSet::new();
+    let describe = |key: &str| describe(&base, &head, key);
+    for side in [&base, &head] {
+        let parents = parents(side);
+        for &key in &changed {
+            if !side.nodes.contains_key(key) {
+                continue;
+            }
+            let members = members_reaching(side, &parents, key);
+            let label = describe(key);
+            if members.is_empty() && side.nodes.get(key).is_some_and(|n| n.member.is_none()) {
+                unreached.insert(label.clone());
+            }
+            for member in members {
+                reached.entry(member).or_default().insert(label.clone());
+            }
+        }
+    }
+    for labels in reached.values() {
+        for label in labels {
+            unreached.remove(label);
+        }
+    }
+
+    let mut packages: BTreeMap<PackageId, BTreeSet<String>> = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for (member, labels) in reached {
+        match member {
+            Member::Package(id) => packages.entry(id).or_default().extend(labels),
+            Member::Root => {
+                let names: BTreeSet<String> = labels
+                    .iter()
+                    .map(|l| l.split(' ').next().unwrap_or("").to_owned())
+                    .collect();
+                let users = users_of(graph, &names);
+                if users.is_empty() {
+                    warnings.push(format!(
+                        "the root's own dependencies changed ({}), and no workspace package declares them",
+                        join_limited(&labels)
+                    ));
+                }
+                for id in users {
+                    packages
+                        .entry(id)
+                        .or_default()
+                        .extend(labels.iter().cloned());
+                }
+            }
+        }
+    }
+    if !unreached.is_empty() {
+        tracing::info!(
+            "changed lockfile entries that reach no workspace package: {}",
+            join_limited(&unreached)
+        );
+    }
+    Ok(InputDiff {
+        resolution: Resolution::Packages(
+            packages
+                .into_iter()
+                .map(|(id, labels)| (id, join_limited(&labels)))
+                .collect(),
+        ),
+        warnings,
+    })
+}
+
+/// Members that declare a dependency on one of `names`.
+pub(super) fn users_of(graph: &PackageGraph, names: &BTreeSet<String>) -> Vec<PackageId> {
+    graph
+        .ids()
+        .filter(|&id| {
+            graph
+                .externals(id)
+                .iter()
+                .any(|(name, _)| names.contains(name))
+        })
+        .collect()
+}
+
+/// `a, b, c and 4 more`.
+pub(super) fn join_limited(labels: &BTreeSet<String>) -> String {
+    const SHOWN: usize = 3;
+    let mut out: Vec<&str> = labels.iter().take(SHOWN).map(String::as_str).collect();
+    let more = labels.len().saturating_sub(SHOWN);
+    let more_text = format!("and {more} more");
+    if more > 0 {
+        out.push(&more_text);
+    }
+    out.join(", ")
+}
+
+/// `serde 1.0.1 -> 1.0.2`, `left-pad 1.3.0 added`, `rand 0.7.3 removed`.
+fn describe(base: &LockGraph, head: &LockGraph, key: &str) -> String {
+    let node = head
+        .nodes
+        .get(key)
+        .or_else(|| base.nodes.get(key))
+        .expect("key from one side");
+    let (old, new) = (versions(base, &node.name), versions(head, &node.name));
+    let join = |set: &BTreeSet<&str>| set.iter().copied().collect::<Vec<_>>().join("/");
+    if node.member.is_some() {
+        return format!("{} dependencies", node.name);
+    }
+    match (old.is_empty(), new.is_empty()) {
+        (true, _) => format!("{} {} added", node.name, join(&new)),
+        (_, true) => format!("{} {} removed", node.name, join(&old)),
+        _ if old == new => format!("{} {} changed", node.name, join(&new)),
+        _ => format!("{} {} -> {}", node.name, join(&old), join(&new)),
+    }
+}
+
+fn versions<'a>(side: &'a LockGraph, name: &str) -> BTreeSet<&'a str> {
+    side.nodes
+        .values()
+        .filter(|n| n.name == name && n.member.is_none())
+        .map(|n| n.version.as_str())
+        .collect()
+}
+
+fn parents(side: &LockGraph) -> HashMap<&str, Vec<&str>> {
+    let mut parents: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (key, node) in &side.nodes {
+        for child in &node.children {
+            parents
+                .entry(child.as_str())
+                .or_default()
+                .push(key.as_str());
+        }
+    }
+    parents
+}
+
+fn members_reaching(
+    side: &LockGraph,
+    parents: &HashMap<&str, Vec<&str>>,
+    start: &str,
+) -> Vec<Member> {
+    let mut seen: BTreeSet<&str> = BTreeSet::from([start]);
+    let mut stack = vec![start];
+    let mut members = Vec::new();
+    while let Some(key) = stack.pop() {
+        if let Some(member) = side.nodes.get(key).and_then(|n| n.member) {
+            members.push(member);
+            // A workspace node depends on other workspace nodes only through
+            // the package graph, which propagates on its own.
+            continue;
+        }
+        for &parent in parents.get(key).map_or(&[][..], Vec::as_slice) {
+            if seen.insert(parent) {
+                stack.push(parent);
+            }
+        }
+    }
+    members
+}
+
+impl PartialOrd for Member {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Member {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        let rank = |m: &Member| match m {
+            Member::Package(id) => (0, id.index()),
+            Member::Root => (1, 0),
+        };
+        rank(self).cmp(&rank(other))
+    }
+}

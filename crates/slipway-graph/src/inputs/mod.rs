@@ -1,0 +1,120 @@
+//! Shared inputs read precisely: lockfiles and root manifests.
+//!
+//! A change to `Cargo.lock` or `pnpm-lock.yaml` lies in no package, so by
+//! the ownership rule it would affect everything. Comparing the file's two
+//! versions tells which workspace packages' resolved dependencies actually
+//! changed; only those (and their dependents) are affected. Everything here
+//! is a pure function of the two texts and the graph: the caller reads them.
+
+mod cargo_lock;
+mod go_sum;
+mod lock_graph;
+mod npm_lock;
+mod pnpm_lock;
+mod root_manifest;
+mod yaml;
+mod yarn_lock;
+
+use crate::affected::Resolution;
+use crate::graph::PackageGraph;
+use crate::model::Ecosystem;
+
+/// A root-level file whose changes are read precisely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SharedInput {
+    CargoLock,
+    PnpmLock,
+    NpmLock,
+    YarnLock,
+    GoWorkSum,
+    /// The root `Cargo.toml` of a workspace.
+    CargoRoot,
+    /// The root `package.json` of an npm, yarn or pnpm workspace.
+    PackageJsonRoot,
+}
+
+impl SharedInput {
+    /// The shared input at `path`, if the graph has the ecosystem it
+    /// belongs to. Only root-level files qualify: a lockfile inside a
+    /// package belongs to that package.
+    #[must_use]
+    pub fn at(graph: &PackageGraph, path: &str) -> Option<SharedInput> {
+        let has = |ecosystems: &[Ecosystem]| {
+            graph
+                .packages()
+                .iter()
+                .any(|p| ecosystems.contains(&p.ecosystem))
+        };
+        let node = [Ecosystem::Npm, Ecosystem::Yarn, Ecosystem::Pnpm];
+        let input = match path {
+            "Cargo.lock" if has(&[Ecosystem::Cargo]) => SharedInput::CargoLock,
+            "Cargo.toml" if has(&[Ecosystem::Cargo]) => SharedInput::CargoRoot,
+            "pnpm-lock.yaml" if has(&node) => SharedInput::PnpmLock,
+            "package-lock.json" if has(&node) => SharedInput::NpmLock,
+            "yarn.lock" if has(&node) => SharedInput::YarnLock,
+            "package.json" if has(&node) && graph.package_at(".", Ecosystem::Npm).is_none() => {
+                SharedInput::PackageJsonRoot
+            }
+            "go.work.sum" if has(&[Ecosystem::Go]) => SharedInput::GoWorkSum,
+            _ => return None,
+        };
+        Some(input)
+    }
+
+    #[must_use]
+    pub fn file_name(self) -> &'static str {
+        match self {
+            SharedInput::CargoLock => "Cargo.lock",
+            SharedInput::PnpmLock => "pnpm-lock.yaml",
+            SharedInput::NpmLock => "package-lock.json",
+            SharedInput::YarnLock => "yarn.lock",
+            SharedInput::GoWorkSum => "go.work.sum",
+            SharedInput::CargoRoot => "Cargo.toml",
+            SharedInput::PackageJsonRoot => "package.json",
+        }
+    }
+
+    fn is_lockfile(self) -> bool {
+        !matches!(self, SharedInput::CargoRoot | SharedInput::PackageJsonRoot)
+    }
+}
+
+/// What a change to a shared input affects, and what is worth a warning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputDiff {
+    pub resolution: Resolution,
+    pub warnings: Vec<String>,
+}
+
+/// Compares two versions of a shared input (`None`: the file does not exist
+/// at that revision) and tells which packages the change concerns. A file
+/// that cannot be parsed affects everything, with the reason and a warning.
+#[must_use]
+pub fn diff_input(
+    graph: &PackageGraph,
+    input: SharedInput,
+    base: Option<&str>,
+    head: Option<&str>,
+) -> InputDiff {
+    let name = input.file_name();
+    let result = match input {
+        SharedInput::CargoRoot => return root_manifest::cargo(graph, base, head),
+        SharedInput::PackageJsonRoot => return root_manifest::package_json(graph, base, head),
+        SharedInput::CargoLock => lock_graph::compare(graph, base, head, cargo_lock::parse),
+        SharedInput::PnpmLock => lock_graph::compare(graph, base, head, pnpm_lock::parse),
+        SharedInput::NpmLock => lock_graph::compare(graph, base, head, npm_lock::parse),
+        SharedInput::YarnLock => lock_graph::compare(graph, base, head, yarn_lock::parse),
+        SharedInput::GoWorkSum => go_sum::compare(graph, base.unwrap_or(""), head.unwrap_or("")),
+    };
+    debug_assert!(input.is_lockfile());
+    match result {
+        Ok(diff) => diff,
+        Err(err) => {
+            let why = format!("{name} could not be parsed ({err}), so every package is affected");
+            InputDiff {
+                resolution: Resolution::Everything(why.clone()),
+                warnings: vec![why],
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! `pnpm-lock.yaml`, versions 5 to 9. `importers` holds each workspace
+//! package's direct dependencies; `snapshots` (v9) or `packages` (v5, v6)
+//! hold the resolved entries and their own dependencies.
+
+use std::collections::HashMap;
+
+use yaml_rust2::Yaml;
+
+use super::lock_graph::{LockGraph, Member, Node};
+use super::yaml::{entries, load, scalar};
+use crate::graph::PackageGraph;
+use crate::model::Ecosystem;
+
+const DEP_SECTIONS: [&str; 3] = ["dependencies", "devDependencies", "optionalDependencies"];
+
+pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, String> {
+    let doc = load(text)?;
+    let resolved = if doc["snapshots"].as_hash().is_some() {
+        &doc["snapshots"]
+    } else {
+        &doc["packages"]
+    };
+    let metadata = &doc["packages"];
+
+    let mut nodes: HashMap<String, Node> = HashMap::new();
+    for (key, entry) in entries(resolved) {
+        let bare = key.trim_start_matches('/');
+        let (name, version) = split_key(bare);
+        let mut children = Vec::new();
+        for section in ["dependencies", "optionalDependencies"] {
+            for (dep, spec) in entries(&entry[section]) {
+                children.extend(child_key(resolved, dep, &scalar(spec)));
+            }
+        }
+        children.sort();
+        // v9 keeps integrity under `packages` keyed without peer suffixes.
+        let meta = &metadata[key.split('(').next().unwrap_or(key)];
+        nodes.insert(
+            key.to_owned(),
+            Node {
+                name: name.to_owned(),
+                version: version.split('(').next().unwrap_or(version).to_owned(),
+                fingerprint: format!("{entry:?}{meta:?}"),
+                children,
+                member: None,
+            },
+        );
+    }
+
+    let importers: Vec<(&str, &Yaml)> = if doc["importers"].as_hash().is_some() {
+        entries(&doc["importers"]).collect()
+    } else {
+        // A lockfile of a single package keeps its dependencies at the top.
+        vec![(".", &doc)]
+    };
+    for (path, importer) in importers {
+        let member = match graph.package_at(path, Ecosystem::Pnpm) {
+            Some(id) => Member::Package(id),
+            None if path == "." => Member::Root,
+            None => continue,
+        };
+        let mut children = Vec::new();
+        for section in DEP_SECTIONS {
+            for (dep, spec) in entries(&importer[section]) {
+                // v6+: `{specifier, version}`; v5: the version itself.
+                let version = match spec {
+                    Yaml::Hash(_) => scalar(&spec["version"]),
+                    other => scalar(other),
+                };
+                if version.starts_with("link:") {
+                    continue;
+                }
+                children.extend(child_key(resolved, dep, &version));
+            }
+        }
+        children.sort();
+        nodes.insert(
+            format!("importer:{path}"),
+            Node {
+                name: path.to_owned(),
+                version: String::new(),
+                fingerprint: String::new(),
+                children,
+                member: Some(member),
+            },
+        );
+    }
+    Ok(LockGraph { nodes })
+}
+
+/// The entry a `name: version` dependency points at, whichever key style
+/// the lockfile version uses.
+fn child_key(resolved: &Yaml, name: &str, version: &str) -> Option<String> {
+    [
+        format!("{name}@{version}"),
+        format!("/{name}@{version}"),
+        format!("/{name}/{version}"),
+        version.to_owned(),
+        format!("/{}", version.trim_start_matches('/')),
+    ]
+    .into_iter()
+    .find(|k| !resolved[k.as_str()].is_badvalue())
+}
+
+/// `@scope/name@1.2.3(peer@1)` or `name/1.2.3` into name and version.
+fn split_key(key: &str) -> (&str, &str) {
+    let plain = key.split('(').next().unwrap_or(key);
+    let at = plain
+        .get(1..)
+        .and_then(|rest| rest.find('@'))
+        .map(|i| i + 1);
+    match at {
+        Some(i) => (&key[..i], &key[i + 1..]),
+        None => match plain.rfind('/') {
+            Some(i) if i > 0 => (&key[..i], &key[i + 1..]),
+            _ => (key, ""),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_key;
+
+    #[test]
+    fn keys_of_every_version() {
+        assert_eq!(split_key("react@18.3.1"), ("react", "18.3.1"));
+        assert_eq!(split_key("@types/node@20.1.0"), ("@types/node", "20.1.0"));
+        assert_eq!(
+            split_key("react-dom@18.3.1(react@18.3.1)"),
+            ("react-dom", "18.3.1(react@18.3.1)")
+        );
+        assert_eq!(split_key("lodash/4.17.21"), ("lodash", "4.17.21"));
+        assert_eq!(split_key("@scope/pkg/1.0.0"), ("@scope/pkg", "1.0.0"));
+    }
+}

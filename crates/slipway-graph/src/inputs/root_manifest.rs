@@ -1,0 +1,229 @@
+//! The root manifests: a change to `[workspace.dependencies]` in the root
+//! `Cargo.toml`, or to the root `package.json`'s dependencies and
+//! overrides, concerns only the members using the changed entries. Any
+//! other change to them concerns everything.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value as Json;
+use toml::{Table, Value as Toml};
+
+use super::InputDiff;
+use super::lock_graph::{join_limited, users_of};
+use crate::affected::Resolution;
+use crate::graph::PackageGraph;
+use crate::model::{Ecosystem, PackageId};
+
+/// Top-level tables of a root `Cargo.toml` that describe the root package
+/// itself rather than the workspace.
+const PACKAGE_TABLES: [&str; 12] = [
+    "package",
+    "dependencies",
+    "dev-dependencies",
+    "build-dependencies",
+    "target",
+    "features",
+    "lib",
+    "bin",
+    "example",
+    "test",
+    "bench",
+    "badges",
+];
+
+pub(super) fn cargo(graph: &PackageGraph, base: Option<&str>, head: Option<&str>) -> InputDiff {
+    let parse = |text: Option<&str>, side: &str| -> Result<Table, String> {
+        toml::from_str(text.unwrap_or("")).map_err(|err| format!("at {side}: {}", err.message()))
+    };
+    let (old, new) = match (parse(base, "base"), parse(head, "head")) {
+        (Ok(old), Ok(new)) => (old, new),
+        (Err(err), _) | (_, Err(err)) => return unparseable("Cargo.toml", &err),
+    };
+    let table = |t: &Table, key: &str| {
+        t.get(key)
+            .and_then(Toml::as_table)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (old_ws, new_ws) = (table(&old, "workspace"), table(&new, "workspace"));
+
+    let mut packages: Vec<(PackageId, String)> = Vec::new();
+    for key in changed_keys(&old, &new) {
+        if key == "workspace" {
+            continue;
+        }
+        if PACKAGE_TABLES.contains(&key.as_str())
+            && let Some(root) = graph.package_at(".", Ecosystem::Cargo)
+        {
+            packages.push((root, format!("[{key}] of the root package")));
+            continue;
+        }
+        return everything(format!("root Cargo.toml [{key}] changed"));
+    }
+    for key in changed_keys(&old_ws, &new_ws) {
+        if key != "dependencies" {
+            return everything(format!("root Cargo.toml [workspace.{key}] changed"));
+        }
+    }
+    let (old_deps, new_deps) = (
+        table(&old_ws, "dependencies"),
+        table(&new_ws, "dependencies"),
+    );
+    let changed: BTreeSet<String> = changed_keys(&old_deps, &new_deps).into_iter().collect();
+    for name in &changed {
+        let users: Vec<PackageId> = graph
+            .ids()
+            .filter(|&id| {
+                graph.package(id).ecosystem == Ecosystem::Cargo
+                    && graph
+                        .externals(id)
+                        .iter()
+                        .any(|(n, req)| n == name && req == "workspace")
+            })
+            .collect();
+        if users.is_empty() {
+            tracing::info!(
+                dependency = name,
+                "workspace dependency changed; no member inherits it"
+            );
+        }
+        for id in users {
+            packages.push((id, format!("[workspace.dependencies] {name}")));
+        }
+    }
+    merge(packages)
+}
+
+pub(super) fn package_json(
+    graph: &PackageGraph,
+    base: Option<&str>,
+    head: Option<&str>,
+) -> InputDiff {
+    let parse = |text: Option<&str>, side: &str| -> Result<serde_json::Map<String, Json>, String> {
+        match serde_json::from_str::<Json>(text.unwrap_or("{}")) {
+            Ok(Json::Object(map)) => Ok(map),
+            Ok(_) => Err(format!("at {side}: not a JSON object")),
+            Err(err) => Err(format!("at {side}: {err}")),
+        }
+    };
+    let (old, new) = match (parse(base, "base"), parse(head, "head")) {
+        (Ok(old), Ok(new)) => (old, new),
+        (Err(err), _) | (_, Err(err)) => return unparseable("package.json", &err),
+    };
+    let object = |m: &serde_json::Map<String, Json>, key: &str| {
+        m.get(key)
+            .and_then(Json::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut names = BTreeSet::new();
+    for key in json_changed_keys(&old, &new) {
+        match key.as_str() {
+            "dependencies"
+            | "devDependencies"
+            | "optionalDependencies"
+            | "peerDependencies"
+            | "overrides"
+            | "resolutions" => {
+                names.extend(json_changed_keys(&object(&old, &key), &object(&new, &key)))
+            }
+            "pnpm" => {
+                let (old_pnpm, new_pnpm) = (object(&old, "pnpm"), object(&new, "pnpm"));
+                for sub in json_changed_keys(&old_pnpm, &new_pnpm) {
+                    if sub != "overrides" {
+                        return everything(format!("root package.json pnpm.{sub} changed"));
+                    }
+                    names.extend(json_changed_keys(
+                        &object(&old_pnpm, "overrides"),
+                        &object(&new_pnpm, "overrides"),
+                    ));
+                }
+            }
+            other => return everything(format!("root package.json \"{other}\" changed")),
+        }
+    }
+    // Override keys may carry a range: `lodash@<4`.
+    let names: BTreeSet<String> = names
+        .into_iter()
+        .map(|n| match n.get(1..).and_then(|rest| rest.find('@')) {
+            Some(i) => n[..=i].to_owned(),
+            None => n,
+        })
+        .collect();
+    let users = users_of(graph, &names);
+    let mut warnings = Vec::new();
+    if users.is_empty() && !names.is_empty() {
+        warnings.push(format!(
+            "root package.json changed {} and no workspace package declares them",
+            join_limited(&names)
+        ));
+    }
+    let mut diff = merge(
+        users
+            .into_iter()
+            .map(|id| {
+                let mine: BTreeSet<String> = graph
+                    .externals(id)
+                    .iter()
+                    .filter(|(n, _)| names.contains(n))
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                (id, format!("root dependency {}", join_limited(&mine)))
+            })
+            .collect(),
+    );
+    diff.warnings = warnings;
+    diff
+}
+
+fn changed_keys(old: &Table, new: &Table) -> Vec<String> {
+    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    keys.into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .cloned()
+        .collect()
+}
+
+fn json_changed_keys(
+    old: &serde_json::Map<String, Json>,
+    new: &serde_json::Map<String, Json>,
+) -> Vec<String> {
+    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    keys.into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .cloned()
+        .collect()
+}
+
+fn merge(mut packages: Vec<(PackageId, String)>) -> InputDiff {
+    packages.sort();
+    let mut merged: Vec<(PackageId, String)> = Vec::new();
+    for (id, detail) in packages {
+        match merged.last_mut() {
+            Some((last, text)) if *last == id => {
+                text.push_str(", ");
+                text.push_str(&detail);
+            }
+            _ => merged.push((id, detail)),
+        }
+    }
+    InputDiff {
+        resolution: Resolution::Packages(merged),
+        warnings: Vec::new(),
+    }
+}
+
+fn everything(why: String) -> InputDiff {
+    InputDiff {
+        resolution: Resolution::Everything(why),
+        warnings: Vec::new(),
+    }
+}
+
+fn unparseable(file: &str, err: &str) -> InputDiff {
+    let why = format!("root {file} could not be parsed ({err}), so every package is affected");
+    InputDiff {
+        resolution: Resolution::Everything(why.clone()),
+        warnings: vec![why],
+    }
+}

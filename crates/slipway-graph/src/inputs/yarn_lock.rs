@@ -1,0 +1,229 @@
+//! `yarn.lock`: yarn 1's own format (descriptor headers, indented fields),
+//! or yarn 2+ ("berry"), which is YAML with a `__metadata` entry and
+//! `name@workspace:path` entries for the workspace packages.
+
+use std::collections::HashMap;
+
+use super::lock_graph::{LockGraph, Member, Node};
+use super::yaml::{entries, load, scalar};
+use crate::graph::PackageGraph;
+use crate::model::Ecosystem;
+
+pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, String> {
+    if text.lines().any(|l| l.starts_with("__metadata:")) {
+        berry(graph, text)
+    } else {
+        classic(graph, text)
+    }
+}
+
+/// One resolved entry of either format.
+struct Entry {
+    descriptors: Vec<String>,
+    name: String,
+    version: String,
+    fingerprint: String,
+    dependencies: Vec<(String, String)>,
+    workspace: Option<String>,
+}
+
+fn berry(graph: &PackageGraph, text: &str) -> Result<LockGraph, String> {
+    let doc = load(text)?;
+    let mut list = Vec::new();
+    for (header, entry) in entries(&doc) {
+        if header == "__metadata" {
+            continue;
+        }
+        let descriptors: Vec<String> = header.split(", ").map(str::to_owned).collect();
+        let resolution = scalar(&entry["resolution"]);
+        let name = descriptor_name(&resolution).to_owned();
+        let workspace = resolution
+            .split_once("@workspace:")
+            .map(|(_, path)| path.to_owned());
+        let mut dependencies = Vec::new();
+        for section in ["dependencies", "optionalDependencies", "peerDependencies"] {
+            for (dep, range) in entries(&entry[section]) {
+                dependencies.push((dep.to_owned(), scalar(range)));
+            }
+        }
+        list.push(Entry {
+            descriptors,
+            name,
+            version: scalar(&entry["version"]),
+            fingerprint: format!(
+                "{} {}",
+                scalar(&entry["version"]),
+                scalar(&entry["checksum"])
+            ),
+            dependencies,
+            workspace,
+        });
+    }
+    Ok(build(graph, list, false))
+}
+
+fn classic(graph: &PackageGraph, text: &str) -> Result<LockGraph, String> {
+    let mut list: Vec<Entry> = Vec::new();
+    let mut section: Option<&str> = None;
+    for (i, raw) in text.lines().enumerate() {
+        if raw.trim().is_empty() || raw.trim_start().starts_with('#') {
+            continue;
+        }
+        let indent = raw.len() - raw.trim_start().len();
+        let line = raw.trim();
+        match indent {
+            0 => {
+                let header = line.strip_suffix(':').ok_or_else(|| {
+                    format!("line {}: expected an entry header ending in ':'", i + 1)
+                })?;
+                let descriptors: Vec<String> =
+                    header.split(", ").map(|d| unquote(d).to_owned()).collect();
+                let name = descriptor_name(&descriptors[0]).to_owned();
+                list.push(Entry {
+                    descriptors,
+                    name,
+                    version: String::new(),
+                    fingerprint: String::new(),
+                    dependencies: Vec::new(),
+                    workspace: None,
+                });
+                section = None;
+            }
+            2 => {
+                let entry = list
+                    .last_mut()
+                    .ok_or_else(|| format!("line {}: field before any entry", i + 1))?;
+                if let Some(name) = line.strip_suffix(':') {
+                    section = Some(
+                        if name == "dependencies" || name == "optionalDependencies" {
+                            "deps"
+                        } else {
+                            "other"
+                        },
+                    );
+                    continue;
+                }
+                section = None;
+                let (key, value) = line.split_once(' ').unwrap_or((line, ""));
+                let value = unquote(value.trim());
+                if key == "version" {
+                    entry.version = value.to_owned();
+                }
+                if matches!(key, "version" | "resolved" | "integrity") {
+                    entry.fingerprint.push_str(value);
+                    entry.fingerprint.push(' ');
+                }
+            }
+            _ => {
+                let entry = list
+                    .last_mut()
+                    .ok_or_else(|| format!("line {}: field before any entry", i + 1))?;
+                if section == Some("deps") {
+                    let (dep, range) = line.split_once(' ').unwrap_or((line, ""));
+                    entry
+                        .dependencies
+                        .push((unquote(dep).to_owned(), unquote(range.trim()).to_owned()));
+                }
+            }
+        }
+    }
+    Ok(build(graph, list, true))
+}
+
+fn build(graph: &PackageGraph, list: Vec<Entry>, classic: bool) -> LockGraph {
+    let mut by_descriptor: HashMap<&str, usize> = HashMap::new();
+    for (i, entry) in list.iter().enumerate() {
+        for d in &entry.descriptors {
+            by_descriptor.insert(d, i);
+        }
+    }
+    let key = |e: &Entry| {
+        format!(
+            "{}@{}",
+            e.name,
+            if e.workspace.is_some() {
+                "workspace"
+            } else {
+                &e.version
+            }
+        )
+    };
+    let lookup = |dep: &str, range: &str| -> Option<usize> {
+        by_descriptor
+            .get(format!("{dep}@{range}").as_str())
+            .or_else(|| by_descriptor.get(format!("{dep}@npm:{range}").as_str()))
+            .copied()
+    };
+    let mut nodes = HashMap::with_capacity(list.len());
+    for entry in &list {
+        let mut children: Vec<String> = entry
+            .dependencies
+            .iter()
+            .filter_map(|(dep, range)| lookup(dep, range))
+            .map(|i| &list[i])
+            .filter(|e| e.workspace.is_none())
+            .map(key)
+            .collect();
+        children.sort();
+        children.dedup();
+        let member =
+            entry
+                .workspace
+                .as_deref()
+                .map(|path| match graph.package_at(path, Ecosystem::Yarn) {
+                    Some(id) => Member::Package(id),
+                    None => Member::Root,
+                });
+        nodes.insert(
+            key(entry),
+            Node {
+                name: entry.name.clone(),
+                version: entry.version.clone(),
+                fingerprint: entry.fingerprint.clone(),
+                children,
+                member,
+            },
+        );
+    }
+    if classic {
+        // Yarn 1 does not list workspace packages: their direct
+        // dependencies come from their manifests.
+        for id in graph
+            .ids()
+            .filter(|&id| graph.package(id).ecosystem == Ecosystem::Yarn)
+        {
+            let mut children: Vec<String> = graph
+                .externals(id)
+                .iter()
+                .filter_map(|(dep, range)| lookup(dep, range))
+                .map(|i| key(&list[i]))
+                .collect();
+            children.sort();
+            nodes.insert(
+                format!("workspace:{}", graph.package(id).path),
+                Node {
+                    name: graph.package(id).name.clone(),
+                    version: String::new(),
+                    fingerprint: String::new(),
+                    children,
+                    member: Some(Member::Package(id)),
+                },
+            );
+        }
+    }
+    LockGraph { nodes }
+}
+
+/// `@scope/name@npm:^1` to `@scope/name`.
+fn descriptor_name(descriptor: &str) -> &str {
+    match descriptor.get(1..).and_then(|rest| rest.find('@')) {
+        Some(i) => &descriptor[..=i],
+        None => descriptor,
+    }
+}
+
+fn unquote(s: &str) -> &str {
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
+}
