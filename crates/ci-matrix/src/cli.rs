@@ -85,8 +85,8 @@ pub struct Changes {
     #[arg(long, value_name = "REV", requires = "base", default_value = "HEAD")]
     pub head: String,
 
-    /// Take base and head from the GitHub Actions event (GITHUB_EVENT_NAME,
-    /// GITHUB_EVENT_PATH). Implied under GitHub Actions when no other
+    /// Take base and head from the GitHub Actions event (`GITHUB_EVENT_NAME`,
+    /// `GITHUB_EVENT_PATH`). Implied under GitHub Actions when no other
     /// source of changes is given.
     #[arg(long, conflicts_with_all = ["changed_files", "changed_files_from", "base", "changed_positional"])]
     pub github: bool,

@@ -153,7 +153,7 @@ fn range(
             Compare::MergeBase => git::merge_base(root, base, head).ok(),
         }
     };
-    let Some(from) = with_history(root, find) else {
+    let Some(from) = with_history(root, &[base, head], find) else {
         let what = match compare {
             Compare::MergeBase => format!("no merge base of {base} and {head} could be found"),
             Compare::Direct => format!("commit {base} or {head} is not in the history"),
@@ -181,9 +181,22 @@ fn range(
     }
 }
 
-/// Tries `find`; in a shallow clone, deepens step by step and at most once
-/// fetches the whole history, trying again after each fetch.
-fn with_history<T>(root: &Path, mut find: impl FnMut() -> Option<T>) -> Option<T> {
+/// Tries `find`; in a shallow clone, first fetches the `wanted` commits
+/// that are missing, then deepens step by step and at most once fetches the
+/// whole history, trying again after each fetch.
+fn with_history<T>(root: &Path, wanted: &[&str], mut find: impl FnMut() -> Option<T>) -> Option<T> {
+    if let Some(found) = find() {
+        return Some(found);
+    }
+    if !git::is_shallow(root) {
+        return None;
+    }
+    for sha in wanted.iter().filter(|sha| !git::has_commit(root, sha)) {
+        tracing::info!("shallow clone: fetching commit {sha}");
+        if let Err(err) = git::fetch_commit(root, REMOTE, sha, DEEPEN_STEPS[0]) {
+            tracing::debug!("{err}");
+        }
+    }
     if let Some(found) = find() {
         return Some(found);
     }
@@ -192,9 +205,10 @@ fn with_history<T>(root: &Path, mut find: impl FnMut() -> Option<T>) -> Option<T
         if !git::is_shallow(root) {
             return None;
         }
-        match step {
-            Some(n) => tracing::info!("shallow clone: fetching {n} more commits of history"),
-            None => tracing::info!("shallow clone: fetching the whole history"),
+        if let Some(n) = step {
+            tracing::info!("shallow clone: fetching {n} more commits of history");
+        } else {
+            tracing::info!("shallow clone: fetching the whole history");
         }
         if let Err(err) = git::deepen(root, REMOTE, step) {
             tracing::warn!("could not fetch more history: {err}");

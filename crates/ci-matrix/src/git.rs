@@ -152,3 +152,20 @@ pub fn fetch_branch(
     args.extend([remote, refspec.as_str()]);
     git(root, &args).map(drop)
 }
+
+/// Fetches one commit by its id (servers allow this for reachable
+/// commits), `depth` commits deep.
+pub fn fetch_commit(root: &Path, remote: &str, sha: &str, depth: u32) -> Result<(), GitError> {
+    if sha.starts_with('-') {
+        return Err(GitError {
+            args: format!("fetch {remote} {sha}"),
+            message: "a commit id must not start with '-'".to_owned(),
+        });
+    }
+    let depth = format!("--depth={depth}");
+    git(
+        root,
+        &["fetch", "--no-tags", "--quiet", &depth, remote, sha],
+    )
+    .map(drop)
+}

@@ -93,6 +93,10 @@ pub struct RemovedPackage {
 /// The matrix as JSON: one entry per affected package, or, with more than
 /// `max_jobs` of them, `max_jobs` shards of consecutive packages (sizes
 /// differ by at most one), every package in exactly one.
+///
+/// # Panics
+///
+/// Never: the matrix types always serialize.
 #[must_use]
 pub fn matrix_json(graph: &PackageGraph, affected: &Affected<'_>, max_jobs: usize) -> String {
     let ids = affected.packages(graph);

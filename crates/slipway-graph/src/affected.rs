@@ -217,71 +217,34 @@ pub fn affected<'c>(
     let mut extra_owners: Vec<PackageId> = Vec::new();
     for change in changed {
         let path = change.path.as_str();
-        if options.ignore.is_match(path) {
-            ignored.push(path);
-            continue;
-        }
-        if options.global.is_match(path) {
-            global_triggers.push(GlobalTrigger {
-                path,
-                why: Cow::Borrowed("matches a global glob"),
-            });
-            continue;
-        }
-        if let Some(resolution) = options.resolved.get(path) {
-            match resolution {
-                Resolution::Packages(packages) => {
-                    for (id, detail) in packages {
-                        let slot = &mut reasons[id.index()];
-                        if slot.is_none() {
-                            *slot = Some(Reason::Input { file: path, detail });
-                        }
-                    }
+        match classify(
+            graph,
+            options,
+            &deleted_manifest_dirs,
+            change,
+            &mut extra_owners,
+        ) {
+            Class::Ignored => ignored.push(path),
+            Class::Global(why) => global_triggers.push(GlobalTrigger { path, why }),
+            Class::Resolved(packages) => {
+                for (id, detail) in packages {
+                    reasons[id.index()].get_or_insert(Reason::Input { file: path, detail });
                 }
-                Resolution::Everything(why) => global_triggers.push(GlobalTrigger {
-                    path,
-                    why: Cow::Borrowed(why),
-                }),
             }
-            continue;
-        }
-        extra_owners.clear();
-        extra_owners.extend(
-            options
-                .extra_inputs
-                .iter()
-                .filter(|(_, globs)| globs.is_match(path))
-                .map(|(id, _)| *id),
-        );
-        let owners = graph.owners(path);
-        let owned_below_root = owners
-            .first()
-            .is_some_and(|&o| graph.package(o).path != ".");
-        if !owned_below_root
-            && extra_owners.is_empty()
-            && change.deleted
-            && let Some(dir) = removed_root(graph, &deleted_manifest_dirs, path)
-        {
-            match removed.iter_mut().find(|r| r.path == dir) {
+            Class::Removed(dir) => match removed.iter_mut().find(|r| r.path == dir) {
                 Some(r) => r.files.push(change.path.clone()),
                 None => removed.push(RemovedPackage {
                     path: dir.to_owned(),
                     files: vec![change.path.clone()],
                 }),
-            }
-            continue;
-        }
-        if owners.is_empty() && extra_owners.is_empty() {
-            global_triggers.push(GlobalTrigger {
-                path,
-                why: Cow::Borrowed("lies in no package"),
-            });
-            continue;
-        }
-        for &owner in owners.iter().chain(&extra_owners) {
-            match &mut reasons[owner.index()] {
-                Some(Reason::Changed { files }) => files.push(path),
-                slot => *slot = Some(Reason::Changed { files: vec![path] }),
+            },
+            Class::Owned(owners) => {
+                for &owner in owners.iter().chain(&extra_owners) {
+                    match &mut reasons[owner.index()] {
+                        Some(Reason::Changed { files }) => files.push(path),
+                        slot => *slot = Some(Reason::Changed { files: vec![path] }),
+                    }
+                }
             }
         }
     }
@@ -328,6 +291,62 @@ pub fn affected<'c>(
         cycles,
         fallback,
     }
+}
+
+/// What one changed path means, by the rules in order: ignore (final),
+/// global globs, precisely resolved shared inputs, ownership (directories
+/// and extra inputs), removed packages, and else global.
+enum Class<'c, 'g> {
+    Ignored,
+    Global(Cow<'c, str>),
+    Resolved(&'c [(PackageId, String)]),
+    Removed(&'c str),
+    /// Owned by these packages, and by those in `extra_owners`.
+    Owned(&'g [PackageId]),
+}
+
+fn classify<'c, 'g>(
+    graph: &'g PackageGraph,
+    options: &'c Options,
+    deleted_manifest_dirs: &HashSet<&str>,
+    change: &'c ChangedPath,
+    extra_owners: &mut Vec<PackageId>,
+) -> Class<'c, 'g> {
+    let path = change.path.as_str();
+    if options.ignore.is_match(path) {
+        return Class::Ignored;
+    }
+    if options.global.is_match(path) {
+        return Class::Global(Cow::Borrowed("matches a global glob"));
+    }
+    match options.resolved.get(path) {
+        Some(Resolution::Packages(packages)) => return Class::Resolved(packages),
+        Some(Resolution::Everything(why)) => return Class::Global(Cow::Borrowed(why)),
+        None => {}
+    }
+    extra_owners.clear();
+    extra_owners.extend(
+        options
+            .extra_inputs
+            .iter()
+            .filter(|(_, globs)| globs.is_match(path))
+            .map(|(id, _)| *id),
+    );
+    let owners = graph.owners(path);
+    let owned_below_root = owners
+        .first()
+        .is_some_and(|&o| graph.package(o).path != ".");
+    if !owned_below_root
+        && extra_owners.is_empty()
+        && change.deleted
+        && let Some(dir) = removed_root(graph, deleted_manifest_dirs, path)
+    {
+        return Class::Removed(dir);
+    }
+    if owners.is_empty() && extra_owners.is_empty() {
+        return Class::Global(Cow::Borrowed("lies in no package"));
+    }
+    Class::Owned(owners)
 }
 
 fn sort_dedup<T: Ord>(list: &mut Vec<T>) {

@@ -1,8 +1,12 @@
 mod cargo;
+mod config;
+mod contract;
 mod errors;
+mod events;
 mod github;
 mod go;
 mod graph_file;
+mod lockfiles;
 mod mixed;
 mod node;
 mod outputs;

@@ -54,36 +54,17 @@ pub(super) fn compare(
     let base = parse_side(base, "base")?;
     let head = parse_side(head, "head")?;
 
-    // Entries that differ, and workspace nodes whose direct dependencies differ.
-    let mut changed: BTreeSet<&str> = BTreeSet::new();
-    for (key, node) in &head.nodes {
-        match base.nodes.get(key) {
-            Some(old) if old.fingerprint == node.fingerprint && old.children == node.children => {}
-            _ => {
-                changed.insert(key);
-            }
-        }
-    }
-    changed.extend(
-        base.nodes
-            .keys()
-            .filter(|k| !head.nodes.contains_key(*k))
-            .map(String::as_str),
-    );
-
-    // For each side, walk up from every changed entry to the workspace nodes.
+    let starts = starts(&base, &head);
     let mut reached: BTreeMap<Member, BTreeSet<String>> = BTreeMap::new();
     let mut unreached: BTreeSet<String> = BTreeSet::new();
-    let describe = |key: &str| describe(&base, &head, key);
     for side in [&base, &head] {
         let parents = parents(side);
-        for &key in &changed {
-            if !side.nodes.contains_key(key) {
+        for (key, label) in &starts {
+            if !side.nodes.contains_key(*key) {
                 continue;
             }
             let members = members_reaching(side, &parents, key);
-            let label = describe(key);
-            if members.is_empty() && side.nodes.get(key).is_some_and(|n| n.member.is_none()) {
+            if members.is_empty() {
                 unreached.insert(label.clone());
             }
             for member in members {
@@ -97,6 +78,78 @@ pub(super) fn compare(
         }
     }
 
+    let (packages, warnings) = to_packages(graph, reached);
+    if !unreached.is_empty() {
+        tracing::info!(
+            "changed lockfile entries that reach no workspace package: {}",
+            join_limited(&unreached)
+        );
+    }
+    Ok(InputDiff {
+        resolution: Resolution::Packages(
+            packages
+                .into_iter()
+                .map(|(id, labels)| (id, join_limited(&labels)))
+                .collect(),
+        ),
+        warnings,
+    })
+}
+
+/// Where to walk up from, and what to call each change. Entries that
+/// changed themselves (a new fingerprint, or on one side only) are starts.
+/// So is an entry whose dependencies now point at entries that did not
+/// change themselves (a switch to a version already locked); one whose
+/// dependencies changed only because they did is not.
+fn starts<'g>(base: &'g LockGraph, head: &'g LockGraph) -> Vec<(&'g str, String)> {
+    let mut changed: BTreeSet<&str> = BTreeSet::new();
+    for (key, node) in &head.nodes {
+        if base
+            .nodes
+            .get(key)
+            .is_none_or(|old| old.fingerprint != node.fingerprint)
+        {
+            changed.insert(key);
+        }
+    }
+    changed.extend(
+        base.nodes
+            .keys()
+            .filter(|k| !head.nodes.contains_key(*k))
+            .map(String::as_str),
+    );
+
+    let mut starts: Vec<(&str, String)> = changed
+        .iter()
+        .map(|&k| (k, describe(base, head, k)))
+        .collect();
+    for (key, node) in &head.nodes {
+        let Some(old) = base.nodes.get(key) else {
+            continue;
+        };
+        if old.children == node.children {
+            continue;
+        }
+        let (was, now): (BTreeSet<&String>, BTreeSet<&String>) = (
+            old.children.iter().collect(),
+            node.children.iter().collect(),
+        );
+        for child in was.symmetric_difference(&now) {
+            if !changed.contains(child.as_str()) {
+                starts.push((key, describe(base, head, child)));
+            }
+        }
+    }
+
+    starts
+}
+
+/// Turns the workspace nodes reached into packages; what reaches the root's
+/// own dependencies goes to the members declaring the same names.
+fn to_packages(
+    graph: &PackageGraph,
+    reached: BTreeMap<Member, BTreeSet<String>>,
+) -> (BTreeMap<PackageId, BTreeSet<String>>, Vec<String>) {
     let mut packages: BTreeMap<PackageId, BTreeSet<String>> = BTreeMap::new();
     let mut warnings = Vec::new();
     for (member, labels) in reached {
@@ -123,21 +176,7 @@ pub(super) fn compare(
             }
         }
     }
-    if !unreached.is_empty() {
-        tracing::info!(
-            "changed lockfile entries that reach no workspace package: {}",
-            join_limited(&unreached)
-        );
-    }
-    Ok(InputDiff {
-        resolution: Resolution::Packages(
-            packages
-                .into_iter()
-                .map(|(id, labels)| (id, join_limited(&labels)))
-                .collect(),
-        ),
-        warnings,
-    })
+    (packages, warnings)
 }
 
 /// Members that declare a dependency on one of `names`.

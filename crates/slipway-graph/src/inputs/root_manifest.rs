@@ -125,7 +125,7 @@ pub(super) fn package_json(
             | "peerDependencies"
             | "overrides"
             | "resolutions" => {
-                names.extend(json_changed_keys(&object(&old, &key), &object(&new, &key)))
+                names.extend(json_changed_keys(&object(&old, &key), &object(&new, &key)));
             }
             "pnpm" => {
                 let (old_pnpm, new_pnpm) = (object(&old, "pnpm"), object(&new, "pnpm"));

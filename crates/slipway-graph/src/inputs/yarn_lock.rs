@@ -59,7 +59,7 @@ fn berry(graph: &PackageGraph, text: &str) -> Result<LockGraph, String> {
             workspace,
         });
     }
-    Ok(build(graph, list, false))
+    Ok(build(graph, &list, false))
 }
 
 fn classic(graph: &PackageGraph, text: &str) -> Result<LockGraph, String> {
@@ -107,7 +107,7 @@ fn classic(graph: &PackageGraph, text: &str) -> Result<LockGraph, String> {
                 let (key, value) = line.split_once(' ').unwrap_or((line, ""));
                 let value = unquote(value.trim());
                 if key == "version" {
-                    entry.version = value.to_owned();
+                    value.clone_into(&mut entry.version);
                 }
                 if matches!(key, "version" | "resolved" | "integrity") {
                     entry.fingerprint.push_str(value);
@@ -127,10 +127,10 @@ fn classic(graph: &PackageGraph, text: &str) -> Result<LockGraph, String> {
             }
         }
     }
-    Ok(build(graph, list, true))
+    Ok(build(graph, &list, true))
 }
 
-fn build(graph: &PackageGraph, list: Vec<Entry>, classic: bool) -> LockGraph {
+fn build(graph: &PackageGraph, list: &[Entry], classic: bool) -> LockGraph {
     let mut by_descriptor: HashMap<&str, usize> = HashMap::new();
     for (i, entry) in list.iter().enumerate() {
         for d in &entry.descriptors {
@@ -155,7 +155,7 @@ fn build(graph: &PackageGraph, list: Vec<Entry>, classic: bool) -> LockGraph {
             .copied()
     };
     let mut nodes = HashMap::with_capacity(list.len());
-    for entry in &list {
+    for entry in list {
         let mut children: Vec<String> = entry
             .dependencies
             .iter()

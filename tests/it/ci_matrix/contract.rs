@@ -1,0 +1,106 @@
+//! The matrix contract: GitHub's 256-job limit and 1 MB output limit.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use crate::support::Repo;
+
+/// A graph-file workspace of `n` independent packages with long names.
+fn many(n: usize, name_len: usize) -> Repo {
+    let mut graph = String::from("{");
+    for i in 0..n {
+        if i > 0 {
+            graph.push(',');
+        }
+        let _ = write!(graph, "\"p{i:04}{}\": {{}}", "x".repeat(name_len));
+    }
+    graph.push('}');
+    Repo::with_files(&[("dep-graph.json", &graph)])
+}
+
+#[test]
+fn three_hundred_packages_fit_in_256_jobs_with_none_dropped() {
+    let repo = many(300, 0);
+    let out = repo
+        .ci_matrix()
+        .args(["dep-graph.json", "[\"Makefile\"]"])
+        .success();
+    let matrix: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let entries = matrix["include"].as_array().unwrap();
+    assert!(entries.len() <= 256, "{} entries", entries.len());
+    assert_eq!(entries.len(), 256);
+    let mut seen = BTreeSet::new();
+    for (i, entry) in entries.iter().enumerate() {
+        assert_eq!(entry["shard"], i + 1);
+        let packages = entry["packages"].as_array().unwrap();
+        let paths = entry["paths"].as_array().unwrap();
+        assert_eq!(packages.len(), paths.len());
+        assert!((1..=2).contains(&packages.len()), "balanced shards");
+        for p in packages {
+            assert!(seen.insert(p.as_str().unwrap().to_owned()), "{p} twice");
+        }
+    }
+    assert_eq!(seen.len(), 300, "every package exactly once");
+
+    let out = repo
+        .ci_matrix()
+        .args(["dep-graph.json", "[\"Makefile\"]", "--max-jobs", "300"])
+        .success();
+    let matrix: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        matrix["include"][0],
+        serde_json::json!({"package": "p0000", "path": "packages/p0000"})
+    );
+}
+
+#[test]
+fn a_matrix_over_the_output_limit_fails_or_goes_to_a_file() {
+    // 2,000 packages with 400-character names: about 2 MB of matrix.
+    let repo = many(2000, 400);
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("output");
+    let out = repo
+        .ci_matrix()
+        .args(["dep-graph.json", "[\"Makefile\"]", "--max-jobs", "2000"])
+        .env("GITHUB_OUTPUT", &output)
+        .output();
+    let stderr = out.failure(6);
+    assert!(stderr.contains("over GitHub's limit"), "{stderr}");
+    assert!(
+        stderr.contains("--max-jobs") && stderr.contains("--output-file"),
+        "{stderr}"
+    );
+    let written = std::fs::read_to_string(&output).unwrap_or_default();
+    assert!(
+        !written.contains("matrix<<"),
+        "nothing cut short is written"
+    );
+
+    let file = dir.path().join("matrix.json");
+    let out = repo
+        .ci_matrix()
+        .args([
+            "dep-graph.json",
+            "[\"Makefile\"]",
+            "--max-jobs",
+            "2000",
+            "--output-file",
+        ])
+        .args([&file])
+        .env("GITHUB_OUTPUT", &output)
+        .output();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(out.stdout, "", "data went to the file");
+    let matrix: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(matrix["include"].as_array().unwrap().len(), 2000);
+    let written = std::fs::read_to_string(&output).unwrap();
+    assert!(written.contains("output_file<<"), "{written}");
+    assert!(written.contains("has_affected<<"));
+    assert!(!written.contains("matrix<<"));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "no temporary file left: {leftovers:?}");
+}
