@@ -1,0 +1,184 @@
+//! Keys and tags. Every tag is HMAC-SHA256 with a label that says what it
+//! covers, so a tag made for one purpose never verifies for another.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::Digest;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The shared secret, or none (`--insecure`: tags still computed, with an
+/// empty key, so they only catch accidents, not attackers).
+#[derive(Clone)]
+pub struct Keys {
+    secret: Vec<u8>,
+    insecure: bool,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("insecure", &self.insecure)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keys {
+    #[must_use]
+    pub fn new(secret: Option<&[u8]>) -> Keys {
+        Keys {
+            secret: secret.unwrap_or_default().to_vec(),
+            insecure: secret.is_none(),
+        }
+    }
+
+    #[must_use]
+    pub fn insecure(&self) -> bool {
+        self.insecure
+    }
+
+    /// The consumer's proof that it holds the secret, over everything the
+    /// producer said in its hello and the consumer's own nonce.
+    #[must_use]
+    pub fn client_proof(
+        &self,
+        server_hello: &[u8],
+        client_nonce: &Digest,
+        resume_from: u64,
+    ) -> Digest {
+        tag(
+            &self.secret,
+            b"slipway/1 client",
+            &[server_hello, client_nonce, &resume_from.to_be_bytes()],
+        )
+    }
+
+    /// The producer's proof, over both nonces.
+    #[must_use]
+    pub fn server_proof(&self, server_nonce: &Digest, client_nonce: &Digest) -> Digest {
+        tag(
+            &self.secret,
+            b"slipway/1 server",
+            &[server_nonce, client_nonce],
+        )
+    }
+
+    /// The key of one connection, from the secret and both nonces.
+    #[must_use]
+    pub fn session(&self, server_nonce: &Digest, client_nonce: &Digest) -> Session {
+        Session {
+            key: tag(
+                &self.secret,
+                b"slipway/1 session",
+                &[server_nonce, client_nonce],
+            ),
+        }
+    }
+}
+
+/// The key of one connection: it authenticates frames, the end and the ack.
+#[derive(Clone)]
+pub struct Session {
+    key: Digest,
+}
+
+impl Session {
+    #[must_use]
+    pub fn frame_mac(&self, index: u64, offset: u64, raw_len: u32, digest: &Digest) -> Digest {
+        tag(
+            &self.key,
+            b"frame",
+            &[
+                &index.to_be_bytes(),
+                &offset.to_be_bytes(),
+                &raw_len.to_be_bytes(),
+                digest,
+            ],
+        )
+    }
+
+    #[must_use]
+    pub fn end_mac(&self, total_len: u64, frames: u64, sha256: &Digest) -> Digest {
+        tag(
+            &self.key,
+            b"end",
+            &[&total_len.to_be_bytes(), &frames.to_be_bytes(), sha256],
+        )
+    }
+
+    #[must_use]
+    pub fn ack_mac(&self, sha256: &Digest) -> Digest {
+        tag(&self.key, b"ack", &[sha256])
+    }
+}
+
+/// Compares two tags in constant time.
+#[must_use]
+pub(crate) fn same(a: &Digest, b: &Digest) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn tag(key: &[u8], label: &[u8], parts: &[&[u8]]) -> Digest {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(label);
+    for part in parts {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// 32 random bytes from the operating system.
+///
+/// # Panics
+///
+/// When the operating system has no randomness to give, which a machine
+/// that can run a network service does not lack.
+#[must_use]
+pub fn random_nonce() -> Digest {
+    let mut nonce = [0; 32];
+    getrandom::fill(&mut nonce).expect("the operating system provides random bytes");
+    nonce
+}
+
+impl Session {
+    /// Whether `tag` is the frame tag for these fields.
+    #[must_use]
+    pub fn verify_frame(
+        &self,
+        index: u64,
+        offset: u64,
+        raw_len: u32,
+        digest: &Digest,
+        tag: &Digest,
+    ) -> bool {
+        same(&self.frame_mac(index, offset, raw_len, digest), tag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_depend_on_the_secret_the_label_and_every_field() {
+        let a = Keys::new(Some(b"one"));
+        let b = Keys::new(Some(b"two"));
+        let (s, c) = ([1; 32], [2; 32]);
+        assert_ne!(a.server_proof(&s, &c), b.server_proof(&s, &c));
+        assert_ne!(a.server_proof(&s, &c), a.server_proof(&c, &s));
+        let session = a.session(&s, &c);
+        assert_ne!(
+            session.frame_mac(0, 0, 1, &[0; 32]),
+            session.frame_mac(1, 0, 1, &[0; 32])
+        );
+        assert_ne!(
+            session.end_mac(1, 1, &[0; 32])[..],
+            session.ack_mac(&[0; 32])[..]
+        );
+        assert!(same(&[7; 32], &[7; 32]));
+        assert!(!same(&[7; 32], &[8; 32]));
+        assert!(Keys::new(None).insecure());
+    }
+}
