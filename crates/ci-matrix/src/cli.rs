@@ -1,6 +1,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, ValueEnum};
+use slipway_cli::LogArgs;
 
 /// Affected packages of a monorepo change, transitive dependents included,
 /// as a GitHub Actions matrix.
@@ -90,17 +91,6 @@ pub struct Changes {
     /// source of changes is given.
     #[arg(long, conflicts_with_all = ["changed_files", "changed_files_from", "base", "changed_positional"])]
     pub github: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct LogArgs {
-    /// More logging on stderr (-v debug, -vv trace).
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
-    pub verbose: u8,
-
-    /// Only warnings and errors on stderr.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

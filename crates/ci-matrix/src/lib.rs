@@ -9,22 +9,21 @@ mod config;
 mod event;
 mod exit;
 pub mod git;
-mod github;
 mod input;
 mod render;
 pub mod report;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use slipway_graph::{ChangedPath, GraphError, PackageGraph};
 
-pub use cli::{Changes, Cli, Format, LogArgs};
+pub use cli::{Changes, Cli, Format};
 pub use exit::Exit;
+pub use slipway_cli::{LogArgs, init_logging};
 
-use crate::github::Actions;
 use crate::report::ChangeSource;
+use slipway_cli::github::{self, Actions};
 
 /// The command line named something that does not exist.
 #[derive(Debug, thiserror::Error)]
@@ -40,36 +39,6 @@ pub struct OutputTooLarge(String);
 #[derive(Debug, thiserror::Error)]
 #[error("dependency cycle: {0}")]
 pub struct CycleError(String);
-
-/// Installs the stderr logger. `NO_COLOR` and a non-terminal stderr turn
-/// colour off; `SLIPWAY_LOG` (`debug`, `ci_matrix=trace`, …) overrides the
-/// level flags.
-pub fn init_logging(args: &LogArgs) {
-    use std::io::IsTerminal as _;
-    use tracing_subscriber::filter::{LevelFilter, Targets};
-    use tracing_subscriber::prelude::*;
-
-    let level = match (args.quiet, args.verbose) {
-        (true, _) => LevelFilter::WARN,
-        (false, 0) => LevelFilter::INFO,
-        (false, 1) => LevelFilter::DEBUG,
-        (false, _) => LevelFilter::TRACE,
-    };
-    let filter = std::env::var("SLIPWAY_LOG")
-        .ok()
-        .and_then(|spec| spec.parse::<Targets>().ok())
-        .unwrap_or_else(|| Targets::new().with_default(level));
-    let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && std::io::stderr().is_terminal();
-    let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(color)
-        .with_target(false)
-        .without_time();
-    let _ = tracing_subscriber::registry()
-        .with(layer.with_filter(filter))
-        .try_init();
-}
 
 /// Maps an error to the documented exit code.
 #[must_use]
@@ -96,6 +65,9 @@ pub fn exit_code_for(err: &anyhow::Error) -> Exit {
     }
     Exit::Internal
 }
+
+/// The name annotations are titled with.
+const TOOL: &str = "ci-matrix";
 
 /// GitHub's limit on one job's outputs, all of them together.
 const JOB_OUTPUT_LIMIT: usize = 1_000_000;
@@ -145,11 +117,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
     }
     for warning in read_shared_inputs(&root, &graph, &changed, &source, &mut options) {
         tracing::warn!("{warning}");
-        actions.warning(&warning);
+        actions.warning(TOOL, &warning);
     }
     options.fallback.clone_from(&source.fallback_reason);
     if let Some(why) = &source.fallback_reason {
-        actions.warning(&format!("every package is affected: {why}"));
+        actions.warning(TOOL, &format!("every package is affected: {why}"));
     }
 
     let affected = slipway_graph::affected(&graph, &changed, &options);
@@ -198,7 +170,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
             .with_context(|| format!("failed to write the step summary to {}", file.display()))?;
     }
     match &cli.output_file {
-        Some(path) => write_atomically(path, data.as_bytes())
+        Some(path) => slipway_cli::write_atomically(path, data.as_bytes())
             .with_context(|| format!("failed to write {}", path.display()))?,
         None => write_stdout(&data)?,
     }
@@ -430,7 +402,7 @@ fn log_result(
             affected.global_triggers.len()
         );
         tracing::warn!("{message}");
-        actions.warning(&message);
+        actions.warning(TOOL, &message);
     }
     for cycle in &affected.cycles {
         let names: Vec<&str> = cycle
@@ -439,7 +411,7 @@ fn log_result(
             .collect();
         let message = format!("dependency cycle, affected as a unit: {}", names.join(", "));
         tracing::warn!("{message}");
-        actions.warning(&message);
+        actions.warning(TOOL, &message);
     }
     for removed in &affected.removed {
         tracing::info!(
@@ -476,36 +448,6 @@ fn short(sha: &str) -> &str {
     &sha[..sha.len().min(12)]
 }
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames
-/// it into place, so a reader never sees half a file.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
-
-/// Writes the data to stdout. A closed pipe (`ci-matrix | head`) is not an error.
 fn write_stdout(text: &str) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(err).context("failed to write to stdout")
-        }
-        _ => Ok(()),
-    }
+    slipway_cli::write_stdout(text).context("failed to write to stdout")
 }

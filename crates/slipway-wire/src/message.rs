@@ -94,14 +94,14 @@ impl ServerHello {
         let mut b = [0; Self::LEN];
         r.read_exact(&mut b)?;
         check_magic_and_version(&b)?;
-        let size = u64::from_be_bytes(b[12..20].try_into().expect("8 bytes"));
+        let size = be_u64(&b[12..20]);
         let hello = ServerHello {
             version: u16::from_be_bytes([b[4], b[5]]),
             flags: u16::from_be_bytes([b[6], b[7]]),
-            frame_size: u32::from_be_bytes(b[8..12].try_into().expect("4 bytes")),
+            frame_size: be_u32(&b[8..12]),
             size: (size != u64::MAX).then_some(size),
-            mode: u32::from_be_bytes(b[20..24].try_into().expect("4 bytes")),
-            nonce: b[24..56].try_into().expect("32 bytes"),
+            mode: be_u32(&b[20..24]),
+            nonce: bytes32(&b[24..56]),
         };
         if hello.frame_size == 0 || hello.frame_size > MAX_FRAME_SIZE {
             return Err(WireError::Protocol(format!(
@@ -146,15 +146,34 @@ impl ClientHello {
         Ok(ClientHello {
             version: u16::from_be_bytes([b[4], b[5]]),
             flags: u16::from_be_bytes([b[6], b[7]]),
-            nonce: b[8..40].try_into().expect("32 bytes"),
-            resume_from: u64::from_be_bytes(b[40..48].try_into().expect("8 bytes")),
-            proof: b[48..80].try_into().expect("32 bytes"),
+            nonce: bytes32(&b[8..40]),
+            resume_from: be_u64(&b[40..48]),
+            proof: bytes32(&b[48..80]),
         })
     }
 }
 
+fn be_u64(b: &[u8]) -> u64 {
+    let mut x = [0; 8];
+    x.copy_from_slice(b);
+    u64::from_be_bytes(x)
+}
+
+fn be_u32(b: &[u8]) -> u32 {
+    let mut x = [0; 4];
+    x.copy_from_slice(b);
+    u32::from_be_bytes(x)
+}
+
+fn bytes32(b: &[u8]) -> Digest {
+    let mut x = [0; 32];
+    x.copy_from_slice(b);
+    x
+}
+
 fn check_magic_and_version(b: &[u8]) -> Result<(), WireError> {
-    let magic: [u8; 4] = b[..4].try_into().expect("4 bytes");
+    let mut magic = [0; 4];
+    magic.copy_from_slice(&b[..4]);
     if magic != MAGIC {
         return Err(WireError::Magic(magic));
     }
@@ -265,11 +284,7 @@ impl ErrorMessage {
         let mut b = Vec::with_capacity(5 + text.len());
         b.push(TYPE_ERROR);
         b.extend_from_slice(&(self.code as u16).to_be_bytes());
-        b.extend_from_slice(
-            &u16::try_from(text.len())
-                .expect("at most 1024")
-                .to_be_bytes(),
-        );
+        b.extend_from_slice(&u16::try_from(text.len()).unwrap_or(u16::MAX).to_be_bytes());
         b.extend_from_slice(text.as_bytes());
         w.write_all(&b)?;
         w.flush()?;
@@ -351,13 +366,13 @@ pub fn read_message(r: &mut impl Read, frame_size: u32) -> Result<Message, WireE
             let codec = Codec::from_byte(b[21])
                 .ok_or_else(|| WireError::Protocol(format!("unknown codec {}", b[21])))?;
             let header = FrameHeader {
-                index: u64::from_be_bytes(b[1..9].try_into().expect("8 bytes")),
-                offset: u64::from_be_bytes(b[9..17].try_into().expect("8 bytes")),
-                raw_len: u32::from_be_bytes(b[17..21].try_into().expect("4 bytes")),
+                index: be_u64(&b[1..9]),
+                offset: be_u64(&b[9..17]),
+                raw_len: be_u32(&b[17..21]),
                 codec,
-                wire_len: u32::from_be_bytes(b[22..26].try_into().expect("4 bytes")),
-                digest: b[26..58].try_into().expect("32 bytes"),
-                mac: b[58..90].try_into().expect("32 bytes"),
+                wire_len: be_u32(&b[22..26]),
+                digest: bytes32(&b[26..58]),
+                mac: bytes32(&b[58..90]),
             };
             if header.raw_len == 0 || header.raw_len > frame_size {
                 return Err(WireError::Protocol(format!(
@@ -377,10 +392,10 @@ pub fn read_message(r: &mut impl Read, frame_size: u32) -> Result<Message, WireE
             let mut b = [0; End::LEN];
             r.read_exact(&mut b[1..])?;
             Ok(Message::End(End {
-                total_len: u64::from_be_bytes(b[1..9].try_into().expect("8 bytes")),
-                frames: u64::from_be_bytes(b[9..17].try_into().expect("8 bytes")),
-                sha256: b[17..49].try_into().expect("32 bytes"),
-                mac: b[49..81].try_into().expect("32 bytes"),
+                total_len: be_u64(&b[1..9]),
+                frames: be_u64(&b[9..17]),
+                sha256: bytes32(&b[17..49]),
+                mac: bytes32(&b[49..81]),
             }))
         }
         TYPE_ERROR => {
@@ -403,8 +418,8 @@ pub fn read_message(r: &mut impl Read, frame_size: u32) -> Result<Message, WireE
             let mut b = [0; Ack::LEN];
             r.read_exact(&mut b[1..])?;
             Ok(Message::Ack(Ack {
-                sha256: b[1..33].try_into().expect("32 bytes"),
-                mac: b[33..65].try_into().expect("32 bytes"),
+                sha256: bytes32(&b[1..33]),
+                mac: bytes32(&b[33..65]),
             }))
         }
         other => Err(WireError::Protocol(format!("unknown message type {other}"))),

@@ -9,14 +9,15 @@ use std::path::{Path, PathBuf};
 
 /// What the GitHub Actions runner gave this step.
 #[derive(Debug, Default)]
-pub(crate) struct Actions {
-    pub(crate) output: Option<PathBuf>,
-    pub(crate) summary: Option<PathBuf>,
-    pub(crate) annotate: bool,
+pub struct Actions {
+    pub output: Option<PathBuf>,
+    pub summary: Option<PathBuf>,
+    pub annotate: bool,
 }
 
 impl Actions {
-    pub(crate) fn from_env() -> Self {
+    #[must_use]
+    pub fn from_env() -> Self {
         let path = |name| {
             std::env::var_os(name)
                 .filter(|v| !v.is_empty())
@@ -29,12 +30,19 @@ impl Actions {
         }
     }
 
-    /// Emits `::warning::` for the runner to show on the run page. Written
-    /// to stderr: the runner reads commands from both streams, and stdout
-    /// carries data.
-    pub(crate) fn warning(&self, message: &str) {
+    /// Emits `::warning::` for the runner to show on the run page, titled
+    /// with the tool's name. Written to stderr: the runner reads commands
+    /// from both streams, and stdout carries data.
+    pub fn warning(&self, tool: &str, message: &str) {
         if self.annotate {
-            eprintln!("::warning title=ci-matrix::{}", escape_command(message));
+            eprintln!("::warning title={tool}::{}", escape_command(message));
+        }
+    }
+
+    /// Emits `::error::` likewise.
+    pub fn error(&self, tool: &str, message: &str) {
+        if self.annotate {
+            eprintln!("::error title={tool}::{}", escape_command(message));
         }
     }
 }
@@ -49,7 +57,7 @@ fn escape_command(message: &str) -> String {
 /// Appends `name<<DELIM … DELIM` records to `$GITHUB_OUTPUT`, with a random
 /// delimiter that occurs in no value, so any value, one line or many, is
 /// read back exactly.
-pub(crate) fn append_outputs(file: &Path, outputs: &[(&str, String)]) -> std::io::Result<()> {
+pub fn append_outputs(file: &Path, outputs: &[(&str, String)]) -> std::io::Result<()> {
     let mut text = String::new();
     for (name, value) in outputs {
         let delimiter = loop {
@@ -63,7 +71,7 @@ pub(crate) fn append_outputs(file: &Path, outputs: &[(&str, String)]) -> std::io
     append(file, &text)
 }
 
-pub(crate) fn append(file: &Path, text: &str) -> std::io::Result<()> {
+pub fn append(file: &Path, text: &str) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

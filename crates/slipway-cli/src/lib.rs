@@ -1,0 +1,54 @@
+//! What every Slipway tool does the same way: logging on stderr (never
+//! stdout, which carries data), GitHub Actions outputs and annotations,
+//! writing files atomically, and progress for long transfers.
+//!
+//! ```
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("matrix.json");
+//! slipway_cli::write_atomically(&path, b"{\"include\":[]}")?;
+//! assert_eq!(std::fs::read(&path)?, b"{\"include\":[]}");
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+pub mod github;
+mod logging;
+mod progress;
+
+use std::io::Write as _;
+use std::path::Path;
+
+pub use logging::{LogArgs, init_logging};
+pub use progress::Progress;
+
+/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames
+/// it into place, so a reader never sees half a file. On failure the
+/// temporary file is removed.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
+/// Writes data to stdout. A closed pipe (`tool | head`) is not an error.
+pub fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err),
+        _ => Ok(()),
+    }
+}
