@@ -182,3 +182,59 @@ mod tests {
         assert!(Keys::new(None).insecure());
     }
 }
+
+/// The environment variable both tools read the shared secret from.
+pub const SECRET_ENV: &str = "ART_STREAM_SECRET";
+
+/// Why no keys could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error(
+        "no shared secret: set {SECRET_ENV} or pass --secret-file (the same on both sides), or pass --insecure to run without authentication"
+    )]
+    Missing,
+    #[error("failed to read the secret file {path}")]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the secret in {0} is empty")]
+    Empty(String),
+}
+
+/// The keys from `--secret-file`, else `ART_STREAM_SECRET`, else none when
+/// `insecure` allows it. Trailing newlines in a file are not part of the
+/// secret.
+pub fn load_keys(
+    secret_file: Option<&std::path::Path>,
+    insecure: bool,
+) -> Result<Keys, SecretError> {
+    let secret = if let Some(path) = secret_file {
+        let text = std::fs::read(path).map_err(|source| SecretError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let end = text
+            .iter()
+            .rposition(|&b| b != b'\n' && b != b'\r')
+            .map_or(0, |i| i + 1);
+        if end == 0 {
+            return Err(SecretError::Empty(path.display().to_string()));
+        }
+        Some(text[..end].to_vec())
+    } else {
+        match std::env::var_os(SECRET_ENV) {
+            Some(value) if value.is_empty() => {
+                return Err(SecretError::Empty(SECRET_ENV.to_owned()));
+            }
+            Some(value) => Some(value.into_encoded_bytes()),
+            None => None,
+        }
+    };
+    match secret {
+        Some(secret) => Ok(Keys::new(Some(&secret))),
+        None if insecure => Ok(Keys::new(None)),
+        None => Err(SecretError::Missing),
+    }
+}

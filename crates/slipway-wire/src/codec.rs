@@ -4,8 +4,6 @@
 use std::fmt;
 use std::io::{Read, Write};
 
-use sha2::{Digest as _, Sha256};
-
 use crate::{Digest, WireError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,10 +35,13 @@ impl fmt::Display for Codec {
     }
 }
 
-/// The SHA-256 of a frame's uncompressed bytes.
+/// The digest of a frame's uncompressed bytes: BLAKE3, three to four times
+/// faster than SHA-256 here, which matters when producer and consumer share
+/// two cores. (The whole content's digest in `END` is SHA-256, the digest
+/// people compare out of band.)
 #[must_use]
 pub fn frame_digest(raw: &[u8]) -> Digest {
-    Sha256::digest(raw).into()
+    *blake3::hash(raw).as_bytes()
 }
 
 /// The largest compressed size a frame of `raw_len` bytes may have on the

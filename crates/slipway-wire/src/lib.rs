@@ -29,7 +29,7 @@ mod auth;
 mod codec;
 mod message;
 
-pub use auth::{Keys, Session, random_nonce};
+pub use auth::{Keys, SECRET_ENV, SecretError, Session, load_keys, random_nonce};
 pub use codec::{Codec, compress, decompress, frame_digest, max_wire_len};
 pub use message::{
     Ack, ClientHello, End, ErrorCode, ErrorMessage, FrameHeader, Message, ServerAuth, ServerHello,

@@ -1,0 +1,192 @@
+//! One consumer's connection: hello, mutual authentication, then frames
+//! from the spool from wherever the consumer resumes, the end, its ack.
+
+use std::io::{BufWriter, Write as _};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use slipway_wire::{
+    ClientHello, End, ErrorCode, ErrorMessage, FLAG_INSECURE, FrameHeader, Keys, Message,
+    ServerAuth, ServerHello, VERSION, WireError, random_nonce, read_message,
+};
+
+use crate::spool::{Next, Spool};
+
+pub(crate) struct Settings {
+    pub(crate) keys: Keys,
+    pub(crate) frame_size: u32,
+    pub(crate) idle: Duration,
+    /// How long a connection may wait for the artifact to appear.
+    pub(crate) source_wait: Duration,
+}
+
+/// How a connection ended.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The consumer verified the whole artifact and said so.
+    Delivered { frames_sent: u64 },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServeError {
+    #[error("authentication failed: {0}")]
+    Auth(String),
+    #[error("{0}")]
+    Wire(#[from] WireError),
+    #[error("the artifact could not be read: {0}")]
+    Source(String),
+    #[error("consumer asked to resume at frame {0}, past the last")]
+    ResumePastEnd(u64),
+}
+
+pub(crate) fn serve(
+    stream: TcpStream,
+    spool: &Spool,
+    settings: &Settings,
+) -> Result<Outcome, ServeError> {
+    stream
+        .set_read_timeout(Some(settings.idle))
+        .map_err(WireError::Io)?;
+    stream
+        .set_write_timeout(Some(settings.idle))
+        .map_err(WireError::Io)?;
+    let mut reader = stream.try_clone().map_err(WireError::Io)?;
+    let mut out = BufWriter::with_capacity(256 * 1024, stream);
+
+    let source = match spool.wait_source(settings.source_wait) {
+        Ok(Some(source)) => source,
+        Ok(None) => {
+            return Err(refuse(
+                &mut out,
+                ErrorCode::Unavailable,
+                "the artifact has not appeared yet".to_owned(),
+            ));
+        }
+        Err(why) => return Err(refuse(&mut out, ErrorCode::Source, why)),
+    };
+    let hello = ServerHello {
+        version: VERSION,
+        flags: if settings.keys.insecure() {
+            FLAG_INSECURE
+        } else {
+            0
+        },
+        frame_size: settings.frame_size,
+        size: source.size,
+        mode: source.mode,
+        nonce: random_nonce(),
+    };
+    let hello_bytes = hello.to_bytes();
+    out.write_all(&hello_bytes).map_err(WireError::Io)?;
+    out.flush().map_err(WireError::Io)?;
+
+    let client = match ClientHello::read(&mut reader) {
+        Ok(client) => client,
+        Err(WireError::Version { theirs, ours }) => {
+            let text =
+                format!("this producer speaks protocol version {ours}, the consumer {theirs}");
+            return Err(refuse(&mut out, ErrorCode::Version, text));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if client.flags & FLAG_INSECURE != 0 && !settings.keys.insecure() {
+        let text =
+            "the consumer has no secret (--insecure) and this producer requires one".to_owned();
+        return Err(auth_refused(&mut out, text));
+    }
+    let expected = settings
+        .keys
+        .client_proof(&hello_bytes, &client.nonce, client.resume_from);
+    if expected != client.proof {
+        let text = "the consumer's secret does not match this producer's".to_owned();
+        return Err(auth_refused(&mut out, text));
+    }
+    ServerAuth {
+        proof: settings.keys.server_proof(&hello.nonce, &client.nonce),
+    }
+    .write(&mut out)?;
+    let session = settings.keys.session(&hello.nonce, &client.nonce);
+
+    let mut index = client.resume_from;
+    let mut buf = Vec::new();
+    loop {
+        let next = match spool.next(index, Duration::ZERO) {
+            Next::Pending => {
+                // Nothing ready: send what is buffered before waiting.
+                out.flush().map_err(WireError::Io)?;
+                spool.next(index, settings.idle)
+            }
+            ready => ready,
+        };
+        match next {
+            Next::Frame(meta) => {
+                spool.read(&meta, &mut buf).map_err(WireError::Io)?;
+                let header = FrameHeader {
+                    index,
+                    offset: meta.offset,
+                    raw_len: meta.raw_len,
+                    codec: meta.codec,
+                    wire_len: meta.wire_len,
+                    digest: meta.digest,
+                    mac: session.frame_mac(index, meta.offset, meta.raw_len, &meta.digest),
+                };
+                out.write_all(&header.to_bytes()).map_err(WireError::Io)?;
+                out.write_all(&buf).map_err(WireError::Io)?;
+                index += 1;
+            }
+            Next::End(end, frames) => {
+                if index > frames {
+                    let text = format!("resume at frame {index}, but the artifact has {frames}");
+                    refuse(&mut out, ErrorCode::Request, text);
+                    return Err(ServeError::ResumePastEnd(index));
+                }
+                let message = End {
+                    total_len: end.total_len,
+                    frames,
+                    sha256: end.sha256,
+                    mac: session.end_mac(end.total_len, frames, &end.sha256),
+                };
+                out.write_all(&message.to_bytes()).map_err(WireError::Io)?;
+                out.flush().map_err(WireError::Io)?;
+                return match read_message(&mut reader, settings.frame_size)? {
+                    Message::Ack(ack) if ack.verify(&session) && ack.sha256 == end.sha256 => {
+                        Ok(Outcome::Delivered {
+                            frames_sent: index - client.resume_from,
+                        })
+                    }
+                    Message::Error(e) => Err(WireError::Remote {
+                        code: e.code,
+                        message: e.message,
+                    }
+                    .into()),
+                    _ => Err(WireError::Protocol("expected the consumer's ack".to_owned()).into()),
+                };
+            }
+            Next::Failed(why) => return Err(refuse(&mut out, ErrorCode::Source, why)),
+            // The source is slow (a build still writing to stdin): wait on.
+            Next::Pending => {}
+        }
+    }
+}
+
+fn auth_refused(out: &mut impl std::io::Write, text: String) -> ServeError {
+    let _ = ErrorMessage {
+        code: ErrorCode::Auth,
+        message: text.clone(),
+    }
+    .write(out);
+    ServeError::Auth(text)
+}
+
+/// Tells the consumer why, as far as the connection still allows.
+fn refuse(out: &mut impl std::io::Write, code: ErrorCode, text: String) -> ServeError {
+    let _ = ErrorMessage {
+        code,
+        message: text.clone(),
+    }
+    .write(out);
+    match code {
+        ErrorCode::Source => ServeError::Source(text),
+        _ => ServeError::Wire(WireError::Protocol(text)),
+    }
+}

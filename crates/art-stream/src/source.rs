@@ -1,0 +1,258 @@
+//! Reading the artifact once: the reader hashes the whole content as it
+//! goes and hands frames to one compression worker per core; the spool
+//! writer puts them on disk in order.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::fs::FileExt as _;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest as _, Sha256};
+use slipway_wire::{Codec, compress, frame_digest};
+
+use crate::spool::{EndInfo, FrameMeta, Source, Spool};
+
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) path: PathBuf,
+    pub(crate) codec: Codec,
+    pub(crate) level: i32,
+    pub(crate) frame_size: u32,
+    /// How long to wait for the file to appear.
+    pub(crate) wait: Duration,
+}
+
+/// Why the artifact could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{0} did not appear within {1} seconds")]
+    NeverAppeared(String, u64),
+    #[error("failed to read {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("failed to write the spool: {0}")]
+    Spool(std::io::Error),
+    #[error("failed to compress frame {0}: {1}")]
+    Compress(u64, String),
+}
+
+/// A frame on its way from the reader to a worker, and from a worker to
+/// the spool writer.
+struct Raw {
+    index: u64,
+    offset: u64,
+    bytes: Vec<u8>,
+}
+
+struct Packed {
+    index: u64,
+    offset: u64,
+    raw_len: u32,
+    codec: Codec,
+    digest: slipway_wire::Digest,
+    wire: Vec<u8>,
+}
+
+/// Reads the whole artifact into the spool. On failure the spool is marked
+/// failed too, so every connection learns of it.
+pub(crate) fn produce(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceError> {
+    let result = produce_inner(settings, spool);
+    if let Err(err) = &result {
+        spool.fail(err.to_string());
+    }
+    result
+}
+
+fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceError> {
+    let (reader, source) = open(&settings.path, settings.wait)?;
+    spool.set_source(source);
+    let name = settings.path.display().to_string();
+    let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    // Bounded queues keep memory to a few frames per worker, whatever the
+    // artifact's size.
+    let (raw_tx, raw_rx) = mpsc::sync_channel::<Raw>(workers * 2);
+    let raw_rx = std::sync::Mutex::new(raw_rx);
+    let (packed_tx, packed_rx) = mpsc::sync_channel::<Result<Packed, SourceError>>(workers * 2);
+
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read_frames(reader, settings.frame_size, &raw_tx, &name));
+        for _ in 0..workers {
+            let packed_tx = packed_tx.clone();
+            let raw_rx = &raw_rx;
+            scope.spawn(move || {
+                loop {
+                    let next = raw_rx
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .recv();
+                    let Ok(raw) = next else { break };
+                    if packed_tx
+                        .send(pack(raw, settings.codec, settings.level))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(packed_tx);
+        let written = write_spool(spool, &packed_rx);
+        // Unblock the reader if the writer stopped early.
+        drop(packed_rx);
+        let read = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        written?;
+        let (total_len, sha256) = read?;
+        let end = EndInfo { total_len, sha256 };
+        spool.finish(end);
+        Ok(end)
+    })
+}
+
+/// Opens the artifact, waiting for a file to appear.
+fn open(path: &Path, wait: Duration) -> Result<(Box<dyn Read + Send>, Source), SourceError> {
+    if path == Path::new("-") {
+        return Ok((
+            Box::new(std::io::stdin()),
+            Source {
+                size: None,
+                mode: 0o644,
+            },
+        ));
+    }
+    let name = path.display().to_string();
+    let deadline = Instant::now() + wait;
+    let mut announced = false;
+    loop {
+        match std::fs::File::open(path) {
+            Ok(file) => {
+                let meta = file
+                    .metadata()
+                    .map_err(|err| SourceError::Read(name.clone(), err))?;
+                if meta.is_dir() {
+                    return Err(SourceError::Read(
+                        name,
+                        std::io::Error::other("it is a directory"),
+                    ));
+                }
+                let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
+                tracing::info!(file = %name, bytes = meta.len(), "serving");
+                return Ok((
+                    Box::new(file),
+                    Source {
+                        size: Some(meta.len()),
+                        mode,
+                    },
+                ));
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                if Instant::now() >= deadline {
+                    return Err(SourceError::NeverAppeared(name, wait.as_secs()));
+                }
+                if !announced {
+                    tracing::info!(file = %name, "waiting for the file to appear");
+                    announced = true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(err) => return Err(SourceError::Read(name, err)),
+        }
+    }
+}
+
+/// Reads frames, hashing the whole content on the way (the file is read
+/// once). Returns the length and SHA-256.
+fn read_frames(
+    mut reader: Box<dyn Read + Send>,
+    frame_size: u32,
+    out: &mpsc::SyncSender<Raw>,
+    name: &str,
+) -> Result<(u64, slipway_wire::Digest), SourceError> {
+    let mut hasher = Sha256::new();
+    let mut offset = 0u64;
+    for index in 0.. {
+        let mut bytes = vec![0; frame_size as usize];
+        let n = read_full(&mut reader, &mut bytes)
+            .map_err(|err| SourceError::Read(name.to_owned(), err))?;
+        if n == 0 {
+            break;
+        }
+        bytes.truncate(n);
+        hasher.update(&bytes);
+        let len = n as u64;
+        if out
+            .send(Raw {
+                index,
+                offset,
+                bytes,
+            })
+            .is_err()
+        {
+            // The spool writer failed; it reports why.
+            break;
+        }
+        offset += len;
+    }
+    Ok((offset, hasher.finalize().into()))
+}
+
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
+}
+
+fn pack(raw: Raw, codec: Codec, level: i32) -> Result<Packed, SourceError> {
+    let digest = frame_digest(&raw.bytes);
+    let (codec, wire) = compress(codec, level, &raw.bytes)
+        .map_err(|err| SourceError::Compress(raw.index, err.to_string()))?;
+    Ok(Packed {
+        index: raw.index,
+        offset: raw.offset,
+        raw_len: u32::try_from(raw.bytes.len()).unwrap_or(u32::MAX),
+        codec,
+        digest,
+        wire,
+    })
+}
+
+/// Appends frames to the spool in order, however the workers finish them.
+fn write_spool(
+    spool: &Spool,
+    packed: &mpsc::Receiver<Result<Packed, SourceError>>,
+) -> Result<(), SourceError> {
+    let mut waiting: BTreeMap<u64, Packed> = BTreeMap::new();
+    let mut next = 0u64;
+    let mut spool_at = 0u64;
+    for frame in packed {
+        let frame = frame?;
+        waiting.insert(frame.index, frame);
+        while let Some(frame) = waiting.remove(&next) {
+            spool
+                .file()
+                .write_all_at(&frame.wire, spool_at)
+                .map_err(SourceError::Spool)?;
+            let wire_len = u32::try_from(frame.wire.len()).unwrap_or(u32::MAX);
+            spool.push(FrameMeta {
+                offset: frame.offset,
+                raw_len: frame.raw_len,
+                codec: frame.codec,
+                wire_len,
+                digest: frame.digest,
+                spool_at,
+            });
+            spool_at += u64::from(wire_len);
+            next += 1;
+        }
+    }
+    Ok(())
+}

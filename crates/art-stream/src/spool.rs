@@ -1,0 +1,170 @@
+//! The spool: every frame compressed once, on disk, shared by all
+//! connections. Connections wait on it for frames that are not made yet.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt as _;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use slipway_wire::{Codec, Digest};
+
+/// Where one frame is, and what its header says.
+#[derive(Debug, Clone)]
+pub(crate) struct FrameMeta {
+    pub(crate) offset: u64,
+    pub(crate) raw_len: u32,
+    pub(crate) codec: Codec,
+    pub(crate) wire_len: u32,
+    pub(crate) digest: Digest,
+    pub(crate) spool_at: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Source {
+    pub(crate) size: Option<u64>,
+    pub(crate) mode: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EndInfo {
+    pub(crate) total_len: u64,
+    pub(crate) sha256: Digest,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    source: Option<Source>,
+    frames: Vec<FrameMeta>,
+    end: Option<EndInfo>,
+    failed: Option<String>,
+}
+
+pub(crate) struct Spool {
+    file: File,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+/// What a connection gets for frame `index`.
+pub(crate) enum Next {
+    Frame(FrameMeta),
+    End(EndInfo, u64),
+    Failed(String),
+    /// Nothing yet within the wait.
+    Pending,
+}
+
+impl Spool {
+    pub(crate) fn new(file: File) -> Spool {
+        Spool {
+            file,
+            state: Mutex::new(State::default()),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
+
+    pub(crate) fn set_source(&self, source: Source) {
+        self.lock().source = Some(source);
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn push(&self, meta: FrameMeta) {
+        self.lock().frames.push(meta);
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn finish(&self, end: EndInfo) {
+        self.lock().end = Some(end);
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn fail(&self, why: String) {
+        self.lock().failed.get_or_insert(why);
+        self.changed.notify_all();
+    }
+
+    pub(crate) fn failure(&self) -> Option<String> {
+        self.lock().failed.clone()
+    }
+
+    pub(crate) fn end(&self) -> Option<(EndInfo, u64)> {
+        let state = self.lock();
+        state.end.map(|end| (end, state.frames.len() as u64))
+    }
+
+    pub(crate) fn wire_bytes(&self) -> u64 {
+        self.lock()
+            .frames
+            .iter()
+            .map(|f| u64::from(f.wire_len))
+            .sum()
+    }
+
+    /// The source's size and mode, once it is open; `Err` when it failed.
+    pub(crate) fn wait_source(&self, wait: Duration) -> Result<Option<Source>, String> {
+        let deadline = Instant::now() + wait;
+        let mut state = self.lock();
+        loop {
+            if let Some(why) = &state.failed {
+                return Err(why.clone());
+            }
+            if let Some(source) = state.source {
+                return Ok(Some(source));
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            state = self
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Frame `index`, the end, or a failure, waiting up to `wait` for it.
+    pub(crate) fn next(&self, index: u64, wait: Duration) -> Next {
+        let deadline = Instant::now() + wait;
+        let mut state = self.lock();
+        loop {
+            if let Some(why) = &state.failed {
+                return Next::Failed(why.clone());
+            }
+            if let Some(meta) = usize::try_from(index)
+                .ok()
+                .and_then(|i| state.frames.get(i))
+            {
+                return Next::Frame(meta.clone());
+            }
+            if let Some(end) = state.end {
+                return Next::End(end, state.frames.len() as u64);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Next::Pending;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Reads a frame's compressed bytes into `buf`.
+    pub(crate) fn read(&self, meta: &FrameMeta, buf: &mut Vec<u8>) -> std::io::Result<()> {
+        buf.resize(meta.wire_len as usize, 0);
+        self.file.read_exact_at(buf, meta.spool_at)
+    }
+}
