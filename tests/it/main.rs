@@ -1,5 +1,6 @@
 //! End-to-end tests: the tools' binaries against real git repositories
 //! made in temporary directories. One test binary, a module per area.
 
+mod artifact;
 mod ci_matrix;
 mod support;

@@ -156,6 +156,11 @@ impl Run {
         self
     }
 
+    pub(crate) fn env_remove_secret(mut self) -> Run {
+        self.cmd.env_remove("ART_STREAM_SECRET");
+        self
+    }
+
     pub(crate) fn stdin(mut self, text: &str) -> Run {
         self.stdin = Some(text.to_owned());
         self

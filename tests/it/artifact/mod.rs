@@ -1,0 +1,5 @@
+//! art-stream and art-consume end to end over loopback: sizes, stdin, many
+//! consumers, and the faults a network and an attacker cause.
+
+mod harness;
+mod streaming;

@@ -1,0 +1,395 @@
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use serde_json::Value;
+
+use super::harness::{Fault, Producer, Proxy, SECRET, consumer};
+use crate::support::{Run, bin};
+
+/// Deterministic bytes: half repetitive text, half noise, so frames of
+/// both kinds (compressed and raw) occur.
+fn content(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let text = b"fn main() { println!(\"hello from a build artifact\"); }\n";
+    (0..len)
+        .map(|i| {
+            if (i / (256 * 1024)) % 2 == 0 {
+                text[i % text.len()]
+            } else {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            }
+        })
+        .collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Files in the directory other than `keep`: temporary leftovers.
+    fn leftovers(&self, keep: &[&str]) -> Vec<String> {
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !keep.contains(&n.as_str()))
+            .collect()
+    }
+}
+
+fn json(line: &str) -> Value {
+    serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+}
+
+/// Streams `bytes` once, through a proxy when given; checks both summaries.
+fn round_trip(bytes: &[u8]) {
+    let scratch = Scratch::new();
+    let source = scratch.file("artifact.bin", bytes);
+    let producer = Producer::start(&source, &[]);
+    let out = scratch.path("received.bin");
+    let stdout = consumer(producer.port, &out).success();
+    let got = json(&stdout);
+    let (code, line, log) = producer.finish();
+    assert_eq!(code, Some(0), "{log}");
+    let sent = json(&line);
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    assert_eq!(got["sha256"], sha256_hex(bytes));
+    assert_eq!(sent["sha256"], got["sha256"]);
+    assert_eq!(got["bytes"], bytes.len());
+    assert_eq!(sent["consumers"], 1);
+    assert_eq!(
+        scratch.leftovers(&["artifact.bin", "received.bin"]),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn empty_and_one_byte_files() {
+    round_trip(b"");
+    round_trip(b"x");
+}
+
+#[test]
+fn a_few_megabytes_of_mixed_frames() {
+    round_trip(&content(5 * 1024 * 1024 + 17));
+}
+
+#[test]
+fn a_sparse_file_over_two_gibibytes_keeps_its_mode() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let scratch = Scratch::new();
+    let source = scratch.path("big.img");
+    let file = std::fs::File::create(&source).unwrap();
+    // Past 2^31 and not a whole number of frames.
+    file.set_len((2u64 << 30) + 12_345).unwrap();
+    std::fs::set_permissions(&source, std::fs::Permissions::from_mode(0o750)).unwrap();
+    drop(file);
+    let producer = Producer::start(&source, &["--frame-size", "4194304"]);
+    let out = scratch.path("copy.img");
+    let got = json(&consumer(producer.port, &out).success());
+    let (code, line, log) = producer.finish();
+    assert_eq!(code, Some(0), "{log}");
+    let sent = json(&line);
+    assert_eq!(got["bytes"], (2u64 << 30) + 12_345);
+    assert_eq!(got["sha256"], sent["sha256"]);
+    assert!(
+        sent["wire_bytes"].as_u64().unwrap() < 1 << 20,
+        "zeros compress: {sent}"
+    );
+    let meta = std::fs::metadata(&out).unwrap();
+    assert_eq!(meta.len(), (2u64 << 30) + 12_345);
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o750);
+}
+
+#[test]
+fn standard_input_is_streamed() {
+    let scratch = Scratch::new();
+    let bytes = content(3 * 1024 * 1024);
+    let source = scratch.file("input.bin", &bytes);
+    let stdin = std::fs::File::open(&source).unwrap();
+    let producer =
+        Producer::start_with(Path::new("-"), &[], Some(SECRET), Some(Stdio::from(stdin)));
+    let out = scratch.path("out.bin");
+    consumer(producer.port, &out).success();
+    let (code, _, log) = producer.finish();
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+}
+
+#[test]
+fn four_consumers_get_identical_bytes_from_one_compression() {
+    let scratch = Scratch::new();
+    let bytes = content(8 * 1024 * 1024);
+    let source = scratch.file("a.bin", &bytes);
+    let producer = Producer::start(&source, &["--consumers", "4"]);
+    let port = producer.port;
+    let outs: Vec<PathBuf> = (0..4)
+        .map(|i| scratch.path(&format!("out{i}.bin")))
+        .collect();
+    let handles: Vec<_> = outs
+        .iter()
+        .cloned()
+        .map(|out| std::thread::spawn(move || consumer(port, &out).success()))
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let (code, line, log) = producer.finish();
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(json(&line)["consumers"], 4);
+    for out in outs {
+        assert_eq!(std::fs::read(out).unwrap(), bytes);
+    }
+}
+
+#[test]
+fn a_reset_connection_resumes_from_the_last_verified_frame() {
+    let scratch = Scratch::new();
+    let bytes = content(12 * 1024 * 1024);
+    let source = scratch.file("a.bin", &bytes);
+    let producer = Producer::start(&source, &["--codec", "none"]);
+    // Two resets, at about a third and two thirds of the stream.
+    let proxy = Proxy::start(producer.port, Fault::ResetAfter(4_200_000), 2);
+    let out = scratch.path("out.bin");
+    let got = json(
+        &consumer(proxy.port, &out)
+            .args(["--retries", "3"])
+            .success(),
+    );
+    let (code, _, log) = producer.finish();
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    assert_eq!(got["resumes"], 2);
+    let through = proxy.downstream.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        (through as f64) < bytes.len() as f64 * 1.2,
+        "{through} bytes through the proxy for {} of content: resumed, not restarted",
+        bytes.len()
+    );
+}
+
+#[test]
+fn a_flipped_byte_is_caught_and_never_written() {
+    let scratch = Scratch::new();
+    let bytes = content(4 * 1024 * 1024);
+    let source = scratch.file("a.bin", &bytes);
+
+    // Once: the frame fails verification, the consumer resumes, the file is right.
+    let producer = Producer::start(&source, &["--codec", "none"]);
+    let proxy = Proxy::start(producer.port, Fault::FlipAt(3_000_000), 1);
+    let out = scratch.path("once.bin");
+    let run = consumer(proxy.port, &out).output();
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("does not match its digest"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    drop(producer);
+
+    // Always, inside the first frame a connection sends: no progress is
+    // possible, the consumer gives up, and nothing is at --out.
+    let producer = Producer::start(&source, &["--codec", "none"]);
+    let proxy = Proxy::start(producer.port, Fault::FlipAt(500), usize::MAX);
+    let out = scratch.path("always.bin");
+    let run = consumer(proxy.port, &out).args(["--retries", "2"]).output();
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(!out.exists());
+    assert_eq!(
+        scratch.leftovers(&["a.bin", "once.bin"]),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_stalled_connection_times_out_and_resumes() {
+    let scratch = Scratch::new();
+    let bytes = content(4 * 1024 * 1024);
+    let source = scratch.file("a.bin", &bytes);
+    let producer = Producer::start(&source, &["--codec", "none"]);
+    let proxy = Proxy::start(producer.port, Fault::StallAfter(2_500_000), 1);
+    let out = scratch.path("out.bin");
+    let run = consumer(proxy.port, &out)
+        .args(["--idle-timeout", "1"])
+        .output();
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stderr.contains("resuming"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    assert_eq!(
+        proxy.connections.load(std::sync::atomic::Ordering::SeqCst),
+        2
+    );
+}
+
+#[test]
+fn a_wrong_secret_is_refused_on_both_sides_before_any_content() {
+    let scratch = Scratch::new();
+    let source = scratch.file("a.bin", &content(1024 * 1024));
+    let producer = Producer::start(&source, &["--timeout", "2"]);
+    let proxy = Proxy::start(producer.port, Fault::None, 0);
+    let out = scratch.path("out.bin");
+    let run = consumer(proxy.port, &out)
+        .env("ART_STREAM_SECRET", "not the secret")
+        .output();
+    assert_eq!(run.code, Some(4), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("authentication failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(!out.exists());
+    // Hellos, the refusal, and nothing else crossed.
+    let through = proxy.downstream.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(through < 1024, "{through} bytes reached the consumer");
+    let (code, _, log) = producer.finish();
+    assert_eq!(
+        code,
+        Some(3),
+        "no verified consumer before the timeout: {log}"
+    );
+    assert!(log.contains("secret does not match"), "{log}");
+}
+
+#[test]
+fn no_secret_means_no_run_unless_insecure() {
+    let scratch = Scratch::new();
+    let source = scratch.file("a.bin", b"data");
+    let out = Run::new(&bin("art-stream"), scratch.dir.path())
+        .args(["--file", "a.bin", "--port", "1"])
+        .env_remove_secret()
+        .output();
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("no shared secret"), "{}", out.stderr);
+    let out = Run::new(&bin("art-consume"), scratch.dir.path())
+        .args(["--host", "127.0.0.1", "--port", "1", "--out", "x"])
+        .env_remove_secret()
+        .output();
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+
+    // An insecure consumer is refused by a producer with a secret, and an
+    // insecure producer by a consumer with one.
+    let producer = Producer::start(&source, &["--timeout", "1"]);
+    let out = Run::new(&bin("art-consume"), scratch.dir.path())
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &producer.port.to_string(),
+            "--out",
+            "x",
+            "--insecure",
+        ])
+        .env_remove_secret()
+        .output();
+    assert_eq!(out.code, Some(4), "{}", out.stderr);
+    drop(producer);
+    let producer = Producer::start_with(&source, &["--insecure", "--timeout", "1"], None, None);
+    assert!(
+        producer.log().contains("--insecure: no authentication"),
+        "{}",
+        producer.log()
+    );
+    let run = consumer(producer.port, &scratch.path("y")).output();
+    assert_eq!(run.code, Some(4), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("runs without a secret"),
+        "{}",
+        run.stderr
+    );
+    drop(producer);
+    let producer = Producer::start_with(&source, &["--insecure"], None, None);
+    let out = Run::new(&bin("art-consume"), scratch.dir.path())
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &producer.port.to_string(),
+            "--out",
+            "z",
+            "--insecure",
+        ])
+        .env_remove_secret()
+        .output();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(std::fs::read(scratch.path("z")).unwrap(), b"data");
+}
+
+#[test]
+fn an_expected_digest_that_differs_leaves_nothing() {
+    let scratch = Scratch::new();
+    let source = scratch.file("a.bin", &content(100_000));
+    let producer = Producer::start(&source, &[]);
+    let out = scratch.path("out.bin");
+    let run = consumer(producer.port, &out)
+        .args(["--expect-sha256", &"ab".repeat(32)])
+        .output();
+    assert_eq!(run.code, Some(5), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--expect-sha256 says abab"),
+        "{}",
+        run.stderr
+    );
+    assert!(!out.exists());
+    assert_eq!(scratch.leftovers(&["a.bin"]), Vec::<String>::new());
+
+    let producer2 = Producer::start(&source, &[]);
+    let good = sha256_hex(&content(100_000));
+    consumer(producer2.port, &out)
+        .args(["--expect-sha256", &good])
+        .success();
+    assert!(out.exists());
+}
+
+#[test]
+fn a_producer_killed_mid_stream_leaves_nothing() {
+    let scratch = Scratch::new();
+    let bytes = content(64 * 1024 * 1024);
+    let source = scratch.file("a.bin", &bytes);
+    let mut producer = Producer::start(&source, &["--codec", "none"]);
+    // The proxy stalls the stream so the kill lands mid-way.
+    let proxy = Proxy::start(producer.port, Fault::StallAfter(8_000_000), usize::MAX);
+    let out = scratch.path("out.bin");
+    let port = proxy.port;
+    let out2 = out.clone();
+    let run = std::thread::spawn(move || {
+        consumer(port, &out2)
+            .args(["--retries", "2", "--idle-timeout", "1"])
+            .output()
+    });
+    while proxy.downstream.load(std::sync::atomic::Ordering::SeqCst) < 8_000_000 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    producer.kill();
+    let run = run.join().unwrap();
+    assert_eq!(run.code, Some(3), "{}", run.stderr);
+    assert!(!out.exists());
+    assert_eq!(scratch.leftovers(&["a.bin"]), Vec::<String>::new());
+}
