@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use slipway_cli::Progress;
 use slipway_wire::{
-    Ack, ClientHello, Digest, ErrorCode, FLAG_INSECURE, Keys, Message, ServerHello, VERSION,
-    WireError, decompress, frame_digest, random_nonce, read_message,
+    Ack, ClientHello, Digest, ErrorCode, FLAG_INSECURE, Keys, Message, ServerHello, Session,
+    VERSION, WireError, decompress, frame_digest, random_nonce, read_message,
 };
 
 use crate::{ConsumeError, ToWriter, hex};
@@ -176,55 +176,7 @@ fn session(
         .map_err(io)?;
     let mut out = stream.try_clone().map_err(io)?;
     let mut input = BufReader::with_capacity(256 * 1024, stream);
-
-    let (hello, hello_bytes) = ServerHello::read(&mut input)?;
-    if hello.flags & FLAG_INSECURE != 0 && !settings.keys.insecure() {
-        return Err(Failure::Final(ConsumeError::Auth(
-            "the producer runs without a secret (--insecure); refusing its artifact".to_owned(),
-        )));
-    }
-    let artifact = (hello.frame_size, hello.size, hello.mode);
-    if *state.artifact.get_or_insert(artifact) != artifact {
-        return Err(Failure::Final(ConsumeError::Verify(
-            "the producer now serves a different artifact than before the reconnection".to_owned(),
-        )));
-    }
-    state.progress.set_total(hello.size);
-    let nonce = random_nonce();
-    ClientHello {
-        version: VERSION,
-        flags: if settings.keys.insecure() {
-            FLAG_INSECURE
-        } else {
-            0
-        },
-        nonce,
-        resume_from: state.frames,
-        proof: settings
-            .keys
-            .client_proof(&hello_bytes, &nonce, state.frames),
-    }
-    .write(&mut out)?;
-    match read_message(&mut input, hello.frame_size)? {
-        Message::Auth(auth) if auth.proof == settings.keys.server_proof(&hello.nonce, &nonce) => {}
-        Message::Auth(_) => {
-            return Err(Failure::Final(ConsumeError::Auth(
-                "the producer's proof does not verify: its secret is not this side's".to_owned(),
-            )));
-        }
-        Message::Error(e) => {
-            return Err(WireError::Remote {
-                code: e.code,
-                message: e.message,
-            }
-            .into());
-        }
-        _ => return Err(Failure::Retry("expected the producer's proof".to_owned())),
-    }
-    let session = settings.keys.session(&hello.nonce, &nonce);
-    if state.frames > 0 {
-        tracing::info!(frame = state.frames, bytes = state.bytes, "resuming");
-    }
+    let (hello, session) = handshake(&mut input, &mut out, settings, state)?;
 
     let mut wire = Vec::new();
     let mut raw = Vec::new();
@@ -263,38 +215,7 @@ fn session(
                 state.progress.update(state.bytes);
             }
             Message::End(end) => {
-                if !end.verify(&session) {
-                    return Err(Failure::Retry("the end's tag does not verify".to_owned()));
-                }
-                if end.frames != state.frames || end.total_len != state.bytes {
-                    return Err(Failure::Final(ConsumeError::Verify(format!(
-                        "the producer ended at {} frames and {} bytes; {} and {} arrived",
-                        end.frames, end.total_len, state.frames, state.bytes
-                    ))));
-                }
-                let (reply, answer) = mpsc::channel();
-                writer
-                    .send(ToWriter::Finish(reply))
-                    .map_err(|_| Failure::Retry("the writer stopped".to_owned()))?;
-                let sha256 = answer
-                    .recv()
-                    .map_err(|_| Failure::Retry("the writer stopped".to_owned()))?;
-                if sha256 != end.sha256 {
-                    return Err(Failure::Final(ConsumeError::Verify(format!(
-                        "the content's SHA-256 is {}, the producer says {}",
-                        hex(&sha256),
-                        hex(&end.sha256)
-                    ))));
-                }
-                if let Some(expected) = expect
-                    && expected != sha256
-                {
-                    return Err(Failure::Final(ConsumeError::Verify(format!(
-                        "the content's SHA-256 is {}, --expect-sha256 says {}",
-                        hex(&sha256),
-                        hex(&expected)
-                    ))));
-                }
+                let sha256 = finish(&end, &session, state, writer, expect)?;
                 // Telling the producer is a courtesy: the file is verified.
                 let _ = Ack {
                     sha256,
@@ -315,4 +236,110 @@ fn session(
             }
         }
     }
+}
+
+/// Hellos and mutual proofs; the producer must serve the same artifact as
+/// on earlier connections.
+fn handshake(
+    input: &mut impl std::io::Read,
+    out: &mut impl std::io::Write,
+    settings: &Settings,
+    state: &mut State,
+) -> Result<(ServerHello, Session), Failure> {
+    let (hello, hello_bytes) = ServerHello::read(input)?;
+    if hello.flags & FLAG_INSECURE != 0 && !settings.keys.insecure() {
+        return Err(Failure::Final(ConsumeError::Auth(
+            "the producer runs without a secret (--insecure); refusing its artifact".to_owned(),
+        )));
+    }
+    let artifact = (hello.frame_size, hello.size, hello.mode);
+    if *state.artifact.get_or_insert(artifact) != artifact {
+        return Err(Failure::Final(ConsumeError::Verify(
+            "the producer now serves a different artifact than before the reconnection".to_owned(),
+        )));
+    }
+    state.progress.set_total(hello.size);
+    let nonce = random_nonce();
+    ClientHello {
+        version: VERSION,
+        flags: if settings.keys.insecure() {
+            FLAG_INSECURE
+        } else {
+            0
+        },
+        nonce,
+        resume_from: state.frames,
+        proof: settings
+            .keys
+            .client_proof(&hello_bytes, &nonce, state.frames),
+    }
+    .write(out)?;
+    match read_message(input, hello.frame_size)? {
+        Message::Auth(auth)
+            if settings
+                .keys
+                .verify_server_proof(&hello.nonce, &nonce, &auth.proof) => {}
+        Message::Auth(_) => {
+            return Err(Failure::Final(ConsumeError::Auth(
+                "the producer's proof does not verify: its secret is not this side's".to_owned(),
+            )));
+        }
+        Message::Error(e) => {
+            return Err(WireError::Remote {
+                code: e.code,
+                message: e.message,
+            }
+            .into());
+        }
+        _ => return Err(Failure::Retry("expected the producer's proof".to_owned())),
+    }
+    if state.frames > 0 {
+        tracing::info!(frame = state.frames, bytes = state.bytes, "resuming");
+    }
+    let session = settings.keys.session(&hello.nonce, &nonce);
+    Ok((hello, session))
+}
+
+/// Checks the end against what arrived, the writer's SHA-256 and
+/// `--expect-sha256`.
+fn finish(
+    end: &slipway_wire::End,
+    session: &Session,
+    state: &State,
+    writer: &mpsc::SyncSender<ToWriter>,
+    expect: Option<Digest>,
+) -> Result<Digest, Failure> {
+    if !end.verify(session) {
+        return Err(Failure::Retry("the end's tag does not verify".to_owned()));
+    }
+    if end.frames != state.frames || end.total_len != state.bytes {
+        return Err(Failure::Final(ConsumeError::Verify(format!(
+            "the producer ended at {} frames and {} bytes; {} and {} arrived",
+            end.frames, end.total_len, state.frames, state.bytes
+        ))));
+    }
+    let (reply, answer) = mpsc::channel();
+    writer
+        .send(ToWriter::Finish(reply))
+        .map_err(|_| Failure::Retry("the writer stopped".to_owned()))?;
+    let sha256 = answer
+        .recv()
+        .map_err(|_| Failure::Retry("the writer stopped".to_owned()))?;
+    if sha256 != end.sha256 {
+        return Err(Failure::Final(ConsumeError::Verify(format!(
+            "the content's SHA-256 is {}, the producer says {}",
+            hex(&sha256),
+            hex(&end.sha256)
+        ))));
+    }
+    if let Some(expected) = expect
+        && expected != sha256
+    {
+        return Err(Failure::Final(ConsumeError::Verify(format!(
+            "the content's SHA-256 is {}, --expect-sha256 says {}",
+            hex(&sha256),
+            hex(&expected)
+        ))));
+    }
+    Ok(sha256)
 }

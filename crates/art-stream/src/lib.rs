@@ -125,58 +125,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         source_wait: timeout,
     });
     let stats = Arc::new(Mutex::new(Stats::default()));
-    let connections = Arc::new(AtomicUsize::new(0));
-    let mut done_at: Option<Instant> = None;
-    let mut no_consumer_since = start;
-    loop {
-        match listener.accept() {
-            Ok((stream, peer)) => accept(
-                stream,
-                peer,
-                cli,
-                &spool,
-                &serve_settings,
-                &stats,
-                &connections,
-            ),
-            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(10))
-            }
-            Err(err) => tracing::warn!("accept failed: {err}"),
-        }
-        if let Some(why) = spool.failure() {
-            let _ = producer.join();
-            return Err(anyhow::Error::new(SourceError::Read(
-                cli.file.display().to_string(),
-                std::io::Error::other(why),
-            )))
-            .context("the artifact could not be served");
-        }
-        let (active, delivered, last) = {
-            let s = stats
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            (s.active, s.delivered, s.last_activity)
-        };
-        if delivered >= cli.consumers {
-            let since = *done_at.get_or_insert_with(Instant::now);
-            if since.elapsed() >= Duration::from_secs(cli.linger) {
-                break;
-            }
-            continue;
-        }
-        if active > 0 {
-            no_consumer_since = Instant::now();
-        } else if let Some(last) = last {
-            no_consumer_since = no_consumer_since.max(last);
-        }
-        if active == 0 && no_consumer_since.elapsed() >= timeout {
-            return Err(TimeoutError(format!(
-                "{delivered} of {} consumers verified the artifact, and none came for {} seconds",
-                cli.consumers, cli.timeout
-            ))
-            .into());
-        }
+    serve_until_done(cli, &listener, &spool, &serve_settings, &stats, start)?;
+    if let Err(panic) = producer.join() {
+        std::panic::resume_unwind(panic);
     }
 
     let (end, frames) = spool.end().context("delivered before the end was known")?;
@@ -210,6 +161,73 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         .with_context(|| format!("failed to write GitHub outputs to {}", file.display()))?;
     }
     slipway_cli::write_stdout(&format!("{summary}\n")).context("failed to write to stdout")?;
+    Ok(())
+}
+
+/// Accepts consumers until enough have verified the artifact (and the
+/// linger is over), or gives up.
+fn serve_until_done(
+    cli: &Cli,
+    listener: &TcpListener,
+    spool: &Arc<spool::Spool>,
+    serve_settings: &Arc<serve::Settings>,
+    stats: &Arc<Mutex<Stats>>,
+    start: Instant,
+) -> anyhow::Result<()> {
+    let timeout = Duration::from_secs(cli.timeout);
+    let connections = Arc::new(AtomicUsize::new(0));
+    let mut done_at: Option<Instant> = None;
+    let mut no_consumer_since = start;
+    loop {
+        match listener.accept() {
+            Ok((stream, peer)) => accept(
+                stream,
+                peer,
+                cli,
+                spool,
+                serve_settings,
+                stats,
+                &connections,
+            ),
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(err) => tracing::warn!("accept failed: {err}"),
+        }
+        if let Some(why) = spool.failure() {
+            return Err(anyhow::Error::new(SourceError::Read(
+                cli.file.display().to_string(),
+                std::io::Error::other(why),
+            )))
+            .context("the artifact could not be served");
+        }
+        let (active, delivered, last) = {
+            let s = stats
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            (s.active, s.delivered, s.last_activity)
+        };
+        if delivered >= cli.consumers {
+            let since = *done_at.get_or_insert_with(Instant::now);
+            if since.elapsed() >= Duration::from_secs(cli.linger) {
+                break;
+            }
+            continue;
+        }
+        if active > 0 {
+            no_consumer_since = Instant::now();
+        } else if let Some(last) = last {
+            no_consumer_since = no_consumer_since.max(last);
+        }
+        if active == 0 && no_consumer_since.elapsed() >= timeout {
+            return Err(TimeoutError(format!(
+                "{delivered} of {} consumers verified the artifact, and none came for {} seconds",
+                cli.consumers, cli.timeout
+            ))
+            .into());
+        }
+    }
+
     Ok(())
 }
 

@@ -52,62 +52,9 @@ pub(crate) fn serve(
         .map_err(WireError::Io)?;
     let mut reader = stream.try_clone().map_err(WireError::Io)?;
     let mut out = BufWriter::with_capacity(256 * 1024, stream);
+    let (session, resume_from) = handshake(&mut reader, &mut out, spool, settings)?;
 
-    let source = match spool.wait_source(settings.source_wait) {
-        Ok(Some(source)) => source,
-        Ok(None) => {
-            return Err(refuse(
-                &mut out,
-                ErrorCode::Unavailable,
-                "the artifact has not appeared yet".to_owned(),
-            ));
-        }
-        Err(why) => return Err(refuse(&mut out, ErrorCode::Source, why)),
-    };
-    let hello = ServerHello {
-        version: VERSION,
-        flags: if settings.keys.insecure() {
-            FLAG_INSECURE
-        } else {
-            0
-        },
-        frame_size: settings.frame_size,
-        size: source.size,
-        mode: source.mode,
-        nonce: random_nonce(),
-    };
-    let hello_bytes = hello.to_bytes();
-    out.write_all(&hello_bytes).map_err(WireError::Io)?;
-    out.flush().map_err(WireError::Io)?;
-
-    let client = match ClientHello::read(&mut reader) {
-        Ok(client) => client,
-        Err(WireError::Version { theirs, ours }) => {
-            let text =
-                format!("this producer speaks protocol version {ours}, the consumer {theirs}");
-            return Err(refuse(&mut out, ErrorCode::Version, text));
-        }
-        Err(err) => return Err(err.into()),
-    };
-    if client.flags & FLAG_INSECURE != 0 && !settings.keys.insecure() {
-        let text =
-            "the consumer has no secret (--insecure) and this producer requires one".to_owned();
-        return Err(auth_refused(&mut out, text));
-    }
-    let expected = settings
-        .keys
-        .client_proof(&hello_bytes, &client.nonce, client.resume_from);
-    if expected != client.proof {
-        let text = "the consumer's secret does not match this producer's".to_owned();
-        return Err(auth_refused(&mut out, text));
-    }
-    ServerAuth {
-        proof: settings.keys.server_proof(&hello.nonce, &client.nonce),
-    }
-    .write(&mut out)?;
-    let session = settings.keys.session(&hello.nonce, &client.nonce);
-
-    let mut index = client.resume_from;
+    let mut index = resume_from;
     let mut buf = Vec::new();
     loop {
         let next = match spool.next(index, Duration::ZERO) {
@@ -151,7 +98,7 @@ pub(crate) fn serve(
                 return match read_message(&mut reader, settings.frame_size)? {
                     Message::Ack(ack) if ack.verify(&session) && ack.sha256 == end.sha256 => {
                         Ok(Outcome::Delivered {
-                            frames_sent: index - client.resume_from,
+                            frames_sent: index - resume_from,
                         })
                     }
                     Message::Error(e) => Err(WireError::Remote {
@@ -167,6 +114,71 @@ pub(crate) fn serve(
             Next::Pending => {}
         }
     }
+}
+
+/// Hello, the consumer's hello and proof, this side's proof. Returns the
+/// session and the frame to start from.
+fn handshake(
+    reader: &mut impl std::io::Read,
+    out: &mut BufWriter<TcpStream>,
+    spool: &Spool,
+    settings: &Settings,
+) -> Result<(slipway_wire::Session, u64), ServeError> {
+    let source = match spool.wait_source(settings.source_wait) {
+        Ok(Some(source)) => source,
+        Ok(None) => {
+            let text = "the artifact has not appeared yet".to_owned();
+            return Err(refuse(out, ErrorCode::Unavailable, text));
+        }
+        Err(why) => return Err(refuse(out, ErrorCode::Source, why)),
+    };
+    let hello = ServerHello {
+        version: VERSION,
+        flags: if settings.keys.insecure() {
+            FLAG_INSECURE
+        } else {
+            0
+        },
+        frame_size: settings.frame_size,
+        size: source.size,
+        mode: source.mode,
+        nonce: random_nonce(),
+    };
+    let hello_bytes = hello.to_bytes();
+    out.write_all(&hello_bytes).map_err(WireError::Io)?;
+    out.flush().map_err(WireError::Io)?;
+
+    let client = match ClientHello::read(reader) {
+        Ok(client) => client,
+        Err(WireError::Version { theirs, ours }) => {
+            let text =
+                format!("this producer speaks protocol version {ours}, the consumer {theirs}");
+            return Err(refuse(out, ErrorCode::Version, text));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if client.flags & FLAG_INSECURE != 0 && !settings.keys.insecure() {
+        let text =
+            "the consumer has no secret (--insecure) and this producer requires one".to_owned();
+        return Err(auth_refused(out, text));
+    }
+    if !settings.keys.verify_client_proof(
+        &hello_bytes,
+        &client.nonce,
+        client.resume_from,
+        &client.proof,
+    ) {
+        let text = "the consumer's secret does not match this producer's".to_owned();
+        return Err(auth_refused(out, text));
+    }
+    ServerAuth {
+        proof: settings.keys.server_proof(&hello.nonce, &client.nonce),
+    }
+    .write(out)?;
+    Ok((
+        settings.keys.session(&hello.nonce, &client.nonce),
+        client.resume_from,
+    ))
 }
 
 fn auth_refused(out: &mut impl std::io::Write, text: String) -> ServeError {

@@ -88,7 +88,7 @@ fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceEr
                         .recv();
                     let Ok(raw) = next else { break };
                     if packed_tx
-                        .send(pack(raw, settings.codec, settings.level))
+                        .send(pack(&raw, settings.codec, settings.level))
                         .is_err()
                     {
                         break;
@@ -211,7 +211,7 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-fn pack(raw: Raw, codec: Codec, level: i32) -> Result<Packed, SourceError> {
+fn pack(raw: &Raw, codec: Codec, level: i32) -> Result<Packed, SourceError> {
     let digest = frame_digest(&raw.bytes);
     let (codec, wire) = compress(codec, level, &raw.bytes)
         .map_err(|err| SourceError::Compress(raw.index, err.to_string()))?;

@@ -54,6 +54,32 @@ impl Keys {
         )
     }
 
+    /// Whether `proof` is the consumer's proof for these fields (constant time).
+    #[must_use]
+    pub fn verify_client_proof(
+        &self,
+        server_hello: &[u8],
+        client_nonce: &Digest,
+        resume_from: u64,
+        proof: &Digest,
+    ) -> bool {
+        same(
+            &self.client_proof(server_hello, client_nonce, resume_from),
+            proof,
+        )
+    }
+
+    /// Whether `proof` is the producer's proof for these nonces (constant time).
+    #[must_use]
+    pub fn verify_server_proof(
+        &self,
+        server_nonce: &Digest,
+        client_nonce: &Digest,
+        proof: &Digest,
+    ) -> bool {
+        same(&self.server_proof(server_nonce, client_nonce), proof)
+    }
+
     /// The producer's proof, over both nonces.
     #[must_use]
     pub fn server_proof(&self, server_nonce: &Digest, client_nonce: &Digest) -> Digest {

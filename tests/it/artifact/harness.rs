@@ -211,8 +211,7 @@ fn pump(
 ) {
     let mut buf = vec![0; 64 * 1024];
     let mut sent = 0u64;
-    loop {
-        let Ok(n) = from.read(&mut buf) else { break };
+    while let Ok(n) = from.read(&mut buf) {
         if n == 0 {
             break;
         }
