@@ -6,6 +6,7 @@
 )]
 
 mod bench;
+mod bench_stream;
 mod demo;
 mod test;
 mod tools;
@@ -18,7 +19,8 @@ usage: cargo xtask <task>
 tasks:
   test             fmt check, clippy -D warnings, build, every test, actionlint
   demo             ci-matrix on a bundled example monorepo, with reasons
-  bench-affected   ci-matrix against `turbo ls --affected`, whole processes";
+  bench-affected   ci-matrix against `turbo ls --affected`, whole processes
+  bench-stream     art-stream/art-consume against `zstd -1 | nc`, whole processes";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,6 +28,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         Some("demo") => demo::run_demo(),
         Some("bench-affected") => bench::affected(&args[1..]),
+        Some("bench-stream") => bench_stream::run_bench(),
         Some("-h" | "--help" | "help") => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;

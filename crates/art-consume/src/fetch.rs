@@ -8,11 +8,18 @@ use std::time::Duration;
 
 use slipway_cli::Progress;
 use slipway_wire::{
-    Ack, ClientHello, Digest, ErrorCode, FLAG_INSECURE, Keys, Message, ServerHello, Session,
+    Ack, ClientHello, Codec, Digest, ErrorCode, FLAG_INSECURE, Keys, Message, ServerHello, Session,
     VERSION, WireError, decompress, frame_digest, random_nonce, read_message,
 };
 
 use crate::{ConsumeError, ToWriter, hex};
+
+/// The channels to and from the writer thread.
+pub(crate) struct Pipe {
+    pub(crate) writer: mpsc::SyncSender<ToWriter>,
+    /// Buffers the writer is done with.
+    pub(crate) recycled: mpsc::Receiver<Vec<u8>>,
+}
 
 pub(crate) struct Settings {
     pub(crate) keys: Keys,
@@ -76,7 +83,7 @@ pub(crate) fn fetch(
     host: &str,
     port: u16,
     settings: &Settings,
-    writer: &mpsc::SyncSender<ToWriter>,
+    pipe: &Pipe,
     expect: Option<Digest>,
 ) -> Result<Fetched, ConsumeError> {
     let mut state = State {
@@ -92,7 +99,7 @@ pub(crate) fn fetch(
         let before = state.frames;
         let result = connect(host, port, settings.connect_timeout)
             .map_err(|err| Failure::Retry(format!("could not connect to {host}:{port}: {err}")))
-            .and_then(|stream| session(stream, settings, &mut state, writer, expect));
+            .and_then(|stream| session(stream, settings, &mut state, pipe, expect));
         match result {
             Ok((sha256, mode)) => {
                 state.progress.finish();
@@ -164,7 +171,7 @@ fn session(
     stream: TcpStream,
     settings: &Settings,
     state: &mut State,
-    writer: &mpsc::SyncSender<ToWriter>,
+    pipe: &Pipe,
     expect: Option<Digest>,
 ) -> Result<(Digest, u32), Failure> {
     let io = |err: std::io::Error| Failure::Retry(err.to_string());
@@ -179,7 +186,6 @@ fn session(
     let (hello, session) = handshake(&mut input, &mut out, settings, state)?;
 
     let mut wire = Vec::new();
-    let mut raw = Vec::new();
     loop {
         match read_message(&mut input, hello.frame_size)? {
             Message::Frame(header) => {
@@ -195,27 +201,33 @@ fn session(
                         header.index
                     )));
                 }
-                wire.resize(header.wire_len as usize, 0);
-                input.read_exact(&mut wire).map_err(io)?;
-                decompress(header.codec, &wire, header.raw_len as usize, &mut raw)?;
-                if frame_digest(&raw) != header.digest {
+                let mut chunk = pipe.recycled.try_recv().unwrap_or_default();
+                if header.codec == Codec::None {
+                    // A raw frame goes straight into its buffer: no copy.
+                    chunk.resize(header.raw_len as usize, 0);
+                    input.read_exact(&mut chunk).map_err(io)?;
+                } else {
+                    wire.resize(header.wire_len as usize, 0);
+                    input.read_exact(&mut wire).map_err(io)?;
+                    decompress(header.codec, &wire, header.raw_len as usize, &mut chunk)?;
+                }
+                if frame_digest(&chunk) != header.digest {
                     return Err(Failure::Retry(format!(
                         "frame {}: its content does not match its digest",
                         header.index
                     )));
                 }
-                let chunk =
-                    std::mem::replace(&mut raw, Vec::with_capacity(hello.frame_size as usize));
-                writer
+                pipe.writer
                     .send(ToWriter::Data(chunk))
                     .map_err(|_| Failure::Retry("the writer stopped".to_owned()))?;
                 state.frames += 1;
                 state.bytes += u64::from(header.raw_len);
-                state.wire_bytes += (slipway_wire::FrameHeader::LEN + wire.len()) as u64;
+                state.wire_bytes +=
+                    (slipway_wire::FrameHeader::LEN + header.wire_len as usize) as u64;
                 state.progress.update(state.bytes);
             }
             Message::End(end) => {
-                let sha256 = finish(&end, &session, state, writer, expect)?;
+                let sha256 = finish(&end, &session, state, &pipe.writer, expect)?;
                 // Telling the producer is a courtesy: the file is verified.
                 let _ = Ack {
                     sha256,

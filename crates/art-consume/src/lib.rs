@@ -103,12 +103,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     let temp = TempFile::create(&cli.out)?;
 
     let (tx, rx) = mpsc::sync_channel::<ToWriter>(8);
+    // Written buffers come back for the next frames: no fresh pages per frame.
+    let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
     let file = temp
         .file
         .try_clone()
         .context("failed to open the temporary file")?;
     let temp_path = temp.path.clone();
-    let writer = std::thread::spawn(move || write_all(file, &rx, &temp_path));
+    let writer = std::thread::spawn(move || write_all(file, &rx, &back_tx, &temp_path));
 
     let settings = fetch::Settings {
         keys,
@@ -117,8 +119,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         idle_timeout: Duration::from_secs(cli.idle_timeout),
         quiet: cli.log.quiet,
     };
-    let fetched = fetch::fetch(&cli.host, cli.port, &settings, &tx, expect);
-    drop(tx);
+    let pipe = fetch::Pipe {
+        writer: tx,
+        recycled: back_rx,
+    };
+    let fetched = fetch::fetch(&cli.host, cli.port, &settings, &pipe, expect);
+    drop(pipe);
     let written = writer
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -158,6 +164,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
 fn write_all(
     file: std::fs::File,
     rx: &mpsc::Receiver<ToWriter>,
+    back: &mpsc::Sender<Vec<u8>>,
     path: &Path,
 ) -> Result<(), ConsumeError> {
     let local = |err: &std::io::Error| ConsumeError::Local {
@@ -175,6 +182,7 @@ fn write_all(
             ToWriter::Data(bytes) => {
                 out.write_all(&bytes).map_err(|e| local(&e))?;
                 hasher.update(&bytes);
+                let _ = back.send(bytes);
             }
             ToWriter::Finish(reply) => {
                 out.flush().map_err(|e| local(&e))?;

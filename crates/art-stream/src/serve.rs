@@ -55,7 +55,6 @@ pub(crate) fn serve(
     let (session, resume_from) = handshake(&mut reader, &mut out, spool, settings)?;
 
     let mut index = resume_from;
-    let mut buf = Vec::new();
     loop {
         let next = match spool.next(index, Duration::ZERO) {
             Next::Pending => {
@@ -67,7 +66,6 @@ pub(crate) fn serve(
         };
         match next {
             Next::Frame(meta) => {
-                spool.read(&meta, &mut buf).map_err(WireError::Io)?;
                 let header = FrameHeader {
                     index,
                     offset: meta.offset,
@@ -78,7 +76,8 @@ pub(crate) fn serve(
                     mac: session.frame_mac(index, meta.offset, meta.raw_len, &meta.digest),
                 };
                 out.write_all(&header.to_bytes()).map_err(WireError::Io)?;
-                out.write_all(&buf).map_err(WireError::Io)?;
+                out.flush().map_err(WireError::Io)?;
+                spool.send(&meta, out.get_ref()).map_err(WireError::Io)?;
                 index += 1;
             }
             Next::End(end, frames) => {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest as _, Sha256};
 use slipway_wire::{Codec, compress, frame_digest};
 
-use crate::spool::{EndInfo, FrameMeta, Source, Spool};
+use crate::spool::{EndInfo, FrameMeta, Location, Source, Spool};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -48,10 +48,11 @@ struct Raw {
 struct Packed {
     index: u64,
     offset: u64,
-    raw_len: u32,
-    codec: Codec,
     digest: slipway_wire::Digest,
-    wire: Vec<u8>,
+    /// The uncompressed bytes, back to the reader once written.
+    raw: Vec<u8>,
+    /// The compressed frame, or `None` when it goes raw.
+    packed: Option<(Codec, Vec<u8>)>,
 }
 
 /// Reads the whole artifact into the spool. On failure the spool is marked
@@ -65,7 +66,10 @@ pub(crate) fn produce(settings: &Settings, spool: &Spool) -> Result<EndInfo, Sou
 }
 
 fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceError> {
-    let (reader, source) = open(&settings.path, settings.wait)?;
+    let (reader, source, file) = open(&settings.path, settings.wait)?;
+    if let Some(file) = file {
+        spool.set_source_file(file);
+    }
     spool.set_source(source);
     let name = settings.path.display().to_string();
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -74,9 +78,12 @@ fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceEr
     let (raw_tx, raw_rx) = mpsc::sync_channel::<Raw>(workers * 2);
     let raw_rx = std::sync::Mutex::new(raw_rx);
     let (packed_tx, packed_rx) = mpsc::sync_channel::<Result<Packed, SourceError>>(workers * 2);
+    // Buffers go back to the reader once on disk: no fresh pages per frame.
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
 
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read_frames(reader, settings.frame_size, &raw_tx, &name));
+        let reader =
+            scope.spawn(move || read_frames(reader, settings.frame_size, &raw_tx, &free_rx, &name));
         for _ in 0..workers {
             let packed_tx = packed_tx.clone();
             let raw_rx = &raw_rx;
@@ -88,7 +95,7 @@ fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceEr
                         .recv();
                     let Ok(raw) = next else { break };
                     if packed_tx
-                        .send(pack(&raw, settings.codec, settings.level))
+                        .send(pack(raw, settings.codec, settings.level))
                         .is_err()
                     {
                         break;
@@ -97,7 +104,7 @@ fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceEr
             });
         }
         drop(packed_tx);
-        let written = write_spool(spool, &packed_rx);
+        let written = write_spool(spool, &packed_rx, &free_tx);
         // Unblock the reader if the writer stopped early.
         drop(packed_rx);
         let read = reader
@@ -112,15 +119,17 @@ fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceEr
 }
 
 /// Opens the artifact, waiting for a file to appear.
-fn open(path: &Path, wait: Duration) -> Result<(Box<dyn Read + Send>, Source), SourceError> {
+/// An opened artifact: a reader, its size and mode, and for a file a
+/// second handle to serve raw frames from.
+type Opened = (Box<dyn Read + Send>, Source, Option<std::fs::File>);
+
+fn open(path: &Path, wait: Duration) -> Result<Opened, SourceError> {
     if path == Path::new("-") {
-        return Ok((
-            Box::new(std::io::stdin()),
-            Source {
-                size: None,
-                mode: 0o644,
-            },
-        ));
+        let source = Source {
+            size: None,
+            mode: 0o644,
+        };
+        return Ok((Box::new(std::io::stdin()), source, None));
     }
     let name = path.display().to_string();
     let deadline = Instant::now() + wait;
@@ -139,13 +148,14 @@ fn open(path: &Path, wait: Duration) -> Result<(Box<dyn Read + Send>, Source), S
                 }
                 let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
                 tracing::info!(file = %name, bytes = meta.len(), "serving");
-                return Ok((
-                    Box::new(file),
-                    Source {
-                        size: Some(meta.len()),
-                        mode,
-                    },
-                ));
+                let serving = file
+                    .try_clone()
+                    .map_err(|err| SourceError::Read(name.clone(), err))?;
+                let source = Source {
+                    size: Some(meta.len()),
+                    mode,
+                };
+                return Ok((Box::new(file), source, Some(serving)));
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 if Instant::now() >= deadline {
@@ -168,12 +178,14 @@ fn read_frames(
     mut reader: Box<dyn Read + Send>,
     frame_size: u32,
     out: &mpsc::SyncSender<Raw>,
+    free: &mpsc::Receiver<Vec<u8>>,
     name: &str,
 ) -> Result<(u64, slipway_wire::Digest), SourceError> {
     let mut hasher = Sha256::new();
     let mut offset = 0u64;
     for index in 0.. {
-        let mut bytes = vec![0; frame_size as usize];
+        let mut bytes = free.try_recv().unwrap_or_default();
+        bytes.resize(frame_size as usize, 0);
         let n = read_full(&mut reader, &mut bytes)
             .map_err(|err| SourceError::Read(name.to_owned(), err))?;
         if n == 0 {
@@ -211,46 +223,65 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-fn pack(raw: &Raw, codec: Codec, level: i32) -> Result<Packed, SourceError> {
+fn pack(raw: Raw, codec: Codec, level: i32) -> Result<Packed, SourceError> {
     let digest = frame_digest(&raw.bytes);
-    let (codec, wire) = compress(codec, level, &raw.bytes)
+    let packed = compress(codec, level, &raw.bytes)
         .map_err(|err| SourceError::Compress(raw.index, err.to_string()))?;
     Ok(Packed {
         index: raw.index,
         offset: raw.offset,
-        raw_len: u32::try_from(raw.bytes.len()).unwrap_or(u32::MAX),
-        codec,
         digest,
-        wire,
+        raw: raw.bytes,
+        packed,
     })
 }
 
 /// Appends frames to the spool in order, however the workers finish them.
+/// A raw frame of a file stays where it is: the file is its copy.
 fn write_spool(
     spool: &Spool,
     packed: &mpsc::Receiver<Result<Packed, SourceError>>,
+    free: &mpsc::Sender<Vec<u8>>,
 ) -> Result<(), SourceError> {
     let mut waiting: BTreeMap<u64, Packed> = BTreeMap::new();
     let mut next = 0u64;
     let mut spool_at = 0u64;
+    let in_place = spool.has_source_file();
     for frame in packed {
         let frame = frame?;
         waiting.insert(frame.index, frame);
         while let Some(frame) = waiting.remove(&next) {
-            spool
-                .file()
-                .write_all_at(&frame.wire, spool_at)
-                .map_err(SourceError::Spool)?;
-            let wire_len = u32::try_from(frame.wire.len()).unwrap_or(u32::MAX);
+            let raw_len = u32::try_from(frame.raw.len()).unwrap_or(u32::MAX);
+            let (codec, wire_len, at) = match &frame.packed {
+                Some((codec, wire)) => {
+                    spool
+                        .file()
+                        .write_all_at(wire, spool_at)
+                        .map_err(SourceError::Spool)?;
+                    let wire_len = u32::try_from(wire.len()).unwrap_or(u32::MAX);
+                    (*codec, wire_len, Location::Spool(spool_at))
+                }
+                None if in_place => (Codec::None, raw_len, Location::Source),
+                None => {
+                    spool
+                        .file()
+                        .write_all_at(&frame.raw, spool_at)
+                        .map_err(SourceError::Spool)?;
+                    (Codec::None, raw_len, Location::Spool(spool_at))
+                }
+            };
+            if let Location::Spool(_) = at {
+                spool_at += u64::from(wire_len);
+            }
             spool.push(FrameMeta {
                 offset: frame.offset,
-                raw_len: frame.raw_len,
-                codec: frame.codec,
+                raw_len,
+                codec,
                 wire_len,
                 digest: frame.digest,
-                spool_at,
+                at,
             });
-            spool_at += u64::from(wire_len);
+            let _ = free.send(frame.raw);
             next += 1;
         }
     }

@@ -2,8 +2,8 @@
 //! connections. Connections wait on it for frames that are not made yet.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt as _;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::net::TcpStream;
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use slipway_wire::{Codec, Digest};
@@ -16,7 +16,18 @@ pub(crate) struct FrameMeta {
     pub(crate) codec: Codec,
     pub(crate) wire_len: u32,
     pub(crate) digest: Digest,
-    pub(crate) spool_at: u64,
+    pub(crate) at: Location,
+}
+
+/// Where a frame's wire bytes are.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Location {
+    /// In the spool, at this offset (compressed frames, and raw frames of
+    /// standard input).
+    Spool(u64),
+    /// In the source file itself, at the frame's own offset: a frame sent
+    /// raw needs no copy. (The digests still catch a file changed under us.)
+    Source,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +52,8 @@ struct State {
 
 pub(crate) struct Spool {
     file: File,
+    /// The artifact, when it is a file: raw frames are sent from it.
+    source_file: OnceLock<File>,
     state: Mutex<State>,
     changed: Condvar,
 }
@@ -58,6 +71,7 @@ impl Spool {
     pub(crate) fn new(file: File) -> Spool {
         Spool {
             file,
+            source_file: OnceLock::new(),
             state: Mutex::new(State::default()),
             changed: Condvar::new(),
         }
@@ -71,6 +85,15 @@ impl Spool {
 
     pub(crate) fn file(&self) -> &File {
         &self.file
+    }
+
+    /// Keeps a handle on the artifact file for serving raw frames from it.
+    pub(crate) fn set_source_file(&self, file: File) {
+        let _ = self.source_file.set(file);
+    }
+
+    pub(crate) fn has_source_file(&self) -> bool {
+        self.source_file.get().is_some()
     }
 
     pub(crate) fn set_source(&self, source: Source) {
@@ -162,9 +185,30 @@ impl Spool {
         }
     }
 
-    /// Reads a frame's compressed bytes into `buf`.
-    pub(crate) fn read(&self, meta: &FrameMeta, buf: &mut Vec<u8>) -> std::io::Result<()> {
-        buf.resize(meta.wire_len as usize, 0);
-        self.file.read_exact_at(buf, meta.spool_at)
+    /// Sends a frame's wire bytes to `socket` straight from the page cache
+    /// (`sendfile`): no copy through this process.
+    pub(crate) fn send(&self, meta: &FrameMeta, socket: &TcpStream) -> std::io::Result<()> {
+        let (file, mut offset) = match meta.at {
+            Location::Spool(at) => (&self.file, at),
+            Location::Source => (
+                self.source_file
+                    .get()
+                    .ok_or_else(|| std::io::Error::other("no source file for a raw frame"))?,
+                meta.offset,
+            ),
+        };
+        let mut left = meta.wire_len as usize;
+        while left > 0 {
+            let sent = rustix::fs::sendfile(socket, file, Some(&mut offset), left)
+                .map_err(std::io::Error::from)?;
+            if sent == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "the artifact file got shorter while being served",
+                ));
+            }
+            left -= sent;
+        }
+        Ok(())
     }
 }

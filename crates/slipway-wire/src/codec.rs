@@ -51,16 +51,38 @@ pub fn max_wire_len(raw_len: u32) -> u32 {
     raw_len.saturating_add(raw_len / 64).saturating_add(1024)
 }
 
-/// Compresses one frame. A frame that does not shrink by at least 3% is
-/// sent raw instead (already-compressed or random data): the consumer then
-/// spends no time decoding it. Returns the codec actually used.
-pub fn compress(codec: Codec, level: i32, raw: &[u8]) -> Result<(Codec, Vec<u8>), WireError> {
-    let packed = match codec {
-        Codec::None => return Ok((Codec::None, raw.to_vec())),
+/// Compresses one frame, or returns `None` when it is not worth it: a
+/// frame that does not shrink by at least 3% is sent raw (already
+/// compressed or random data), and the consumer spends no time decoding it.
+/// A large frame is first tried on its first 64 KiB, so incompressible data
+/// costs little.
+pub fn compress(
+    codec: Codec,
+    level: i32,
+    raw: &[u8],
+) -> Result<Option<(Codec, Vec<u8>)>, WireError> {
+    const PROBE: usize = 64 * 1024;
+    if codec == Codec::None {
+        return Ok(None);
+    }
+    if raw.len() > 2 * PROBE && !shrinks(&pack(codec, level, &raw[..PROBE])?, PROBE) {
+        return Ok(None);
+    }
+    let packed = pack(codec, level, raw)?;
+    Ok(shrinks(&packed, raw.len()).then_some((codec, packed)))
+}
+
+fn shrinks(packed: &[u8], raw_len: usize) -> bool {
+    (packed.len() as u64) * 100 < raw_len as u64 * 97
+}
+
+fn pack(codec: Codec, level: i32, raw: &[u8]) -> Result<Vec<u8>, WireError> {
+    match codec {
+        Codec::None => Ok(raw.to_vec()),
         Codec::Zstd => zstd::bulk::compress(raw, level).map_err(|err| WireError::Codec {
             codec,
             message: err.to_string(),
-        })?,
+        }),
         Codec::Gzip => {
             let level = u32::try_from(level.clamp(1, 9)).unwrap_or(1);
             let mut encoder = flate2::write::GzEncoder::new(
@@ -68,13 +90,9 @@ pub fn compress(codec: Codec, level: i32, raw: &[u8]) -> Result<(Codec, Vec<u8>)
                 flate2::Compression::new(level),
             );
             encoder.write_all(raw)?;
-            encoder.finish()?
+            Ok(encoder.finish()?)
         }
-    };
-    if packed.len() as u64 * 100 >= raw.len() as u64 * 97 {
-        return Ok((Codec::None, raw.to_vec()));
     }
-    Ok((codec, packed))
 }
 
 /// Decodes one frame into `out` (cleared first), refusing more than
@@ -122,7 +140,7 @@ mod tests {
     fn every_codec_round_trips_and_incompressible_data_goes_raw() {
         let text = b"the quick brown fox jumps over the lazy dog ".repeat(500);
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let noise: Vec<u8> = (0..20_000)
+        let noise: Vec<u8> = (0..100_000)
             .map(|_| {
                 // xorshift64*: incompressible enough for any codec.
                 state ^= state >> 12;
@@ -131,23 +149,30 @@ mod tests {
                 (state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
             })
             .collect();
-        for codec in [Codec::None, Codec::Zstd, Codec::Gzip] {
-            let (used, wire) = compress(codec, 1, &text).unwrap();
-            assert!(codec == Codec::None || wire.len() < text.len() / 10);
+        for codec in [Codec::Zstd, Codec::Gzip] {
+            let (used, wire) = compress(codec, 1, &text).unwrap().expect("text compresses");
+            assert_eq!(used, codec);
+            assert!(wire.len() < text.len() / 10);
             let mut out = Vec::new();
             decompress(used, &wire, text.len(), &mut out).unwrap();
             assert_eq!(out, text);
-            let (used, wire) = compress(codec, 1, &noise).unwrap();
-            assert_eq!(used, Codec::None, "{codec}: noise goes raw");
-            assert_eq!(wire, noise);
+            assert!(
+                compress(codec, 1, &noise).unwrap().is_none(),
+                "{codec}: noise goes raw"
+            );
+            // Text after a noisy start is judged by the probe, and goes raw.
+            let mut mixed = noise.clone();
+            mixed.extend(text.repeat(10));
+            assert!(compress(codec, 1, &mixed).unwrap().is_none());
         }
+        assert!(compress(Codec::None, 1, &text).unwrap().is_none());
     }
 
     #[test]
     fn decoding_refuses_more_or_less_than_announced() {
         let text = vec![b'a'; 10_000];
         for codec in [Codec::Zstd, Codec::Gzip] {
-            let (used, wire) = compress(codec, 1, &text).unwrap();
+            let (used, wire) = compress(codec, 1, &text).unwrap().unwrap();
             let mut out = Vec::new();
             assert!(decompress(used, &wire, 9_999, &mut out).is_err(), "{codec}");
             assert!(

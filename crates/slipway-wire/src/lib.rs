@@ -12,7 +12,7 @@
 //! use slipway_wire::{Codec, Keys, compress, decompress, frame_digest};
 //!
 //! let data = b"hello hello hello hello hello hello".repeat(100);
-//! let (codec, wire) = compress(Codec::Zstd, 1, &data)?;
+//! let (codec, wire) = compress(Codec::Zstd, 1, &data)?.expect("text compresses");
 //! let mut out = Vec::new();
 //! decompress(codec, &wire, data.len(), &mut out)?;
 //! assert_eq!(out, data);
