@@ -6,6 +6,8 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use sha2::{Digest as _, Sha256};
+
 use slipway_cli::Progress;
 use slipway_wire::{
     Ack, ClientHello, Codec, Digest, ErrorCode, FLAG_INSECURE, Keys, Message, ServerHello, Session,
@@ -40,6 +42,8 @@ pub(crate) struct Fetched {
 
 /// Progress across connections: what is verified and handed to the writer.
 struct State {
+    /// SHA-256 of everything handed to the writer, in order.
+    hasher: Sha256,
     frames: u64,
     bytes: u64,
     wire_bytes: u64,
@@ -87,6 +91,7 @@ pub(crate) fn fetch(
     expect: Option<Digest>,
 ) -> Result<Fetched, ConsumeError> {
     let mut state = State {
+        hasher: Sha256::new(),
         frames: 0,
         bytes: 0,
         wire_bytes: 0,
@@ -217,9 +222,10 @@ fn session(
                         header.index
                     )));
                 }
+                state.hasher.update(&chunk);
                 pipe.writer
                     .send(ToWriter::Data(chunk))
-                    .map_err(|_| Failure::Retry("the writer stopped".to_owned()))?;
+                    .map_err(|_| writer_stopped())?;
                 state.frames += 1;
                 state.bytes += u64::from(header.raw_len);
                 state.wire_bytes +=
@@ -312,6 +318,14 @@ fn handshake(
     Ok((hello, session))
 }
 
+/// The writer thread ended early: it failed, and says why when joined.
+fn writer_stopped() -> Failure {
+    Failure::Final(ConsumeError::Local {
+        path: std::path::PathBuf::new(),
+        message: "the writer stopped".to_owned(),
+    })
+}
+
 /// Checks the end against what arrived, the writer's SHA-256 and
 /// `--expect-sha256`.
 fn finish(
@@ -330,13 +344,12 @@ fn finish(
             end.frames, end.total_len, state.frames, state.bytes
         ))));
     }
+    let sha256: Digest = state.hasher.clone().finalize().into();
     let (reply, answer) = mpsc::channel();
     writer
         .send(ToWriter::Finish(reply))
-        .map_err(|_| Failure::Retry("the writer stopped".to_owned()))?;
-    let sha256 = answer
-        .recv()
-        .map_err(|_| Failure::Retry("the writer stopped".to_owned()))?;
+        .map_err(|_| writer_stopped())?;
+    answer.recv().map_err(|_| writer_stopped())?;
     if sha256 != end.sha256 {
         return Err(Failure::Final(ConsumeError::Verify(format!(
             "the content's SHA-256 is {}, the producer says {}",
