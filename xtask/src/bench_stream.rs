@@ -11,7 +11,7 @@ use anyhow::{Context as _, bail, ensure};
 use crate::tools::{RemoveOnDrop, cargo, output, run, target_dir};
 
 const GIB: u64 = 1 << 30;
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 const SECRET: &str = "bench-stream secret";
 
 pub(crate) fn run_bench() -> anyhow::Result<()> {

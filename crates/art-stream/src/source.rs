@@ -52,7 +52,7 @@ struct Packed {
     /// The uncompressed bytes, back to the reader once written.
     raw: Vec<u8>,
     /// The compressed frame, or `None` when it goes raw.
-    packed: Option<(Codec, Vec<u8>)>,
+    compressed: Option<(Codec, Vec<u8>)>,
 }
 
 /// Reads the whole artifact into the spool. On failure the spool is marked
@@ -225,14 +225,14 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 
 fn pack(raw: Raw, codec: Codec, level: i32) -> Result<Packed, SourceError> {
     let digest = frame_digest(&raw.bytes);
-    let packed = compress(codec, level, &raw.bytes)
+    let compressed = compress(codec, level, &raw.bytes)
         .map_err(|err| SourceError::Compress(raw.index, err.to_string()))?;
     Ok(Packed {
         index: raw.index,
         offset: raw.offset,
         digest,
         raw: raw.bytes,
-        packed,
+        compressed,
     })
 }
 
@@ -252,7 +252,7 @@ fn write_spool(
         waiting.insert(frame.index, frame);
         while let Some(frame) = waiting.remove(&next) {
             let raw_len = u32::try_from(frame.raw.len()).unwrap_or(u32::MAX);
-            let (codec, wire_len, at) = match &frame.packed {
+            let (codec, wire_len, at) = match &frame.compressed {
                 Some((codec, wire)) => {
                     spool
                         .file()

@@ -105,6 +105,24 @@ fn a_few_megabytes_of_mixed_frames() {
 }
 
 #[test]
+fn under_actions_the_digest_and_size_are_step_outputs() {
+    let scratch = Scratch::new();
+    let bytes = content(300_000);
+    let source = scratch.file("a.bin", &bytes);
+    let producer = Producer::start(&source, &[]);
+    let outputs = scratch.path("github-output");
+    consumer(producer.port, &scratch.path("out.bin"))
+        .env("GITHUB_OUTPUT", &outputs)
+        .success();
+    let written = std::fs::read_to_string(&outputs).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    assert!(lines[0].starts_with("sha256<<"), "{written}");
+    assert_eq!(lines[1], sha256_hex(&bytes));
+    assert!(lines[3].starts_with("bytes<<"), "{written}");
+    assert_eq!(lines[4], "300000");
+}
+
+#[test]
 fn a_sparse_file_over_two_gibibytes_keeps_its_mode() {
     use std::os::unix::fs::PermissionsExt as _;
     let scratch = Scratch::new();
