@@ -74,11 +74,7 @@ pub(crate) fn python_venv(packages: &[(&str, &str)]) -> anyhow::Result<PathBuf> 
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
             .context("failed to create a Python virtual environment")?;
     }
-    let missing: Vec<&str> = packages
-        .iter()
-        .filter(|(_, exe)| !bin.join(exe).exists())
-        .map(|(package, _)| *package)
-        .collect();
+    let missing = missing(packages, &bin);
     if !missing.is_empty() {
         run(Command::new(bin.join("python"))
             .args([
@@ -93,15 +89,20 @@ pub(crate) fn python_venv(packages: &[(&str, &str)]) -> anyhow::Result<PathBuf> 
     Ok(bin)
 }
 
+/// The packages of `(package, executable)` pairs whose executable is not in `bin`.
+fn missing<'a>(packages: &[(&'a str, &str)], bin: &Path) -> Vec<&'a str> {
+    packages
+        .iter()
+        .filter(|(_, exe)| !bin.join(exe).exists())
+        .map(|(package, _)| *package)
+        .collect()
+}
+
 /// npm packages under the target directory; returns `node_modules/.bin`.
 pub(crate) fn npm_packages(packages: &[(&str, &str)]) -> anyhow::Result<PathBuf> {
     let dir = target_dir().join("tools/node");
     let bin = dir.join("node_modules/.bin");
-    let missing: Vec<&str> = packages
-        .iter()
-        .filter(|(_, exe)| !bin.join(exe).exists())
-        .map(|(package, _)| *package)
-        .collect();
+    let missing = missing(packages, &bin);
     if !missing.is_empty() {
         std::fs::create_dir_all(&dir)?;
         if !dir.join("package.json").exists() {

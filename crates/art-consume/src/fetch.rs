@@ -11,10 +11,10 @@ use sha2::{Digest as _, Sha256};
 use slipway_cli::Progress;
 use slipway_wire::{
     Ack, ClientHello, Codec, Digest, ErrorCode, FLAG_INSECURE, Keys, Message, ServerHello, Session,
-    VERSION, WireError, decompress, frame_digest, random_nonce, read_message,
+    VERSION, WireError, decompress, frame_digest, hex, random_nonce, read_message,
 };
 
-use crate::{ConsumeError, ToWriter, hex};
+use crate::{ConsumeError, ToWriter};
 
 /// The channels to and from the writer thread.
 pub(crate) struct Pipe {

@@ -133,7 +133,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
 
     temp.persist(&cli.out, fetched.mode)?;
     let seconds = start.elapsed().as_secs_f64();
-    let sha256 = hex(&fetched.sha256);
+    let sha256 = slipway_wire::hex(&fetched.sha256);
     #[expect(clippy::cast_precision_loss, reason = "a rate for people to read")]
     let mb_per_s = fetched.bytes as f64 / seconds.max(1e-9) / 1e6;
     let summary = serde_json::json!({
@@ -265,16 +265,6 @@ fn parse_digest(text: &str) -> Result<Digest, ConsumeError> {
     Ok(out)
 }
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,8 +272,11 @@ mod tests {
     #[test]
     fn digests_parse_both_cases_and_refuse_junk() {
         let text = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-        assert_eq!(hex(&parse_digest(text).unwrap()), text);
-        assert_eq!(hex(&parse_digest(&text.to_uppercase()).unwrap()), text);
+        assert_eq!(slipway_wire::hex(&parse_digest(text).unwrap()), text);
+        assert_eq!(
+            slipway_wire::hex(&parse_digest(&text.to_uppercase()).unwrap()),
+            text
+        );
         assert!(parse_digest("abc").is_err());
         assert!(parse_digest(&"zz".repeat(32)).is_err());
         assert!(parse_digest(&"é".repeat(32)).is_err());

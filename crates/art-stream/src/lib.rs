@@ -136,7 +136,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .delivered;
-    let sha256 = hex(&end.sha256);
+    let sha256 = slipway_wire::hex(&end.sha256);
     #[expect(clippy::cast_precision_loss, reason = "a rate for people to read")]
     let mb_per_s = end.total_len as f64 / seconds.max(1e-9) / 1e6;
     let summary = serde_json::json!({
@@ -287,14 +287,4 @@ fn accept(
         }
         connections.fetch_sub(1, Ordering::SeqCst);
     });
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }

@@ -9,6 +9,7 @@ fn main() -> ExitCode {
         Ok(code) => code.into(),
         Err(err) => {
             tracing::error!("{err:#}");
+            slipway_cli::github::Actions::from_env().error("ci-matrix", &format!("{err:#}"));
             ci_matrix::exit_code_for(&err).into()
         }
     }

@@ -95,3 +95,18 @@ fn warnings_become_annotations_under_actions() {
         out.stderr
     );
 }
+
+#[test]
+fn failures_become_error_annotations_under_actions() {
+    let repo = Repo::with_files(&[("Cargo.toml", "[workspace]\nmembers = [\"a\"\n")]);
+    let out = repo
+        .ci_matrix()
+        .args(["--changed-files", "[]"])
+        .env("GITHUB_ACTIONS", "true")
+        .output();
+    let stderr = out.failure(3);
+    assert!(
+        stderr.contains("::error title=ci-matrix::invalid TOML in "),
+        "{stderr}"
+    );
+}
