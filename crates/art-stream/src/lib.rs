@@ -126,8 +126,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     });
     let stats = Arc::new(Mutex::new(Stats::default()));
     serve_until_done(cli, &listener, &spool, &serve_settings, &stats, start)?;
-    if let Err(panic) = producer.join() {
-        std::panic::resume_unwind(panic);
+    if spool.failure().is_some() {
+        let outcome = producer
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        outcome.context("the artifact could not be served")?;
     }
 
     let (end, frames) = spool.end().context("delivered before the end was known")?;
@@ -194,12 +197,9 @@ fn serve_until_done(
             }
             Err(err) => tracing::warn!("accept failed: {err}"),
         }
-        if let Some(why) = spool.failure() {
-            return Err(anyhow::Error::new(SourceError::Read(
-                cli.file.display().to_string(),
-                std::io::Error::other(why),
-            )))
-            .context("the artifact could not be served");
+        if spool.failure().is_some() {
+            // The producer thread has the typed error; run() joins it.
+            return Ok(());
         }
         let (active, delivered, last) = {
             let s = stats
@@ -219,7 +219,8 @@ fn serve_until_done(
         } else if let Some(last) = last {
             no_consumer_since = no_consumer_since.max(last);
         }
-        if active == 0 && no_consumer_since.elapsed() >= timeout {
+        // Until the file is open, its own wait (with its own message) decides.
+        if active == 0 && no_consumer_since.elapsed() >= timeout && spool.source_ready() {
             return Err(TimeoutError(format!(
                 "{delivered} of {} consumers verified the artifact, and none came for {} seconds",
                 cli.consumers, cli.timeout

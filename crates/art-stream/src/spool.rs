@@ -116,6 +116,11 @@ impl Spool {
         self.changed.notify_all();
     }
 
+    /// Whether the artifact is open (its size and mode known).
+    pub(crate) fn source_ready(&self) -> bool {
+        self.lock().source.is_some()
+    }
+
     pub(crate) fn failure(&self) -> Option<String> {
         self.lock().failed.clone()
     }

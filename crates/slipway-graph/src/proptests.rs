@@ -190,3 +190,75 @@ fn arb_json() -> impl Strategy<Value = serde_json::Value> {
         ]
     })
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Lockfiles and root manifests of any content, damaged or not, give a
+    /// resolution (precise, or everything with a reason), never a panic.
+    #[test]
+    fn shared_inputs_never_panic(
+        base in lockfile_text(),
+        head in lockfile_text(),
+        which in 0usize..7,
+    ) {
+        use crate::inputs::SharedInput;
+        let mut b = GraphBuilder::new();
+        let a = b.add_package("a", "packages/a", Ecosystem::Cargo).unwrap();
+        b.add_external(a, "itoa", "workspace");
+        let n = b.add_package("n", "packages/n", Ecosystem::Npm).unwrap();
+        b.add_external(n, "left-pad", "^1.2.0");
+        let g = b.add_package("example.com/g", "g", Ecosystem::Go).unwrap();
+        b.add_external(g, "golang.org/x/text", "v0.14.0");
+        let graph = b.build();
+        let input = [
+            SharedInput::CargoLock,
+            SharedInput::PnpmLock,
+            SharedInput::NpmLock,
+            SharedInput::YarnLock,
+            SharedInput::GoWorkSum,
+            SharedInput::CargoRoot,
+            SharedInput::PackageJsonRoot,
+        ][which];
+        let diff = crate::inputs::diff_input(&graph, input, Some(&base), Some(&head));
+        if let crate::affected::Resolution::Everything(why) = &diff.resolution {
+            prop_assert!(!why.is_empty());
+        }
+        // Identical versions concern nobody.
+        let same = crate::inputs::diff_input(&graph, input, Some(&base), Some(&base));
+        match same.resolution {
+            crate::affected::Resolution::Packages(p) => prop_assert!(p.is_empty(), "{p:?}"),
+            crate::affected::Resolution::Everything(why) => prop_assert!(why.contains("could not be parsed"), "{why}"),
+        }
+    }
+}
+
+/// Real lockfile fragments of every format, cut and spliced at random.
+fn lockfile_text() -> impl Strategy<Value = String> {
+    const PIECES: [&str; 7] = [
+        "[[package]]\nname = \"itoa\"\nversion = \"1.0.10\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"a\"\nversion = \"0.1.0\"\ndependencies = [\n \"itoa\",\n]\n",
+        "lockfileVersion: '9.0'\nimporters:\n  packages/n:\n    dependencies:\n      left-pad:\n        specifier: ^1.2.0\n        version: 1.2.0\npackages:\n  left-pad@1.2.0:\n    resolution: {integrity: sha512-x}\nsnapshots:\n  left-pad@1.2.0: {}\n",
+        "{\"lockfileVersion\": 3, \"packages\": {\"\": {}, \"packages/n\": {\"dependencies\": {\"left-pad\": \"^1.2.0\"}}, \"node_modules/left-pad\": {\"version\": \"1.2.0\"}, \"node_modules/n\": {\"resolved\": \"packages/n\", \"link\": true}}}",
+        "# yarn lockfile v1\n\n\nleft-pad@^1.2.0:\n  version \"1.2.0\"\n  resolved \"https://x/left-pad-1.2.0.tgz\"\n  dependencies:\n    x \"^1\"\n",
+        "__metadata:\n  version: 8\n\n\"n@workspace:packages/n\":\n  version: 0.0.0-use.local\n  resolution: \"n@workspace:packages/n\"\n  dependencies:\n    left-pad: \"npm:^1.2.0\"\n",
+        "golang.org/x/text v0.14.0 h1:abc=\ngolang.org/x/text v0.14.0/go.mod h1:def=\n",
+        "[workspace]\nmembers = [\"packages/*\"]\n[workspace.dependencies]\nitoa = \"1\"\n",
+    ];
+    (
+        0usize..PIECES.len(),
+        0usize..400,
+        0usize..6,
+        "[\\[\\]{}\"':=,\\n a-z0-9@.^-]{0,5}",
+    )
+        .prop_map(|(i, at, cut, insert)| {
+            let mut s = PIECES[i].to_owned();
+            let at = at.min(s.len());
+            let at = (0..=at).rev().find(|&k| s.is_char_boundary(k)).unwrap_or(0);
+            let end = (at + cut).min(s.len());
+            let end = (end..=s.len())
+                .find(|&k| s.is_char_boundary(k))
+                .unwrap_or(s.len());
+            s.replace_range(at..end, &insert);
+            s
+        })
+}

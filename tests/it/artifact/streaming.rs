@@ -414,3 +414,49 @@ fn a_producer_killed_mid_stream_leaves_nothing() {
     assert!(!out.exists());
     assert_eq!(scratch.leftovers(&["a.bin"]), Vec::<String>::new());
 }
+
+#[test]
+fn started_before_the_artifact_exists_it_waits_for_it() {
+    let scratch = Scratch::new();
+    let bytes = content(2 * 1024 * 1024);
+    let path = scratch.path("dist.tar");
+    let producer = Producer::start(&path, &[]);
+    producer.wait_for_log("waiting for the file to appear");
+    let port = producer.port;
+    let out = scratch.path("out.tar");
+    let out2 = out.clone();
+    let consumer_run = std::thread::spawn(move || consumer(port, &out2).success());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // The build finishes: the artifact appears whole, renamed into place.
+    let staging = scratch.file("dist.tar.partial", &bytes);
+    std::fs::rename(staging, &path).unwrap();
+    consumer_run.join().unwrap();
+    let (code, _, log) = producer.finish();
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+}
+
+#[test]
+fn the_file_never_appearing_is_a_timeout() {
+    let scratch = Scratch::new();
+    let producer = Producer::start(&scratch.path("never.bin"), &["--timeout", "1"]);
+    let (code, stdout, log) = producer.finish();
+    assert_eq!(code, Some(3), "{log}");
+    assert!(stdout.is_empty());
+    assert!(log.contains("did not appear within 1 seconds"), "{log}");
+}
+
+#[test]
+fn linger_keeps_serving_after_the_needed_deliveries() {
+    let scratch = Scratch::new();
+    let bytes = content(500_000);
+    let source = scratch.file("a.bin", &bytes);
+    let producer = Producer::start(&source, &["--consumers", "1", "--linger", "3"]);
+    consumer(producer.port, &scratch.path("first.bin")).success();
+    // A late consumer, after the one the producer waited for, still gets it.
+    consumer(producer.port, &scratch.path("late.bin")).success();
+    let (code, line, log) = producer.finish();
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(json(&line)["consumers"], 2);
+    assert_eq!(std::fs::read(scratch.path("late.bin")).unwrap(), bytes);
+}
