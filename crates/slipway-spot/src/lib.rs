@@ -16,6 +16,7 @@
 //! assert!((stats.record_average - 2.0).abs() < 1e-9);
 //! ```
 
+pub mod billing;
 mod history;
 mod score;
 pub mod time;

@@ -1,0 +1,191 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use slipway_cli::LogArgs;
+
+/// EC2 Spot capacity for CI runners: pools chosen from price history by
+/// time-weighted price and interruption risk, launched across several pools
+/// at once, tagged, reaped, and costed.
+///
+/// Credentials and endpoint come from the standard AWS chain (`AWS_PROFILE`,
+/// the environment, IMDS, SSO; `AWS_ENDPOINT_URL` for a non-AWS endpoint).
+#[derive(Debug, Parser)]
+#[command(name = "spot-leaser", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Rank spot pools by expected cost per job, explaining every choice.
+    Plan(PlanArgs),
+    /// Launch instances in the best pools with one CreateFleet request.
+    Launch(LaunchArgs),
+    /// Terminate managed instances of a run, or past their expiry.
+    Reap(ReapArgs),
+    /// What instances have cost so far and will cost, against on-demand.
+    Cost(CostArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    #[arg(long)]
+    pub region: String,
+
+    /// Instance types to consider, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub instance_types: Vec<String>,
+
+    /// Read price history from FILE (what `aws ec2
+    /// describe-spot-price-history` prints) instead of asking EC2.
+    #[arg(long, value_name = "FILE")]
+    pub price_history: Option<PathBuf>,
+
+    /// How far back the history is weighed.
+    #[arg(long, default_value = "7d")]
+    pub window: String,
+
+    /// The end of the window, RFC 3339 [default: now].
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub at: Option<String>,
+
+    /// Minutes a job runs on the instance.
+    #[arg(long, value_name = "M", default_value_t = 30.0)]
+    pub job_minutes: f64,
+
+    /// Minutes from launch to a runner taking a job.
+    #[arg(long, value_name = "M", default_value_t = 3.0)]
+    pub boot_minutes: f64,
+
+    /// Exclude pools whose current price is above this (USD per hour).
+    #[arg(long, value_name = "P")]
+    pub max_price: Option<f64>,
+
+    /// Exclude types interrupted more often than this advisor bucket
+    /// (0: <5%, 1: 5-10%, 2: 10-15%, 3: 15-20%, 4: >20%).
+    #[arg(long, value_name = "BUCKET", value_parser = clap::value_parser!(u8).range(0..=4))]
+    pub max_interruption: Option<u8>,
+
+    /// Exclude zones whose placement score is below this (1-10), when known.
+    #[arg(long, value_name = "SCORE", value_parser = clap::value_parser!(u8).range(1..=10))]
+    pub min_placement_score: Option<u8>,
+
+    /// The Spot Instance Advisor feed (`spot-advisor-data.json`) for
+    /// interruption buckets.
+    #[arg(long, value_name = "FILE")]
+    pub advisor: Option<PathBuf>,
+
+    /// On-demand prices (`{"region", "prices": {type: price}}`) instead of
+    /// the bundled us-east-1 table.
+    #[arg(long, value_name = "FILE")]
+    pub on_demand: Option<PathBuf>,
+
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LaunchArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+
+    /// How many instances.
+    #[arg(long, value_parser = clap::value_parser!(i32).range(1..=1000))]
+    pub count: i32,
+
+    /// The AMI to launch (a launch template is made for the request and
+    /// deleted after).
+    #[arg(
+        long,
+        value_name = "AMI",
+        conflicts_with = "launch_template",
+        required_unless_present = "launch_template"
+    )]
+    pub image_id: Option<String>,
+
+    /// An existing launch template to launch from.
+    #[arg(long, value_name = "NAME")]
+    pub launch_template: Option<String>,
+
+    /// Subnets to launch into, comma-separated (their zones are used).
+    #[arg(long, value_delimiter = ',')]
+    pub subnet_ids: Vec<String>,
+
+    /// User data (cloud-init) for the instances.
+    #[arg(long, value_name = "FILE")]
+    pub user_data: Option<PathBuf>,
+
+    /// The CI run these instances belong to [default: a new id].
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+
+    /// How long the instances may live; `reap --expired` ends them after.
+    #[arg(long, default_value = "2h")]
+    pub ttl: String,
+
+    /// When spot capacity runs out in every pool, launch on-demand.
+    #[arg(long)]
+    pub on_demand_fallback: bool,
+
+    /// Ask EC2 whether the request would succeed, launching nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReapArgs {
+    #[arg(long)]
+    pub region: String,
+
+    /// Terminate the managed instances of this run.
+    #[arg(long, value_name = "ID", required_unless_present = "expired")]
+    pub run_id: Option<String>,
+
+    /// Terminate managed instances past their `slipway:expires-at`.
+    #[arg(long)]
+    pub expired: bool,
+
+    /// Say what would be terminated, terminating nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CostArgs {
+    #[arg(long)]
+    pub region: String,
+
+    #[arg(
+        long,
+        value_delimiter = ',',
+        required_unless_present = "run_id",
+        conflicts_with = "run_id"
+    )]
+    pub instance_ids: Vec<String>,
+
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+
+    /// On-demand prices instead of the bundled table.
+    #[arg(long, value_name = "FILE")]
+    pub on_demand: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

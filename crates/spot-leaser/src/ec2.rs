@@ -1,0 +1,219 @@
+//! The EC2 calls, in EC2's own types; everything else works on
+//! `slipway-spot`'s plain data.
+
+use std::collections::HashMap;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::primitives::DateTime;
+use aws_sdk_ec2::types::{Filter, Instance};
+use slipway_spot::PriceChange;
+
+/// An EC2 call that failed, with EC2's code when it gave one.
+#[derive(Debug, thiserror::Error)]
+#[error("EC2 {operation} failed: {code}: {message}")]
+pub struct Ec2Error {
+    pub operation: &'static str,
+    pub code: String,
+    pub message: String,
+}
+
+pub(crate) fn ec2_error<E>(
+    operation: &'static str,
+    err: &aws_sdk_ec2::error::SdkError<E>,
+) -> Ec2Error
+where
+    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let (code, message) = match err.as_service_error() {
+        Some(service) => (
+            service.code().unwrap_or("Unknown").to_owned(),
+            service.message().unwrap_or_default().to_owned(),
+        ),
+        None => (
+            "Transport".to_owned(),
+            format!("{}", aws_sdk_ec2::error::DisplayErrorContext(err)),
+        ),
+    };
+    Ec2Error {
+        operation,
+        code,
+        message,
+    }
+}
+
+/// A client for `region` from the standard credential chain and endpoint
+/// settings (`AWS_ENDPOINT_URL` reaches a non-AWS endpoint).
+pub(crate) async fn client(region: &str) -> Client {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_owned()))
+        .load()
+        .await;
+    Client::new(&config)
+}
+
+/// Price changes for `types` over `[start, end]`, every zone, Linux/UNIX,
+/// following every page. EC2 adds the last change before `start`.
+pub(crate) async fn price_history(
+    client: &Client,
+    types: &[String],
+    start: i64,
+    end: i64,
+) -> Result<Vec<PriceChange>, Ec2Error> {
+    let mut pages = client
+        .describe_spot_price_history()
+        .set_instance_types(Some(types.iter().map(|t| t.as_str().into()).collect()))
+        .product_descriptions("Linux/UNIX")
+        .start_time(DateTime::from_secs(start))
+        .end_time(DateTime::from_secs(end))
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| ec2_error("DescribeSpotPriceHistory", &e))?;
+        for record in page.spot_price_history() {
+            let (Some(zone), Some(kind), Some(price), Some(at)) = (
+                record.availability_zone(),
+                record.instance_type(),
+                record.spot_price().and_then(|p| p.parse::<f64>().ok()),
+                record.timestamp(),
+            ) else {
+                continue;
+            };
+            out.push(PriceChange {
+                availability_zone: zone.to_owned(),
+                instance_type: kind.as_str().to_owned(),
+                product: record
+                    .product_description()
+                    .map_or("Linux/UNIX", |p| p.as_str())
+                    .to_owned(),
+                price,
+                at: at.secs(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Zone names to zone IDs.
+pub(crate) async fn zone_ids(client: &Client) -> Result<HashMap<String, String>, Ec2Error> {
+    let out = client
+        .describe_availability_zones()
+        .send()
+        .await
+        .map_err(|e| ec2_error("DescribeAvailabilityZones", &e))?;
+    Ok(out
+        .availability_zones()
+        .iter()
+        .filter_map(|z| Some((z.zone_name()?.to_owned(), z.zone_id()?.to_owned())))
+        .collect())
+}
+
+/// Placement scores by zone ID, or why there are none. Not retried: the
+/// call is limited per day, and an endpoint without it (moto answers 500)
+/// must not stall the plan.
+pub(crate) async fn placement_scores(
+    client: &Client,
+    region: &str,
+    types: &[String],
+    capacity: i32,
+) -> Result<HashMap<String, u8>, String> {
+    let retries = aws_sdk_ec2::config::Builder::default()
+        .retry_config(aws_config::retry::RetryConfig::disabled());
+    let out = client
+        .get_spot_placement_scores()
+        .set_instance_types(Some(types.to_vec()))
+        .target_capacity(capacity)
+        .single_availability_zone(true)
+        .region_names(region)
+        .customize()
+        .config_override(retries)
+        .send()
+        .await
+        .map_err(|e| ec2_error("GetSpotPlacementScores", &e).to_string())?;
+    Ok(out
+        .spot_placement_scores()
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.availability_zone_id()?.to_owned(),
+                u8::try_from(s.score()?).ok()?,
+            ))
+        })
+        .collect())
+}
+
+/// Instances with every tag in `tags` (`("slipway:managed", "true")`), in
+/// any state but terminated, or these ids.
+pub(crate) async fn instances(
+    client: &Client,
+    ids: &[String],
+    tags: &[(&str, &str)],
+) -> Result<Vec<Instance>, Ec2Error> {
+    let mut request = client.describe_instances().filters(
+        Filter::builder()
+            .name("instance-state-name")
+            .set_values(Some(
+                ["pending", "running", "stopping", "stopped"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            ))
+            .build(),
+    );
+    if !ids.is_empty() {
+        request = request.set_instance_ids(Some(ids.to_vec()));
+    }
+    for (key, value) in tags {
+        request = request.filters(
+            Filter::builder()
+                .name(format!("tag:{key}"))
+                .values(*value)
+                .build(),
+        );
+    }
+    let mut pages = request.into_paginator().send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| ec2_error("DescribeInstances", &e))?;
+        for reservation in page.reservations() {
+            out.extend(reservation.instances().iter().cloned());
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn tag<'a>(instance: &'a Instance, key: &str) -> Option<&'a str> {
+    instance
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
+}
+
+/// Terminates instances; with `dry_run`, asks EC2 whether it would.
+pub(crate) async fn terminate(
+    client: &Client,
+    ids: &[String],
+    dry_run: bool,
+) -> Result<(), Ec2Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    match client
+        .terminate_instances()
+        .set_instance_ids(Some(ids.to_vec()))
+        .dry_run(dry_run)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let err = ec2_error("TerminateInstances", &e);
+            if dry_run && err.code == "DryRunOperation" {
+                Ok(())
+            } else {
+                Err(err)
+            }
+        }
+    }
+}

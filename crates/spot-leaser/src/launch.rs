@@ -1,0 +1,558 @@
+//! `spot-leaser launch`: one instant CreateFleet with the best pools as
+//! prioritized overrides; pools that fail are dropped and the rest tried
+//! again, then on-demand if allowed. Anything failing after a launch
+//! terminates what this call launched.
+
+use anyhow::Context as _;
+use aws_sdk_ec2::Client;
+use aws_sdk_ec2::operation::create_fleet::CreateFleetOutput;
+use aws_sdk_ec2::types::{
+    DefaultTargetCapacityType, FleetLaunchTemplateConfigRequest,
+    FleetLaunchTemplateOverridesRequest, FleetLaunchTemplateSpecificationRequest,
+    FleetOnDemandAllocationStrategy, FleetType, OnDemandOptionsRequest, RequestLaunchTemplateData,
+    ResourceType, SpotAllocationStrategy, SpotOptionsRequest, Tag, TagSpecification,
+    TargetCapacitySpecificationRequest,
+};
+use serde::Serialize;
+use slipway_spot::Candidate;
+use slipway_spot::time::{format_rfc3339, parse_duration};
+
+use crate::cli::LaunchArgs;
+use crate::ec2::{self, ec2_error};
+use crate::plan::{now, plan};
+use crate::{NoCapacity, UsageError};
+
+/// Per-pool errors that mean "try the other pools", not "stop".
+const POOL_ERRORS: [&str; 4] = [
+    "InsufficientInstanceCapacity",
+    "UnfulfillableCapacity",
+    "MaxSpotInstanceCountExceeded",
+    "SpotMaxPriceTooLow",
+];
+
+/// What `launch` prints: a JSON contract.
+#[derive(Debug, Serialize)]
+pub struct Launched {
+    pub run_id: String,
+    pub expires_at: String,
+    pub dry_run: bool,
+    pub instances: Vec<LaunchedInstance>,
+    /// Pools that failed, with EC2's reason.
+    pub failures: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LaunchedInstance {
+    pub instance_id: String,
+    pub instance_type: String,
+    pub availability_zone: String,
+    pub private_ip: Option<String>,
+    /// `spot` or `on-demand`.
+    pub lifecycle: String,
+    /// The pool's current price when planned (on-demand: the table's),
+    /// USD per hour.
+    pub price: Option<f64>,
+}
+
+/// One pool as a fleet override.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Pool {
+    instance_type: String,
+    availability_zone: String,
+    subnet_id: Option<String>,
+}
+
+struct Request<'a> {
+    client: &'a Client,
+    template: &'a str,
+    tags: Vec<Tag>,
+    dry_run: bool,
+}
+
+pub(crate) async fn launch(args: &LaunchArgs, client: &Client) -> anyhow::Result<Launched> {
+    let ttl = parse_duration(&args.ttl).ok_or_else(|| {
+        UsageError(format!(
+            "--ttl {:?}: expected a duration like 2h or 90m",
+            args.ttl
+        ))
+    })?;
+    let planned = plan(&args.plan, Some(client)).await?;
+    let eligible: Vec<&Candidate> = planned.candidates.iter().filter(|c| c.eligible).collect();
+    if eligible.is_empty() {
+        return Err(NoCapacity(format!(
+            "no eligible pool for {} in {} ({})",
+            args.plan.instance_types.join(","),
+            args.plan.region,
+            planned.notes.join("; ")
+        ))
+        .into());
+    }
+    let run_id = args
+        .run_id
+        .clone()
+        .unwrap_or_else(|| slipway_wire::hex(&slipway_wire::random_nonce()[..6]));
+    let expires_at = format_rfc3339(now() + ttl);
+    let pools = pools(client, &eligible, &args.subnet_ids).await?;
+    let user_data = match &args.user_data {
+        Some(file) => Some(
+            std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?,
+        ),
+        None => None,
+    };
+
+    let (template, made_here) = match (&args.launch_template, &args.image_id) {
+        (Some(name), _) => (name.clone(), false),
+        (None, Some(image)) => (
+            make_template(client, image, user_data.as_deref(), &run_id, args.dry_run).await?,
+            true,
+        ),
+        (None, None) => {
+            return Err(UsageError("give --image-id or --launch-template".to_owned()).into());
+        }
+    };
+    let request = Request {
+        client,
+        template: &template,
+        tags: tags(&run_id, &expires_at),
+        dry_run: args.dry_run,
+    };
+    let outcome = if args.dry_run {
+        let image = if made_here {
+            args.image_id.as_deref()
+        } else {
+            None
+        };
+        dry_run(&request, &pools, args.count, image)
+            .await
+            .map(|()| (Vec::new(), Vec::new()))
+    } else {
+        fill(&request, &pools, args.count, args.on_demand_fallback).await
+    };
+    if made_here && !args.dry_run {
+        // The instances keep running without it; it is only the request's.
+        if let Err(e) = client
+            .delete_launch_template()
+            .launch_template_name(&template)
+            .send()
+            .await
+        {
+            tracing::warn!(
+                "could not delete the launch template {template}: {}",
+                ec2_error("DeleteLaunchTemplate", &e)
+            );
+        }
+    }
+    let (ids, failures) = outcome?;
+    if args.dry_run {
+        return Ok(Launched {
+            run_id,
+            expires_at,
+            dry_run: true,
+            instances: Vec::new(),
+            failures,
+        });
+    }
+    match finish(client, &ids, &eligible, &request.tags).await {
+        Ok(instances) => {
+            if instances.len() < usize::try_from(args.count).unwrap_or(0) {
+                tracing::warn!(
+                    "launched {} of {} instances: {}",
+                    instances.len(),
+                    args.count,
+                    failures.join("; ")
+                );
+            }
+            Ok(Launched {
+                run_id,
+                expires_at,
+                dry_run: false,
+                instances,
+                failures,
+            })
+        }
+        Err(err) => {
+            tracing::error!(
+                "launched {} instances, then failed; terminating them: {err:#}",
+                ids.len()
+            );
+            ec2::terminate(client, &ids, false)
+                .await
+                .context("failed to terminate the instances just launched")?;
+            Err(err)
+        }
+    }
+}
+
+/// Requests spot capacity from the pools best first; drops pools that fail
+/// for capacity or price and asks the rest for what is still missing; then,
+/// when allowed, on-demand. Returns the instance IDs and the failures.
+async fn fill(
+    request: &Request<'_>,
+    pools: &[Pool],
+    count: i32,
+    on_demand_fallback: bool,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let mut remaining: Vec<Pool> = pools.to_vec();
+    let mut ids: Vec<String> = Vec::new();
+    let mut failures: Vec<String> = Vec::new();
+    let missing = |ids: &Vec<String>| count - i32::try_from(ids.len()).unwrap_or(i32::MAX);
+    while missing(&ids) > 0 && !remaining.is_empty() {
+        let output = match create_fleet(
+            request,
+            &remaining,
+            missing(&ids),
+            DefaultTargetCapacityType::Spot,
+        )
+        .await
+        {
+            Ok(output) => output,
+            Err(err) => {
+                ec2::terminate(request.client, &ids, false).await.ok();
+                return Err(err);
+            }
+        };
+        let before = ids.len();
+        ids.extend(launched_ids(&output));
+        let mut dropped = false;
+        for error in output.errors() {
+            let code = error.error_code().unwrap_or("Unknown");
+            let pool = error
+                .launch_template_and_overrides()
+                .and_then(|l| l.overrides())
+                .map(|o| {
+                    (
+                        o.instance_type().map(|t| t.as_str().to_owned()),
+                        o.availability_zone().map(str::to_owned),
+                    )
+                });
+            failures.push(format!(
+                "{code} in {}: {}",
+                pool.as_ref().map_or_else(
+                    || "the fleet".to_owned(),
+                    |(t, z)| format!(
+                        "{} {}",
+                        t.as_deref().unwrap_or("?"),
+                        z.as_deref().unwrap_or("?")
+                    )
+                ),
+                error.error_message().unwrap_or_default()
+            ));
+            if let Some((Some(t), z)) = pool
+                && POOL_ERRORS.contains(&code)
+            {
+                let len = remaining.len();
+                remaining.retain(|p| {
+                    !(p.instance_type == t && z.as_deref().is_none_or(|z| z == p.availability_zone))
+                });
+                dropped |= remaining.len() < len;
+            }
+        }
+        if ids.len() == before && !dropped {
+            break;
+        }
+    }
+    if missing(&ids) > 0 && on_demand_fallback {
+        tracing::warn!(
+            "spot capacity short by {}: falling back to on-demand",
+            missing(&ids)
+        );
+        match create_fleet(
+            request,
+            pools,
+            missing(&ids),
+            DefaultTargetCapacityType::OnDemand,
+        )
+        .await
+        {
+            Ok(output) => {
+                ids.extend(launched_ids(&output));
+                failures.extend(output.errors().iter().map(|e| {
+                    format!(
+                        "on-demand: {}: {}",
+                        e.error_code().unwrap_or("Unknown"),
+                        e.error_message().unwrap_or_default()
+                    )
+                }));
+            }
+            Err(err) => {
+                ec2::terminate(request.client, &ids, false).await.ok();
+                return Err(err);
+            }
+        }
+    }
+    if ids.is_empty() {
+        return Err(NoCapacity(format!("no capacity in any pool: {}", failures.join("; "))).into());
+    }
+    Ok((ids, failures))
+}
+
+async fn create_fleet(
+    request: &Request<'_>,
+    pools: &[Pool],
+    count: i32,
+    kind: DefaultTargetCapacityType,
+) -> anyhow::Result<CreateFleetOutput> {
+    let mut config = FleetLaunchTemplateConfigRequest::builder().launch_template_specification(
+        FleetLaunchTemplateSpecificationRequest::builder()
+            .launch_template_name(request.template)
+            .version("$Latest")
+            .build(),
+    );
+    for (priority, pool) in pools.iter().enumerate() {
+        #[expect(clippy::cast_precision_loss, reason = "a handful of priorities")]
+        let mut o = FleetLaunchTemplateOverridesRequest::builder()
+            .instance_type(pool.instance_type.as_str().into())
+            .priority(priority as f64);
+        o = match &pool.subnet_id {
+            Some(subnet) => o.subnet_id(subnet),
+            None => o.availability_zone(&pool.availability_zone),
+        };
+        config = config.overrides(o.build());
+    }
+    let on_demand = kind == DefaultTargetCapacityType::OnDemand;
+    let capacity = TargetCapacitySpecificationRequest::builder()
+        .total_target_capacity(count)
+        .default_target_capacity_type(kind.clone())
+        .set_spot_target_capacity(if on_demand { None } else { Some(count) })
+        .set_on_demand_target_capacity(if on_demand { Some(count) } else { None })
+        .build();
+    let out = request
+        .client
+        .create_fleet()
+        .r#type(FleetType::Instant)
+        // A retried request with the same token never launches twice.
+        .client_token(slipway_wire::hex(&slipway_wire::random_nonce()[..16]))
+        .launch_template_configs(config.build())
+        .target_capacity_specification(capacity)
+        .spot_options(
+            SpotOptionsRequest::builder()
+                .allocation_strategy(SpotAllocationStrategy::CapacityOptimizedPrioritized)
+                .build(),
+        )
+        .on_demand_options(
+            OnDemandOptionsRequest::builder()
+                .allocation_strategy(FleetOnDemandAllocationStrategy::Prioritized)
+                .build(),
+        )
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::Instance)
+                .set_tags(Some(request.tags.clone()))
+                .build(),
+        )
+        .dry_run(request.dry_run)
+        .send()
+        .await
+        .map_err(|e| ec2_error("CreateFleet", &e))?;
+    Ok(out)
+}
+
+/// EC2's own check of the request, launching nothing. With a template
+/// made for the request (so only checked, not made), the best pool is
+/// checked with RunInstances and the image instead.
+async fn dry_run(
+    request: &Request<'_>,
+    pools: &[Pool],
+    count: i32,
+    image: Option<&str>,
+) -> anyhow::Result<()> {
+    let result = match (image, pools.first()) {
+        (Some(image), Some(best)) => {
+            let mut run = request
+                .client
+                .run_instances()
+                .image_id(image)
+                .instance_type(best.instance_type.as_str().into())
+                .min_count(1)
+                .max_count(count)
+                .dry_run(true);
+            run = match &best.subnet_id {
+                Some(subnet) => run.subnet_id(subnet),
+                None => run.placement(
+                    aws_sdk_ec2::types::Placement::builder()
+                        .availability_zone(&best.availability_zone)
+                        .build(),
+                ),
+            };
+            run.send()
+                .await
+                .map(drop)
+                .map_err(|e| ec2_error("RunInstances", &e).into())
+        }
+        _ => create_fleet(request, pools, count, DefaultTargetCapacityType::Spot)
+            .await
+            .map(drop),
+    };
+    match result {
+        Err(err)
+            if err
+                .downcast_ref::<ec2::Ec2Error>()
+                .is_some_and(|e| e.code == "DryRunOperation") =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(err),
+        Ok(()) => Err(anyhow::anyhow!("EC2 accepted a dry run as a real request")),
+    }
+}
+
+/// A launch template for this request: the image and user data.
+async fn make_template(
+    client: &Client,
+    image: &str,
+    user_data: Option<&[u8]>,
+    run_id: &str,
+    dry_run: bool,
+) -> anyhow::Result<String> {
+    let name = format!(
+        "slipway-{run_id}-{}",
+        slipway_wire::hex(&slipway_wire::random_nonce()[..4])
+    );
+    let data = RequestLaunchTemplateData::builder()
+        .image_id(image)
+        .set_user_data(user_data.map(aws_smithy_types::base64::encode))
+        .build();
+    match client
+        .create_launch_template()
+        .launch_template_name(&name)
+        .launch_template_data(data)
+        .dry_run(dry_run)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(name),
+        Err(e) => {
+            let err = ec2_error("CreateLaunchTemplate", &e);
+            if dry_run && err.code == "DryRunOperation" {
+                Ok(name)
+            } else {
+                Err(err.into())
+            }
+        }
+    }
+}
+
+fn tags(run_id: &str, expires_at: &str) -> Vec<Tag> {
+    [
+        ("slipway:managed", "true"),
+        ("slipway:run-id", run_id),
+        ("slipway:expires-at", expires_at),
+        ("Name", &format!("slipway-runner-{run_id}")),
+    ]
+    .into_iter()
+    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+    .collect()
+}
+
+fn launched_ids(output: &CreateFleetOutput) -> Vec<String> {
+    output
+        .instances()
+        .iter()
+        .flat_map(|i| i.instance_ids().iter().cloned())
+        .collect()
+}
+
+/// The pools as overrides: each eligible (type, zone), or (type, subnet)
+/// for the given subnets in that zone.
+async fn pools(
+    client: &Client,
+    eligible: &[&Candidate],
+    subnet_ids: &[String],
+) -> anyhow::Result<Vec<Pool>> {
+    if subnet_ids.is_empty() {
+        return Ok(eligible
+            .iter()
+            .map(|c| Pool {
+                instance_type: c.instance_type.clone(),
+                availability_zone: c.availability_zone.clone(),
+                subnet_id: None,
+            })
+            .collect());
+    }
+    let out = client
+        .describe_subnets()
+        .set_subnet_ids(Some(subnet_ids.to_vec()))
+        .send()
+        .await
+        .map_err(|e| ec2_error("DescribeSubnets", &e))?;
+    let subnets: Vec<(String, String)> = out
+        .subnets()
+        .iter()
+        .filter_map(|s| Some((s.subnet_id()?.to_owned(), s.availability_zone()?.to_owned())))
+        .collect();
+    let pools: Vec<Pool> = eligible
+        .iter()
+        .flat_map(|c| {
+            subnets
+                .iter()
+                .filter(|(_, zone)| *zone == c.availability_zone)
+                .map(|(subnet, zone)| Pool {
+                    instance_type: c.instance_type.clone(),
+                    availability_zone: zone.clone(),
+                    subnet_id: Some(subnet.clone()),
+                })
+        })
+        .collect();
+    if pools.is_empty() {
+        return Err(NoCapacity(
+            "none of the eligible pools is in a zone of the given subnets".to_owned(),
+        )
+        .into());
+    }
+    Ok(pools)
+}
+
+/// Describes what launched, and tags any instance the fleet left untagged.
+async fn finish(
+    client: &Client,
+    ids: &[String],
+    eligible: &[&Candidate],
+    tags: &[Tag],
+) -> anyhow::Result<Vec<LaunchedInstance>> {
+    let described = ec2::instances(client, ids, &[]).await?;
+    let untagged: Vec<String> = described
+        .iter()
+        .filter(|i| ec2::tag(i, "slipway:managed") != Some("true"))
+        .filter_map(|i| i.instance_id().map(str::to_owned))
+        .collect();
+    if !untagged.is_empty() {
+        client
+            .create_tags()
+            .set_resources(Some(untagged))
+            .set_tags(Some(tags.to_vec()))
+            .send()
+            .await
+            .map_err(|e| ec2_error("CreateTags", &e))?;
+    }
+    let on_demand = slipway_spot::OnDemand::bundled();
+    Ok(described
+        .iter()
+        .map(|i| {
+            let instance_type = i.instance_type().map_or("", |t| t.as_str()).to_owned();
+            let availability_zone = i
+                .placement()
+                .and_then(|p| p.availability_zone())
+                .unwrap_or("")
+                .to_owned();
+            let spot = i.instance_lifecycle().is_some_and(|l| l.as_str() == "spot");
+            let price = if spot {
+                eligible
+                    .iter()
+                    .find(|c| {
+                        c.instance_type == instance_type && c.availability_zone == availability_zone
+                    })
+                    .map(|c| c.current_price)
+            } else {
+                on_demand.price(&instance_type)
+            };
+            LaunchedInstance {
+                instance_id: i.instance_id().unwrap_or("").to_owned(),
+                instance_type,
+                availability_zone,
+                private_ip: i.private_ip_address().map(str::to_owned),
+                lifecycle: if spot { "spot" } else { "on-demand" }.to_owned(),
+                price,
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,214 @@
+//! `spot-leaser plan`: rank pools, from EC2 or from a recorded history.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use anyhow::Context as _;
+use serde::Serialize;
+use slipway_spot::time::{format_rfc3339, parse_duration, parse_rfc3339};
+use slipway_spot::{
+    Advisor, Candidate, OnDemand, Scoring, by_pool, parse_history, rank, window_stats,
+};
+
+use crate::cli::PlanArgs;
+use crate::{UsageError, ec2};
+
+/// The plan: a JSON contract (`spot-leaser plan --format json`).
+#[derive(Debug, Serialize)]
+pub struct Plan {
+    pub region: String,
+    pub window_hours: f64,
+    pub at: String,
+    pub candidates: Vec<Candidate>,
+    /// What the plan could not use, and what it assumed.
+    pub notes: Vec<String>,
+}
+
+/// Builds the plan. `client` is `None` for a recorded history.
+pub(crate) async fn plan(
+    args: &PlanArgs,
+    client: Option<&aws_sdk_ec2::Client>,
+) -> anyhow::Result<Plan> {
+    let window = parse_duration(&args.window).ok_or_else(|| {
+        UsageError(format!(
+            "--window {:?}: expected a duration like 7d, 36h or 90m",
+            args.window
+        ))
+    })?;
+    let at = match &args.at {
+        Some(text) => parse_rfc3339(text).ok_or_else(|| {
+            UsageError(format!(
+                "--at {text:?}: expected an RFC 3339 time like 2022-06-07T10:00:00Z"
+            ))
+        })?,
+        None => now(),
+    };
+    let start = at - window;
+    let mut notes = Vec::new();
+
+    let history = match (&args.price_history, client) {
+        (Some(file), _) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("failed to read {}", file.display()))?;
+            parse_history(&text)
+                .with_context(|| format!("invalid price history in {}", file.display()))?
+        }
+        (None, Some(client)) => ec2::price_history(client, &args.instance_types, start, at).await?,
+        (None, None) => {
+            anyhow::bail!("no price history: pass --price-history FILE, or run with AWS access")
+        }
+    };
+    let wanted = |t: &str| args.instance_types.iter().any(|w| w == t);
+    let mut pools = Vec::new();
+    for (pool, series) in by_pool(&history) {
+        if pool.product != "Linux/UNIX" || !wanted(&pool.instance_type) {
+            continue;
+        }
+        match window_stats(&series, start, at) {
+            Some(stats) => pools.push((pool, stats)),
+            None => notes.push(format!(
+                "{} in {}: no price known before {}",
+                pool.instance_type,
+                pool.availability_zone,
+                format_rfc3339(at)
+            )),
+        }
+    }
+    for t in &args.instance_types {
+        if !pools.iter().any(|(p, _)| &p.instance_type == t) {
+            notes.push(format!(
+                "{t}: no spot price history in {} for this window",
+                args.region
+            ));
+        }
+    }
+
+    let mut zone_ids = HashMap::new();
+    let mut placement = HashMap::new();
+    if let Some(client) = client {
+        zone_ids = ec2::zone_ids(client).await?;
+        match ec2::placement_scores(client, &args.region, &args.instance_types, 1).await {
+            Ok(by_id) => {
+                for (name, id) in &zone_ids {
+                    if let Some(&score) = by_id.get(id) {
+                        placement.insert(name.clone(), score);
+                    }
+                }
+            }
+            Err(why) => notes.push(format!(
+                "placement scores unavailable ({why}); ranked without them"
+            )),
+        }
+    } else {
+        notes.push(
+            "offline plan from a recorded history: no zone IDs or placement scores".to_owned(),
+        );
+    }
+    let advisor = match &args.advisor {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("failed to read {}", file.display()))?;
+            Some(
+                Advisor::parse(&text, &args.region, "Linux")
+                    .with_context(|| format!("invalid advisor data in {}", file.display()))?,
+            )
+        }
+        None => {
+            notes.push(
+                "no --advisor data: every type assumed in the 10-15% interruption bucket"
+                    .to_owned(),
+            );
+            None
+        }
+    };
+    let on_demand = match &args.on_demand {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("failed to read {}", file.display()))?;
+            OnDemand::parse(&text)
+                .with_context(|| format!("invalid on-demand prices in {}", file.display()))?
+        }
+        None => OnDemand::bundled(),
+    };
+    if on_demand.region != args.region {
+        notes.push(format!(
+            "on-demand prices are {}'s (pass --on-demand for {})",
+            on_demand.region, args.region
+        ));
+    }
+
+    let scoring = Scoring {
+        job_minutes: args.job_minutes,
+        boot_minutes: args.boot_minutes,
+        max_price: args.max_price,
+        max_interruption_bucket: args.max_interruption,
+        min_placement_score: args.min_placement_score,
+    };
+    let mut candidates = rank(
+        &pools,
+        &scoring,
+        advisor.as_ref(),
+        Some(&on_demand),
+        &placement,
+    );
+    for c in &mut candidates {
+        c.availability_zone_id = zone_ids.get(&c.availability_zone).cloned();
+    }
+    #[expect(clippy::cast_precision_loss, reason = "hours for people to read")]
+    let window_hours = window as f64 / 3600.0;
+    Ok(Plan {
+        region: args.region.clone(),
+        window_hours,
+        at: format_rfc3339(at),
+        candidates,
+        notes,
+    })
+}
+
+/// The plan as a table for people.
+pub(crate) fn table(plan: &Plan) -> String {
+    let mut out = format!(
+        "Spot pools in {}, {} h ending {}, best first (expected cost per job):\n\n",
+        plan.region, plan.window_hours, plan.at
+    );
+    let _ = writeln!(
+        out,
+        "{:<3} {:<16} {:<14} {:>9} {:>9} {:>9} {:>7} {:<22} {:>11}  {}",
+        "#",
+        "zone",
+        "type",
+        "current",
+        "mean",
+        "stddev",
+        "changes",
+        "interruption",
+        "job cost",
+        "status"
+    );
+    for (i, c) in plan.candidates.iter().enumerate() {
+        let status = c.excluded_reason.as_deref().unwrap_or("eligible");
+        let _ = writeln!(
+            out,
+            "{:<3} {:<16} {:<14} {:>9.4} {:>9.4} {:>9.4} {:>7} {:<22} {:>11.5}  {status}",
+            i + 1,
+            c.availability_zone,
+            c.instance_type,
+            c.current_price,
+            c.mean_price,
+            c.stddev,
+            c.changes,
+            c.interruption,
+            c.expected_job_cost
+        );
+    }
+    for note in &plan.notes {
+        let _ = writeln!(out, "\nnote: {note}");
+    }
+    out
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
