@@ -3,4 +3,5 @@
 
 mod artifact;
 mod ci_matrix;
+mod spot;
 mod support;

@@ -23,7 +23,7 @@ pub struct Cli {
 pub enum Command {
     /// Rank spot pools by expected cost per job, explaining every choice.
     Plan(PlanArgs),
-    /// Launch instances in the best pools with one CreateFleet request.
+    /// Launch instances in the best pools with one fleet request.
     Launch(LaunchArgs),
     /// Terminate managed instances of a run, or past their expiry.
     Reap(ReapArgs),

@@ -59,8 +59,15 @@ pub(crate) async fn cost(args: &CostArgs, client: &Client) -> anyhow::Result<Cos
             .unwrap_or("")
             .to_owned();
         let spot = i.instance_lifecycle().is_some_and(|l| l.as_str() == "spot");
-        let launched = i.launch_time().map_or(now, |t| t.secs());
-        let seconds = (now - launched).max(0);
+        let launched = i
+            .launch_time()
+            .map_or(now, aws_sdk_ec2::primitives::DateTime::secs);
+        // A running instance is billed its first minute at once.
+        let running = i
+            .state()
+            .and_then(|s| s.name())
+            .is_some_and(|n| n.as_str() == "running");
+        let seconds = (now - launched).max(i64::from(running));
         let until = ec2::tag(i, "slipway:expires-at")
             .and_then(parse_rfc3339)
             .unwrap_or(now);

@@ -1,4 +1,4 @@
-//! `spot-leaser launch`: one instant CreateFleet with the best pools as
+//! `spot-leaser launch`: one instant `CreateFleet` with the best pools as
 //! prioritized overrides; pools that fail are dropped and the rest tried
 //! again, then on-demand if allowed. Anything failing after a launch
 //! terminates what this call launched.
@@ -100,16 +100,7 @@ pub(crate) async fn launch(args: &LaunchArgs, client: &Client) -> anyhow::Result
         None => None,
     };
 
-    let (template, made_here) = match (&args.launch_template, &args.image_id) {
-        (Some(name), _) => (name.clone(), false),
-        (None, Some(image)) => (
-            make_template(client, image, user_data.as_deref(), &run_id, args.dry_run).await?,
-            true,
-        ),
-        (None, None) => {
-            return Err(UsageError("give --image-id or --launch-template".to_owned()).into());
-        }
-    };
+    let (template, made_here) = template_for(args, client, user_data.as_deref(), &run_id).await?;
     let request = Request {
         client,
         template: &template,
@@ -129,18 +120,7 @@ pub(crate) async fn launch(args: &LaunchArgs, client: &Client) -> anyhow::Result
         fill(&request, &pools, args.count, args.on_demand_fallback).await
     };
     if made_here && !args.dry_run {
-        // The instances keep running without it; it is only the request's.
-        if let Err(e) = client
-            .delete_launch_template()
-            .launch_template_name(&template)
-            .send()
-            .await
-        {
-            tracing::warn!(
-                "could not delete the launch template {template}: {}",
-                ec2_error("DeleteLaunchTemplate", &e)
-            );
-        }
+        delete_template(client, &template).await;
     }
     let (ids, failures) = outcome?;
     if args.dry_run {
@@ -183,6 +163,41 @@ pub(crate) async fn launch(args: &LaunchArgs, client: &Client) -> anyhow::Result
     }
 }
 
+/// Deletes a template made for one request: the instances keep running
+/// without it. A failure is only logged.
+async fn delete_template(client: &Client, name: &str) {
+    if let Err(e) = client
+        .delete_launch_template()
+        .launch_template_name(name)
+        .send()
+        .await
+    {
+        tracing::warn!(
+            "could not delete the launch template {name}: {}",
+            ec2_error("DeleteLaunchTemplate", &e)
+        );
+    }
+}
+
+/// The launch template to use: the one named, or one made for this
+/// request from the image (only checked, under `--dry-run`). Returns its
+/// name and whether it was made here.
+async fn template_for(
+    args: &LaunchArgs,
+    client: &Client,
+    user_data: Option<&[u8]>,
+    run_id: &str,
+) -> anyhow::Result<(String, bool)> {
+    match (&args.launch_template, &args.image_id) {
+        (Some(name), _) => Ok((name.clone(), false)),
+        (None, Some(image)) => Ok((
+            make_template(client, image, user_data, run_id, args.dry_run).await?,
+            true,
+        )),
+        (None, None) => Err(UsageError("give --image-id or --launch-template".to_owned()).into()),
+    }
+}
+
 /// Requests spot capacity from the pools best first; drops pools that fail
 /// for capacity or price and asks the rest for what is still missing; then,
 /// when allowed, on-demand. Returns the instance IDs and the failures.
@@ -213,40 +228,7 @@ async fn fill(
         };
         let before = ids.len();
         ids.extend(launched_ids(&output));
-        let mut dropped = false;
-        for error in output.errors() {
-            let code = error.error_code().unwrap_or("Unknown");
-            let pool = error
-                .launch_template_and_overrides()
-                .and_then(|l| l.overrides())
-                .map(|o| {
-                    (
-                        o.instance_type().map(|t| t.as_str().to_owned()),
-                        o.availability_zone().map(str::to_owned),
-                    )
-                });
-            failures.push(format!(
-                "{code} in {}: {}",
-                pool.as_ref().map_or_else(
-                    || "the fleet".to_owned(),
-                    |(t, z)| format!(
-                        "{} {}",
-                        t.as_deref().unwrap_or("?"),
-                        z.as_deref().unwrap_or("?")
-                    )
-                ),
-                error.error_message().unwrap_or_default()
-            ));
-            if let Some((Some(t), z)) = pool
-                && POOL_ERRORS.contains(&code)
-            {
-                let len = remaining.len();
-                remaining.retain(|p| {
-                    !(p.instance_type == t && z.as_deref().is_none_or(|z| z == p.availability_zone))
-                });
-                dropped |= remaining.len() < len;
-            }
-        }
+        let dropped = drop_failed_pools(&output, &mut remaining, &mut failures);
         if ids.len() == before && !dropped {
             break;
         }
@@ -284,6 +266,53 @@ async fn fill(
         return Err(NoCapacity(format!("no capacity in any pool: {}", failures.join("; "))).into());
     }
     Ok((ids, failures))
+}
+
+/// Records the fleet's per-pool errors, and drops from `remaining` the
+/// pools that failed for capacity or price (those worth not asking again).
+/// Returns whether any pool was dropped.
+fn drop_failed_pools(
+    output: &CreateFleetOutput,
+    remaining: &mut Vec<Pool>,
+    failures: &mut Vec<String>,
+) -> bool {
+    let mut dropped = false;
+    for error in output.errors() {
+        let code = error.error_code().unwrap_or("Unknown");
+        let pool = error
+            .launch_template_and_overrides()
+            .and_then(|l| l.overrides())
+            .map(|o| {
+                (
+                    o.instance_type().map(|t| t.as_str().to_owned()),
+                    o.availability_zone().map(str::to_owned),
+                )
+            });
+        let place = pool.as_ref().map_or_else(
+            || "the fleet".to_owned(),
+            |(t, z)| {
+                format!(
+                    "{} {}",
+                    t.as_deref().unwrap_or("?"),
+                    z.as_deref().unwrap_or("any zone")
+                )
+            },
+        );
+        failures.push(format!(
+            "{code} in {place}: {}",
+            error.error_message().unwrap_or_default()
+        ));
+        if let Some((Some(t), z)) = pool
+            && POOL_ERRORS.contains(&code)
+        {
+            let len = remaining.len();
+            remaining.retain(|p| {
+                !(p.instance_type == t && z.as_deref().is_none_or(|z| z == p.availability_zone))
+            });
+            dropped |= remaining.len() < len;
+        }
+    }
+    dropped
 }
 
 async fn create_fleet(
@@ -349,7 +378,7 @@ async fn create_fleet(
 
 /// EC2's own check of the request, launching nothing. With a template
 /// made for the request (so only checked, not made), the best pool is
-/// checked with RunInstances and the image instead.
+/// checked with `RunInstances` and the image instead.
 async fn dry_run(
     request: &Request<'_>,
     pools: &[Pool],
@@ -555,4 +584,99 @@ async fn finish(
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::types::{
+        CreateFleetError, FleetLaunchTemplateOverrides, InstanceType,
+        LaunchTemplateAndOverridesResponse,
+    };
+
+    use super::*;
+
+    fn pool(t: &str, z: &str) -> Pool {
+        Pool {
+            instance_type: t.into(),
+            availability_zone: z.into(),
+            subnet_id: None,
+        }
+    }
+
+    fn error(code: &str, t: InstanceType, zone: Option<&str>) -> CreateFleetError {
+        CreateFleetError::builder()
+            .error_code(code)
+            .error_message("from the EC2 API reference's examples")
+            .launch_template_and_overrides(
+                LaunchTemplateAndOverridesResponse::builder()
+                    .overrides(
+                        FleetLaunchTemplateOverrides::builder()
+                            .instance_type(t)
+                            .set_availability_zone(zone.map(str::to_owned))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    }
+
+    /// The errors moto never returns, on EC2's own response types.
+    #[test]
+    fn capacity_and_price_errors_drop_their_pools_only() {
+        let output = CreateFleetOutput::builder()
+            .errors(error(
+                "InsufficientInstanceCapacity",
+                InstanceType::C5Large,
+                Some("us-east-1a"),
+            ))
+            .errors(error("SpotMaxPriceTooLow", InstanceType::M5Large, None))
+            .errors(error(
+                "InvalidParameterValue",
+                InstanceType::C5Xlarge,
+                Some("us-east-1b"),
+            ))
+            .build();
+        let mut remaining = vec![
+            pool("c5.large", "us-east-1a"),
+            pool("c5.large", "us-east-1b"),
+            pool("m5.large", "us-east-1a"),
+            pool("m5.large", "us-east-1b"),
+            pool("c5.xlarge", "us-east-1b"),
+        ];
+        let mut failures = Vec::new();
+        assert!(drop_failed_pools(&output, &mut remaining, &mut failures));
+        // c5.large only in the zone that failed; m5.large everywhere (no
+        // zone given); an invalid request is reported, not a capacity signal.
+        assert_eq!(
+            remaining,
+            [
+                pool("c5.large", "us-east-1b"),
+                pool("c5.xlarge", "us-east-1b")
+            ]
+        );
+        assert_eq!(failures.len(), 3);
+        assert!(
+            failures[0].starts_with("InsufficientInstanceCapacity in c5.large us-east-1a"),
+            "{failures:?}"
+        );
+        assert!(
+            failures[1].starts_with("SpotMaxPriceTooLow in m5.large any zone"),
+            "{failures:?}"
+        );
+
+        let output = CreateFleetOutput::builder()
+            .errors(error(
+                "MaxSpotInstanceCountExceeded",
+                InstanceType::C5Xlarge,
+                Some("us-east-1b"),
+            ))
+            .errors(error(
+                "UnfulfillableCapacity",
+                InstanceType::C5Large,
+                Some("us-east-1b"),
+            ))
+            .build();
+        assert!(drop_failed_pools(&output, &mut remaining, &mut failures));
+        assert!(remaining.is_empty());
+    }
 }

@@ -1,7 +1,7 @@
 //! `spot-leaser`: EC2 Spot capacity for CI runners.
 //!
 //! Plans from price history with `slipway-spot` (time-weighted prices,
-//! interruption risk), launches with one instant CreateFleet across the best
+//! interruption risk), launches with one instant `CreateFleet` across the best
 //! pools, tags every instance (`slipway:managed`, `slipway:run-id`,
 //! `slipway:expires-at`), reaps by run or expiry, and costs what ran. The
 //! only crate of the workspace that uses the AWS SDK.

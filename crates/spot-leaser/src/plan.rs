@@ -43,99 +43,19 @@ pub(crate) async fn plan(
         })?,
         None => now(),
     };
-    let start = at - window;
     let mut notes = Vec::new();
-
-    let history = match (&args.price_history, client) {
-        (Some(file), _) => {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("failed to read {}", file.display()))?;
-            parse_history(&text)
-                .with_context(|| format!("invalid price history in {}", file.display()))?
-        }
-        (None, Some(client)) => ec2::price_history(client, &args.instance_types, start, at).await?,
-        (None, None) => {
-            anyhow::bail!("no price history: pass --price-history FILE, or run with AWS access")
-        }
-    };
-    let wanted = |t: &str| args.instance_types.iter().any(|w| w == t);
-    let mut pools = Vec::new();
-    for (pool, series) in by_pool(&history) {
-        if pool.product != "Linux/UNIX" || !wanted(&pool.instance_type) {
-            continue;
-        }
-        match window_stats(&series, start, at) {
-            Some(stats) => pools.push((pool, stats)),
-            None => notes.push(format!(
-                "{} in {}: no price known before {}",
-                pool.instance_type,
-                pool.availability_zone,
-                format_rfc3339(at)
-            )),
-        }
-    }
-    for t in &args.instance_types {
-        if !pools.iter().any(|(p, _)| &p.instance_type == t) {
-            notes.push(format!(
-                "{t}: no spot price history in {} for this window",
-                args.region
-            ));
-        }
-    }
-
-    let mut zone_ids = HashMap::new();
-    let mut placement = HashMap::new();
-    if let Some(client) = client {
-        zone_ids = ec2::zone_ids(client).await?;
-        match ec2::placement_scores(client, &args.region, &args.instance_types, 1).await {
-            Ok(by_id) => {
-                for (name, id) in &zone_ids {
-                    if let Some(&score) = by_id.get(id) {
-                        placement.insert(name.clone(), score);
-                    }
-                }
-            }
-            Err(why) => notes.push(format!(
-                "placement scores unavailable ({why}); ranked without them"
-            )),
-        }
+    let history = load_history(args, client, at - window, at).await?;
+    let pools = pool_stats(args, &history, at - window, at, &mut notes);
+    let (zone_ids, placement) = if let Some(client) = client {
+        zones_and_placement(args, client, &mut notes).await?
     } else {
         notes.push(
             "offline plan from a recorded history: no zone IDs or placement scores".to_owned(),
         );
-    }
-    let advisor = match &args.advisor {
-        Some(file) => {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("failed to read {}", file.display()))?;
-            Some(
-                Advisor::parse(&text, &args.region, "Linux")
-                    .with_context(|| format!("invalid advisor data in {}", file.display()))?,
-            )
-        }
-        None => {
-            notes.push(
-                "no --advisor data: every type assumed in the 10-15% interruption bucket"
-                    .to_owned(),
-            );
-            None
-        }
+        (HashMap::new(), HashMap::new())
     };
-    let on_demand = match &args.on_demand {
-        Some(file) => {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("failed to read {}", file.display()))?;
-            OnDemand::parse(&text)
-                .with_context(|| format!("invalid on-demand prices in {}", file.display()))?
-        }
-        None => OnDemand::bundled(),
-    };
-    if on_demand.region != args.region {
-        notes.push(format!(
-            "on-demand prices are {}'s (pass --on-demand for {})",
-            on_demand.region, args.region
-        ));
-    }
+    let advisor = load_advisor(args, &mut notes)?;
+    let on_demand = load_on_demand(args, &mut notes)?;
 
     let scoring = Scoring {
         job_minutes: args.job_minutes,
@@ -165,25 +85,138 @@ pub(crate) async fn plan(
     })
 }
 
+async fn load_history(
+    args: &PlanArgs,
+    client: Option<&aws_sdk_ec2::Client>,
+    start: i64,
+    end: i64,
+) -> anyhow::Result<Vec<slipway_spot::PriceChange>> {
+    match (&args.price_history, client) {
+        (Some(file), _) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("failed to read {}", file.display()))?;
+            Ok(parse_history(&text)
+                .with_context(|| format!("invalid price history in {}", file.display()))?)
+        }
+        (None, Some(client)) => {
+            Ok(ec2::price_history(client, &args.instance_types, start, end).await?)
+        }
+        (None, None) => {
+            anyhow::bail!("no price history: pass --price-history FILE, or run with AWS access")
+        }
+    }
+}
+
+/// Each wanted Linux pool's statistics over the window; what is missing
+/// goes to `notes`.
+fn pool_stats(
+    args: &PlanArgs,
+    history: &[slipway_spot::PriceChange],
+    start: i64,
+    end: i64,
+    notes: &mut Vec<String>,
+) -> Vec<(slipway_spot::Pool, slipway_spot::PoolStats)> {
+    let wanted = |t: &str| args.instance_types.iter().any(|w| w == t);
+    let grouped = by_pool(history);
+    let mut pools = Vec::new();
+    for (pool, series) in &grouped {
+        // EC2 reports "Linux/UNIX", or "Linux/UNIX (Amazon VPC)" for
+        // older accounts: the plain one wins when a pool has both.
+        let linux = pool.product == "Linux/UNIX"
+            || (pool.product == "Linux/UNIX (Amazon VPC)"
+                && !grouped.keys().any(|p| {
+                    p.product == "Linux/UNIX"
+                        && p.instance_type == pool.instance_type
+                        && p.availability_zone == pool.availability_zone
+                }));
+        if !linux || !wanted(&pool.instance_type) {
+            continue;
+        }
+        match window_stats(series, start, end) {
+            Some(stats) => pools.push((pool.clone(), stats)),
+            None => notes.push(format!(
+                "{} in {}: no price known before {}",
+                pool.instance_type,
+                pool.availability_zone,
+                format_rfc3339(end)
+            )),
+        }
+    }
+    for t in &args.instance_types {
+        if !pools.iter().any(|(p, _)| &p.instance_type == t) {
+            notes.push(format!(
+                "{t}: no spot price history in {} for this window",
+                args.region
+            ));
+        }
+    }
+    pools
+}
+
+/// Zone names to IDs, and placement scores by zone name when EC2 gives them.
+async fn zones_and_placement(
+    args: &PlanArgs,
+    client: &aws_sdk_ec2::Client,
+    notes: &mut Vec<String>,
+) -> anyhow::Result<(HashMap<String, String>, HashMap<String, u8>)> {
+    let zone_ids = ec2::zone_ids(client).await?;
+    let mut placement = HashMap::new();
+    match ec2::placement_scores(client, &args.region, &args.instance_types, 1).await {
+        Ok(by_id) => {
+            for (name, id) in &zone_ids {
+                if let Some(&score) = by_id.get(id) {
+                    placement.insert(name.clone(), score);
+                }
+            }
+        }
+        Err(why) => notes.push(format!(
+            "placement scores unavailable ({why}); ranked without them"
+        )),
+    }
+    Ok((zone_ids, placement))
+}
+
+fn load_advisor(args: &PlanArgs, notes: &mut Vec<String>) -> anyhow::Result<Option<Advisor>> {
+    let Some(file) = &args.advisor else {
+        notes.push(
+            "no --advisor data: every type assumed in the 10-15% interruption bucket".to_owned(),
+        );
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("failed to read {}", file.display()))?;
+    let advisor = Advisor::parse(&text, &args.region, "Linux")
+        .with_context(|| format!("invalid advisor data in {}", file.display()))?;
+    Ok(Some(advisor))
+}
+
+fn load_on_demand(args: &PlanArgs, notes: &mut Vec<String>) -> anyhow::Result<OnDemand> {
+    let on_demand = match &args.on_demand {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("failed to read {}", file.display()))?;
+            OnDemand::parse(&text)
+                .with_context(|| format!("invalid on-demand prices in {}", file.display()))?
+        }
+        None => OnDemand::bundled(),
+    };
+    if on_demand.region != args.region {
+        notes.push(format!(
+            "on-demand prices are {}'s (pass --on-demand for {})",
+            on_demand.region, args.region
+        ));
+    }
+    Ok(on_demand)
+}
+
 /// The plan as a table for people.
 pub(crate) fn table(plan: &Plan) -> String {
     let mut out = format!(
         "Spot pools in {}, {} h ending {}, best first (expected cost per job):\n\n",
         plan.region, plan.window_hours, plan.at
     );
-    let _ = writeln!(
-        out,
-        "{:<3} {:<16} {:<14} {:>9} {:>9} {:>9} {:>7} {:<22} {:>11}  {}",
-        "#",
-        "zone",
-        "type",
-        "current",
-        "mean",
-        "stddev",
-        "changes",
-        "interruption",
-        "job cost",
-        "status"
+    out.push_str(
+        "#   zone             type             current      mean    stddev changes interruption              job cost  status\n",
     );
     for (i, c) in plan.candidates.iter().enumerate() {
         let status = c.excluded_reason.as_deref().unwrap_or("eligible");

@@ -1,0 +1,91 @@
+//! spot-leaser against a real EC2 API implementation: moto in server mode,
+//! which `cargo xtask test` starts and names in `SLIPWAY_MOTO_URL`. Each
+//! test works in its own region, so tests running at once never see each
+//! other's instances. moto's spot prices are constant placeholders and
+//! `CreateFleet` fills from the first override; the tests rely on neither
+//! beyond what they say.
+
+mod leaser;
+
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+
+use crate::support::{Run, bin};
+
+/// moto's address, from the harness.
+pub(crate) fn moto_url() -> String {
+    std::env::var("SLIPWAY_MOTO_URL").unwrap_or_else(|_| {
+        panic!(
+            "SLIPWAY_MOTO_URL is not set: run the tests with `cargo xtask test`, which starts moto"
+        )
+    })
+}
+
+/// spot-leaser pointed at moto, with dummy credentials and no instance
+/// metadata lookups.
+pub(crate) fn leaser() -> Run {
+    Run::new(&bin("spot-leaser"), Path::new("/"))
+        .env("AWS_ENDPOINT_URL", moto_url())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+}
+
+/// One EC2 Query API call straight to moto (it does not check
+/// signatures), for what spot-leaser must not be the one to do: making an
+/// instance it does not manage, and looking at instances independently.
+pub(crate) fn ec2_call(region: &str, params: &[(&str, &str)]) -> String {
+    let url = moto_url();
+    let host = url.trim_start_matches("http://");
+    let body = std::iter::once(("Version", "2016-11-15"))
+        .chain(params.iter().copied())
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut stream = std::net::TcpStream::connect(host).expect("moto is listening");
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "moto refused {params:?}: {response}"
+    );
+    response
+}
+
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// IDs of instances in a state, from moto's own `DescribeInstances`.
+pub(crate) fn instances_in_state(region: &str, state: &str) -> Vec<String> {
+    let xml = ec2_call(
+        region,
+        &[
+            ("Action", "DescribeInstances"),
+            ("Filter.1.Name", "instance-state-name"),
+            ("Filter.1.Value.1", state),
+        ],
+    );
+    xml.split("<instanceId>")
+        .skip(1)
+        .filter_map(|s| s.split("</instanceId>").next())
+        .map(str::to_owned)
+        .collect()
+}
