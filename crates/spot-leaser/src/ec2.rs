@@ -44,7 +44,7 @@ where
 
 /// A client for `region` from the standard credential chain and endpoint
 /// settings (`AWS_ENDPOINT_URL` reaches a non-AWS endpoint).
-pub(crate) async fn client(region: &str) -> Client {
+pub async fn client(region: &str) -> Client {
     let config = aws_config::defaults(BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_owned()))
         .load()

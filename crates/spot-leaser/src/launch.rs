@@ -69,7 +69,23 @@ struct Request<'a> {
     dry_run: bool,
 }
 
-pub(crate) async fn launch(args: &LaunchArgs, client: &Client) -> anyhow::Result<Launched> {
+/// What runs once instances are up and described: the place for work that
+/// makes them useful (registering them as runners). When it fails, every
+/// instance this call launched is terminated.
+pub type AfterLaunch<'a> = &'a dyn Fn(&[LaunchedInstance]) -> anyhow::Result<()>;
+
+/// Launches as `spot-leaser launch` does.
+pub async fn launch(args: &LaunchArgs, client: &Client) -> anyhow::Result<Launched> {
+    launch_then(args, client, &|_| Ok(())).await
+}
+
+/// Launches, then runs `after`; terminates what was launched if `after`
+/// or anything before it fails.
+pub async fn launch_then(
+    args: &LaunchArgs,
+    client: &Client,
+    after: AfterLaunch<'_>,
+) -> anyhow::Result<Launched> {
     let ttl = parse_duration(&args.ttl).ok_or_else(|| {
         UsageError(format!(
             "--ttl {:?}: expected a duration like 2h or 90m",
@@ -132,7 +148,11 @@ pub(crate) async fn launch(args: &LaunchArgs, client: &Client) -> anyhow::Result
             failures,
         });
     }
-    match finish(client, &ids, &eligible, &request.tags).await {
+    let described = match finish(client, &ids, &eligible, &request.tags).await {
+        Ok(instances) => after(&instances).map(|()| instances),
+        Err(err) => Err(err),
+    };
+    match described {
         Ok(instances) => {
             if instances.len() < usize::try_from(args.count).unwrap_or(0) {
                 tracing::warn!(

@@ -19,7 +19,8 @@ use slipway_cli::github::Actions;
 pub use cli::{Cli, Command, CostArgs, Format, LaunchArgs, PlanArgs, ReapArgs};
 pub use cost::{Costs, InstanceCost};
 pub use ec2::Ec2Error;
-pub use launch::{Launched, LaunchedInstance};
+pub use ec2::client;
+pub use launch::{AfterLaunch, Launched, LaunchedInstance, launch, launch_then};
 pub use plan::Plan;
 pub use reap::{Reaped, ReapedInstance};
 

@@ -5,6 +5,7 @@
 //! `CreateFleet` fills from the first override; the tests rely on neither
 //! beyond what they say.
 
+mod failure;
 mod leaser;
 
 use std::io::{Read as _, Write as _};
