@@ -16,6 +16,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "-D",
         "warnings",
     ]))?;
+    dependency_hygiene()?;
     // The end-to-end tests run the tools' binaries, which `cargo test`
     // alone does not build for another package's tests.
     sh(cargo().args(["build", "--workspace", "--bins", "--locked"]))?;
@@ -42,6 +43,36 @@ pub(crate) fn run() -> anyhow::Result<()> {
     }
     actionlint()?;
     eprintln!("==> all checks passed");
+    Ok(())
+}
+
+/// Only spot-leaser may link a cloud SDK: the other tools must stay small
+/// to build and install (`cargo install` per tool).
+fn dependency_hygiene() -> anyhow::Result<()> {
+    for tool in ["ci-matrix", "art-stream", "art-consume"] {
+        let tree = crate::tools::output(cargo().args([
+            "tree",
+            "--locked",
+            "-p",
+            tool,
+            "-e",
+            "normal,build",
+            "--prefix",
+            "none",
+        ]))?;
+        let sdks: Vec<&str> = tree
+            .lines()
+            .filter(|l| {
+                l.starts_with("aws-") || l.starts_with("octocrab") || l.starts_with("hyper ")
+            })
+            .collect();
+        anyhow::ensure!(
+            sdks.is_empty(),
+            "{tool} must not depend on a cloud SDK or HTTP stack, but pulls in: {}",
+            sdks.join(", ")
+        );
+    }
+    eprintln!("==> dependency hygiene: ci-matrix, art-stream and art-consume link no cloud SDK");
     Ok(())
 }
 
