@@ -222,7 +222,7 @@ async fn template_for(
 /// for capacity or price and asks the rest for what is still missing; then,
 /// when allowed, on-demand. Returns the instance IDs and the failures.
 async fn fill(
-    request: &Request<'_>,
+    fleet: &impl Fleet,
     pools: &[Pool],
     count: i32,
     on_demand_fallback: bool,
@@ -232,19 +232,12 @@ async fn fill(
     let mut failures: Vec<String> = Vec::new();
     let missing = |ids: &Vec<String>| count - i32::try_from(ids.len()).unwrap_or(i32::MAX);
     while missing(&ids) > 0 && !remaining.is_empty() {
-        let output = match create_fleet(
-            request,
-            &remaining,
-            missing(&ids),
-            DefaultTargetCapacityType::Spot,
-        )
-        .await
+        let output = match fleet
+            .request(&remaining, missing(&ids), DefaultTargetCapacityType::Spot)
+            .await
         {
             Ok(output) => output,
-            Err(err) => {
-                ec2::terminate(request.client, &ids, false).await.ok();
-                return Err(err);
-            }
+            Err(err) => return Err(abandon(fleet, &ids, err).await),
         };
         let before = ids.len();
         ids.extend(launched_ids(&output));
@@ -258,13 +251,9 @@ async fn fill(
             "spot capacity short by {}: falling back to on-demand",
             missing(&ids)
         );
-        match create_fleet(
-            request,
-            pools,
-            missing(&ids),
-            DefaultTargetCapacityType::OnDemand,
-        )
-        .await
+        match fleet
+            .request(pools, missing(&ids), DefaultTargetCapacityType::OnDemand)
+            .await
         {
             Ok(output) => {
                 ids.extend(launched_ids(&output));
@@ -276,16 +265,52 @@ async fn fill(
                     )
                 }));
             }
-            Err(err) => {
-                ec2::terminate(request.client, &ids, false).await.ok();
-                return Err(err);
-            }
+            Err(err) => return Err(abandon(fleet, &ids, err).await),
         }
     }
     if ids.is_empty() {
         return Err(NoCapacity(format!("no capacity in any pool: {}", failures.join("; "))).into());
     }
     Ok((ids, failures))
+}
+
+/// A request failed with instances already launched by earlier ones:
+/// terminate those, and report the failure (and a failed cleanup).
+async fn abandon(fleet: &impl Fleet, ids: &[String], err: anyhow::Error) -> anyhow::Error {
+    match fleet.terminate(ids).await {
+        Ok(()) => err,
+        Err(cleanup) => err.context(format!(
+            "and terminating the {} instances already launched failed too: {cleanup:#}",
+            ids.len()
+        )),
+    }
+}
+
+/// Where fleet requests go: EC2, or a script of EC2's own responses in
+/// the tests (for the errors moto never returns).
+trait Fleet {
+    async fn request(
+        &self,
+        pools: &[Pool],
+        count: i32,
+        kind: DefaultTargetCapacityType,
+    ) -> anyhow::Result<CreateFleetOutput>;
+    async fn terminate(&self, ids: &[String]) -> anyhow::Result<()>;
+}
+
+impl Fleet for Request<'_> {
+    async fn request(
+        &self,
+        pools: &[Pool],
+        count: i32,
+        kind: DefaultTargetCapacityType,
+    ) -> anyhow::Result<CreateFleetOutput> {
+        create_fleet(self, pools, count, kind).await
+    }
+
+    async fn terminate(&self, ids: &[String]) -> anyhow::Result<()> {
+        Ok(ec2::terminate(self.client, ids, false).await?)
+    }
 }
 
 /// Records the fleet's per-pool errors, and drops from `remaining` the
@@ -638,6 +663,152 @@ mod tests {
                     .build(),
             )
             .build()
+    }
+
+    /// EC2's responses, in order, and what was asked of it.
+    struct Scripted {
+        responses: std::sync::Mutex<std::collections::VecDeque<anyhow::Result<CreateFleetOutput>>>,
+        asked: std::sync::Mutex<Vec<(usize, i32, DefaultTargetCapacityType)>>,
+        terminated: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Scripted {
+        fn new(responses: Vec<anyhow::Result<CreateFleetOutput>>) -> Scripted {
+            Scripted {
+                responses: std::sync::Mutex::new(responses.into()),
+                asked: std::sync::Mutex::new(Vec::new()),
+                terminated: std::sync::Mutex::new(Vec::new()),
+            }
+        }
+    }
+
+    impl Fleet for Scripted {
+        async fn request(
+            &self,
+            pools: &[Pool],
+            count: i32,
+            kind: DefaultTargetCapacityType,
+        ) -> anyhow::Result<CreateFleetOutput> {
+            self.asked.lock().unwrap().push((pools.len(), count, kind));
+            self.responses
+                .lock()
+                .unwrap()
+                .pop_front()
+                .expect("a scripted response")
+        }
+
+        async fn terminate(&self, ids: &[String]) -> anyhow::Result<()> {
+            self.terminated.lock().unwrap().extend(ids.iter().cloned());
+            Ok(())
+        }
+    }
+
+    fn launched(ids: &[&str]) -> aws_sdk_ec2::types::CreateFleetInstance {
+        let mut i = aws_sdk_ec2::types::CreateFleetInstance::builder();
+        for id in ids {
+            i = i.instance_ids(*id);
+        }
+        i.build()
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    fn two_pools() -> Vec<Pool> {
+        vec![
+            pool("c5.large", "us-east-1a"),
+            pool("c5.large", "us-east-1b"),
+        ]
+    }
+
+    #[test]
+    fn a_pool_without_capacity_is_dropped_and_the_rest_asked_for_what_is_missing() {
+        let fleet = Scripted::new(vec![
+            Ok(CreateFleetOutput::builder()
+                .instances(launched(&["i-1"]))
+                .errors(error(
+                    "InsufficientInstanceCapacity",
+                    InstanceType::C5Large,
+                    Some("us-east-1a"),
+                ))
+                .build()),
+            Ok(CreateFleetOutput::builder()
+                .instances(launched(&["i-2"]))
+                .build()),
+        ]);
+        let (ids, failures) = block_on(fill(&fleet, &two_pools(), 2, false)).unwrap();
+        assert_eq!(ids, ["i-1", "i-2"]);
+        assert_eq!(failures.len(), 1);
+        let asked = fleet.asked.lock().unwrap().clone();
+        assert_eq!(
+            asked,
+            [
+                (2, 2, DefaultTargetCapacityType::Spot),
+                (1, 1, DefaultTargetCapacityType::Spot)
+            ]
+        );
+    }
+
+    #[test]
+    fn no_spot_capacity_anywhere_falls_back_to_on_demand_when_allowed() {
+        let no_spot = || {
+            Ok(CreateFleetOutput::builder()
+                .errors(error(
+                    "InsufficientInstanceCapacity",
+                    InstanceType::C5Large,
+                    Some("us-east-1a"),
+                ))
+                .errors(error(
+                    "InsufficientInstanceCapacity",
+                    InstanceType::C5Large,
+                    Some("us-east-1b"),
+                ))
+                .build())
+        };
+        let fleet = Scripted::new(vec![
+            no_spot(),
+            Ok(CreateFleetOutput::builder()
+                .instances(launched(&["i-od"]))
+                .build()),
+        ]);
+        let (ids, _) = block_on(fill(&fleet, &two_pools(), 1, true)).unwrap();
+        assert_eq!(ids, ["i-od"]);
+        assert_eq!(
+            fleet.asked.lock().unwrap()[1],
+            (2, 1, DefaultTargetCapacityType::OnDemand)
+        );
+
+        let fleet = Scripted::new(vec![no_spot()]);
+        let err = block_on(fill(&fleet, &two_pools(), 1, false)).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "no capacity in any pool: InsufficientInstanceCapacity in c5.large us-east-1a"
+            ),
+            "{err}"
+        );
+        assert!(fleet.terminated.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_request_failing_after_a_partial_launch_terminates_what_launched() {
+        let fleet = Scripted::new(vec![
+            Ok(CreateFleetOutput::builder()
+                .instances(launched(&["i-1"]))
+                .errors(error(
+                    "UnfulfillableCapacity",
+                    InstanceType::C5Large,
+                    Some("us-east-1a"),
+                ))
+                .build()),
+            Err(anyhow::anyhow!("RequestLimitExceeded after retries")),
+        ]);
+        let err = block_on(fill(&fleet, &two_pools(), 2, false)).unwrap_err();
+        assert_eq!(err.to_string(), "RequestLimitExceeded after retries");
+        assert_eq!(*fleet.terminated.lock().unwrap(), ["i-1"]);
     }
 
     /// The errors moto never returns, on EC2's own response types.
