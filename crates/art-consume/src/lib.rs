@@ -40,12 +40,6 @@ pub enum Exit {
     Producer = 7,
 }
 
-impl From<Exit> for std::process::ExitCode {
-    fn from(exit: Exit) -> Self {
-        std::process::ExitCode::from(exit as u8)
-    }
-}
-
 /// Why the artifact was not delivered.
 #[derive(Debug, thiserror::Error)]
 pub enum ConsumeError {

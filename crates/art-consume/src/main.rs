@@ -10,7 +10,7 @@ fn main() -> ExitCode {
         Err(err) => {
             tracing::error!("{err:#}");
             slipway_cli::github::Actions::from_env().error("art-consume", &format!("{err:#}"));
-            art_consume::exit_code_for(&err).into()
+            ExitCode::from(art_consume::exit_code_for(&err) as u8)
         }
     }
 }

@@ -38,12 +38,6 @@ pub enum Exit {
     Listen = 5,
 }
 
-impl From<Exit> for std::process::ExitCode {
-    fn from(exit: Exit) -> Self {
-        std::process::ExitCode::from(exit as u8)
-    }
-}
-
 /// Gave up waiting.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

@@ -10,7 +10,7 @@ fn main() -> ExitCode {
         Err(err) => {
             tracing::error!("{err:#}");
             slipway_cli::github::Actions::from_env().error("art-stream", &format!("{err:#}"));
-            art_stream::exit_code_for(&err).into()
+            ExitCode::from(art_stream::exit_code_for(&err) as u8)
         }
     }
 }

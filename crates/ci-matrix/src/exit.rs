@@ -1,8 +1,6 @@
 //! Exit codes of `ci-matrix`, documented in the README. They are a contract:
 //! workflows branch on them.
 
-use std::process::ExitCode;
-
 /// What a run of `ci-matrix` ended with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -22,10 +20,4 @@ pub enum Exit {
     /// The outputs would exceed GitHub's 1 MB job-output limit (shard with
     /// `--max-jobs`, or use `--output-file`).
     OutputTooLarge = 6,
-}
-
-impl From<Exit> for ExitCode {
-    fn from(exit: Exit) -> Self {
-        ExitCode::from(exit as u8)
-    }
 }

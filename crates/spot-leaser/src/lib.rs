@@ -38,12 +38,6 @@ pub enum Exit {
     NoCapacity = 4,
 }
 
-impl From<Exit> for std::process::ExitCode {
-    fn from(exit: Exit) -> Self {
-        std::process::ExitCode::from(exit as u8)
-    }
-}
-
 /// The command line or an input is wrong.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

@@ -10,7 +10,7 @@ fn main() -> ExitCode {
         Err(err) => {
             tracing::error!("{err:#}");
             slipway_cli::github::Actions::from_env().error("spot-leaser", &format!("{err:#}"));
-            spot_leaser::exit_code_for(&err).into()
+            ExitCode::from(spot_leaser::exit_code_for(&err) as u8)
         }
     }
 }
