@@ -12,8 +12,16 @@ use crate::time::parse_rfc3339;
 const DAY: i64 = 86_400;
 
 fn recorded(name: &str) -> String {
+    // shared/ lies beside the repository (a workplace convention): look in
+    // every directory above this crate.
     let dir = std::env::var_os("SLIPWAY_AWS_DATA").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/aws"),
+        || {
+            let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+            here.ancestors()
+                .map(|d| d.join("shared/data/aws"))
+                .find(|d| d.is_dir())
+                .unwrap_or_else(|| here.join("../../../shared/data/aws"))
+        },
         PathBuf::from,
     );
     let path = dir.join(name);

@@ -19,8 +19,15 @@ fn json(text: &str) -> Value {
 }
 
 fn recorded(name: &str) -> String {
+    // shared/ lies beside the repository: look in every directory above.
     let dir = std::env::var_os("SLIPWAY_AWS_DATA").map_or_else(
-        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/aws"),
+        || {
+            let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+            here.ancestors()
+                .map(|d| d.join("shared/data/aws"))
+                .find(|d| d.is_dir())
+                .unwrap_or_else(|| here.join("../../shared/data/aws"))
+        },
         std::path::PathBuf::from,
     );
     dir.join(name).to_str().unwrap().to_owned()
