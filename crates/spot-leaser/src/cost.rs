@@ -4,7 +4,6 @@
 
 use aws_sdk_ec2::Client;
 use serde::Serialize;
-use slipway_spot::OnDemand;
 use slipway_spot::billing::charge;
 use slipway_spot::time::parse_rfc3339;
 
@@ -37,10 +36,7 @@ pub struct InstanceCost {
 }
 
 pub(crate) async fn cost(args: &CostArgs, client: &Client) -> anyhow::Result<Costs> {
-    let on_demand = match &args.on_demand {
-        Some(file) => OnDemand::parse(&std::fs::read_to_string(file)?)?,
-        None => OnDemand::bundled(),
-    };
+    let on_demand = crate::plan::on_demand_table(args.on_demand.as_deref())?;
     let filter: Vec<(&str, &str)> = match &args.run_id {
         Some(run) => vec![
             ("slipway:managed", "true"),

@@ -598,7 +598,6 @@ async fn finish(
             .await
             .map_err(|e| ec2_error("CreateTags", &e))?;
     }
-    let on_demand = slipway_spot::OnDemand::bundled();
     Ok(described
         .iter()
         .map(|i| {
@@ -609,6 +608,8 @@ async fn finish(
                 .unwrap_or("")
                 .to_owned();
             let spot = i.instance_lifecycle().is_some_and(|l| l.as_str() == "spot");
+            // The plan priced every pool from its own tables: spot by the
+            // pool, on-demand by the type.
             let price = if spot {
                 eligible
                     .iter()
@@ -617,7 +618,10 @@ async fn finish(
                     })
                     .map(|c| c.current_price)
             } else {
-                on_demand.price(&instance_type)
+                eligible
+                    .iter()
+                    .find(|c| c.instance_type == instance_type)
+                    .and_then(|c| c.on_demand_price)
             };
             LaunchedInstance {
                 instance_id: i.instance_id().unwrap_or("").to_owned(),

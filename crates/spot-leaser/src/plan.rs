@@ -190,16 +190,20 @@ fn load_advisor(args: &PlanArgs, notes: &mut Vec<String>) -> anyhow::Result<Opti
     Ok(Some(advisor))
 }
 
-fn load_on_demand(args: &PlanArgs, notes: &mut Vec<String>) -> anyhow::Result<OnDemand> {
-    let on_demand = match &args.on_demand {
-        Some(file) => {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("failed to read {}", file.display()))?;
-            OnDemand::parse(&text)
-                .with_context(|| format!("invalid on-demand prices in {}", file.display()))?
-        }
-        None => OnDemand::bundled(),
+/// The on-demand table: `--on-demand FILE`, else the bundled one. `plan`
+/// and `cost` share it.
+pub(crate) fn on_demand_table(file: Option<&std::path::Path>) -> anyhow::Result<OnDemand> {
+    let Some(file) = file else {
+        return Ok(OnDemand::bundled());
     };
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("failed to read {}", file.display()))?;
+    OnDemand::parse(&text)
+        .with_context(|| format!("invalid on-demand prices in {}", file.display()))
+}
+
+fn load_on_demand(args: &PlanArgs, notes: &mut Vec<String>) -> anyhow::Result<OnDemand> {
+    let on_demand = on_demand_table(args.on_demand.as_deref())?;
     if on_demand.region != args.region {
         notes.push(format!(
             "on-demand prices are {}'s (pass --on-demand for {})",
