@@ -2,6 +2,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use slipway_cli::LogArgs;
+use slipway_github::queue::ScaleRule;
+
+use crate::github::{ApiArgs, ScopeArgs};
+use crate::register::RunnerArgs;
 
 /// EC2 Spot capacity for CI runners: pools chosen from price history by
 /// time-weighted price and interruption risk, launched across several pools
@@ -20,6 +24,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once per process")]
 pub enum Command {
     /// Rank spot pools by expected cost per job, explaining every choice.
     Plan(PlanArgs),
@@ -29,6 +34,16 @@ pub enum Command {
     Reap(ReapArgs),
     /// What instances have cost so far and will cost, against on-demand.
     Cost(CostArgs),
+    /// Count queued jobs (not runs) per label set, from GitHub or from
+    /// `workflow_job` webhook payloads.
+    Queue(QueueArgs),
+    /// On a runner instance: watch for spot interruption notices, and on
+    /// one annotate, count, remove the runner and record the job.
+    Watch(WatchArgs),
+    /// Re-run the jobs of a completed run that spot interruptions ended.
+    Rerun(RerunArgs),
+    /// Print the boot script (user data) that starts a registered runner.
+    UserData(UserDataArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -134,6 +149,139 @@ pub struct LaunchArgs {
     /// Ask EC2 whether the request would succeed, launching nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// The instance profile for instances (with --image-id); registered
+    /// runners need one that can read their SSM parameter.
+    #[arg(long, value_name = "NAME")]
+    pub iam_instance_profile: Option<String>,
+
+    /// `depth>N:TYPE[,TYPE…]`: with at least N+1 jobs queued, launch these
+    /// types instead of --instance-types. Repeatable; the first match wins.
+    #[arg(long = "scale-rule", value_name = "RULE")]
+    pub scale_rules: Vec<ScaleRule>,
+
+    /// The queue depth the scale rules see [default: counted from
+    /// --github-repo's queued jobs that these runners could take].
+    #[arg(long, value_name = "N")]
+    pub queue_depth: Option<usize>,
+
+    /// Arguments for `spot-leaser watch` in the boot script of registered runners.
+    #[arg(
+        long,
+        value_name = "ARGS",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
+    pub watch_args: String,
+
+    /// Register each instance as a runner of this organisation or repository.
+    #[command(flatten)]
+    pub github: ScopeArgs,
+
+    #[command(flatten)]
+    pub api: ApiArgs,
+
+    #[command(flatten)]
+    pub runner: RunnerArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct QueueArgs {
+    #[command(flatten)]
+    pub github: ScopeArgs,
+
+    #[command(flatten)]
+    pub api: ApiArgs,
+
+    /// Count only jobs a runner with these labels can take (size labels
+    /// of the jobs aside), comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "LABELS")]
+    pub labels: Vec<String>,
+
+    /// Read `workflow_job` webhook payloads (one JSON document after
+    /// another) from FILE (`-`: stdin) instead of asking GitHub.
+    #[arg(long, value_name = "FILE")]
+    pub webhooks: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// The instance metadata service.
+    #[arg(long, value_name = "URL", default_value = "http://169.254.169.254")]
+    pub imds_url: String,
+
+    /// How often to ask.
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub interval: String,
+
+    /// Stop watching after this long [default: until a notice].
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+
+    /// The runner to remove on a notice [default: <prefix>-<instance id>].
+    #[arg(long, value_name = "NAME")]
+    pub runner_name: Option<String>,
+
+    #[arg(long, value_name = "PREFIX", default_value = "slipway")]
+    pub runner_prefix: String,
+
+    /// Record the interruption (a tag on this instance) so that
+    /// `spot-leaser rerun` re-runs the job it ended.
+    #[arg(long)]
+    pub rerun: bool,
+
+    /// Write Prometheus metrics here (`node_exporter`'s textfile format).
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+
+    /// Remove the runner from this organisation or repository on a notice.
+    #[command(flatten)]
+    pub github: ScopeArgs,
+
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RerunArgs {
+    #[command(flatten)]
+    pub github: ScopeArgs,
+
+    #[command(flatten)]
+    pub api: ApiArgs,
+
+    #[arg(long)]
+    pub region: String,
+
+    /// The workflow run.
+    #[arg(long, value_name = "ID")]
+    pub run_id: u64,
+
+    /// How long to wait for the run to complete.
+    #[arg(long, value_name = "DURATION", default_value = "0s")]
+    pub wait: String,
+
+    /// Say what would be re-run, re-running nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[arg(long, value_name = "PREFIX", default_value = "slipway")]
+    pub runner_prefix: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UserDataArgs {
+    #[arg(long, value_name = "PATH", default_value = "/slipway/runners/")]
+    pub parameter_prefix: String,
+
+    /// Arguments for `spot-leaser watch` on the instance.
+    #[arg(
+        long,
+        value_name = "ARGS",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
+    pub watch_args: String,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -142,7 +290,7 @@ pub struct ReapArgs {
     pub region: String,
 
     /// Terminate the managed instances of this run.
-    #[arg(long, value_name = "ID", required_unless_present = "expired")]
+    #[arg(long, value_name = "ID", required_unless_present_any = ["expired", "register_timeout", "github_org", "github_repo"])]
     pub run_id: Option<String>,
 
     /// Terminate managed instances past their `slipway:expires-at`.
@@ -152,6 +300,22 @@ pub struct ReapArgs {
     /// Say what would be terminated, terminating nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Also terminate managed instances whose runner has not come online
+    /// this long after launch (with --github-org or --github-repo).
+    #[arg(long, value_name = "DURATION")]
+    pub register_timeout: Option<String>,
+
+    #[arg(long, value_name = "PREFIX", default_value = "slipway")]
+    pub runner_prefix: String,
+
+    /// Also remove this organisation's or repository's runners whose
+    /// instance is gone.
+    #[command(flatten)]
+    pub github: ScopeArgs,
+
+    #[command(flatten)]
+    pub api: ApiArgs,
 }
 
 #[derive(Debug, Clone, Args)]

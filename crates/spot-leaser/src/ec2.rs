@@ -217,3 +217,78 @@ pub(crate) async fn terminate(
         }
     }
 }
+
+/// vCPUs and architecture (`x64`, `arm64`) of instance types.
+pub(crate) async fn instance_shapes(
+    client: &Client,
+    types: &[String],
+) -> Result<HashMap<String, (i32, Option<String>)>, Ec2Error> {
+    if types.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let out = client
+        .describe_instance_types()
+        .set_instance_types(Some(types.iter().map(|t| t.as_str().into()).collect()))
+        .send()
+        .await
+        .map_err(|e| ec2_error("DescribeInstanceTypes", &e))?;
+    Ok(crate::register::shapes_map(out.instance_types()))
+}
+
+/// Adds tags to one instance.
+pub(crate) async fn create_tags(
+    client: &Client,
+    id: &str,
+    tags: &[(&str, String)],
+) -> Result<(), Ec2Error> {
+    client
+        .create_tags()
+        .resources(id)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(*k).value(v).build())
+                .collect(),
+        ))
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| ec2_error("CreateTags", &e))
+}
+
+/// Instances by id in any state, terminated included (EC2 keeps those
+/// visible for about an hour, with the reason they ended).
+pub(crate) async fn instances_any_state(
+    client: &Client,
+    ids: &[String],
+) -> Result<Vec<Instance>, Ec2Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pages = client
+        .describe_instances()
+        .filters(
+            Filter::builder()
+                .name("instance-id")
+                .set_values(Some(ids.to_vec()))
+                .build(),
+        )
+        .into_paginator()
+        .send();
+    let mut out = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| ec2_error("DescribeInstances", &e))?;
+        for reservation in page.reservations() {
+            out.extend(reservation.instances().iter().cloned());
+        }
+    }
+    Ok(out)
+}
+
+/// An SSM client for `region`, from the same chain as [`client`].
+pub(crate) async fn ssm_client(region: &str) -> aws_sdk_ssm::Client {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_owned()))
+        .load()
+        .await;
+    aws_sdk_ssm::Client::new(&config)
+}

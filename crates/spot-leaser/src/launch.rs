@@ -20,7 +20,7 @@ use slipway_spot::time::{format_rfc3339, parse_duration};
 use crate::cli::LaunchArgs;
 use crate::ec2::{self, ec2_error};
 use crate::plan::{now, plan};
-use crate::{NoCapacity, UsageError};
+use crate::{NoCapacity, RegistrationFailed, UsageError};
 
 /// Per-pool errors that mean "try the other pools", not "stop".
 const POOL_ERRORS: [&str; 4] = [
@@ -52,6 +52,9 @@ pub struct LaunchedInstance {
     /// The pool's current price when planned (on-demand: the table's),
     /// USD per hour.
     pub price: Option<f64>,
+    /// The GitHub runner it was registered as, when asked to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runner: Option<crate::register::RunnerInfo>,
 }
 
 /// One pool as a fleet override.
@@ -69,22 +72,27 @@ struct Request<'a> {
     dry_run: bool,
 }
 
-/// What runs once instances are up and described: the place for work that
-/// makes them useful (registering them as runners). When it fails, every
-/// instance this call launched is terminated.
-pub type AfterLaunch<'a> = &'a dyn Fn(&[LaunchedInstance]) -> anyhow::Result<()>;
+/// Instances the step after launch could not make useful, with why:
+/// `launch_then` terminates them and reports them as failures.
+pub type Unusable = Vec<(String, String)>;
 
-/// Launches as `spot-leaser launch` does.
+/// Launches as `spot-leaser launch` does without GitHub.
 pub async fn launch(args: &LaunchArgs, client: &Client) -> anyhow::Result<Launched> {
-    launch_then(args, client, &|_| Ok(())).await
+    launch_then(args, client, None, async |_: &mut [LaunchedInstance]| {
+        Ok(Unusable::new())
+    })
+    .await
 }
 
-/// Launches, then runs `after`; terminates what was launched if `after`
-/// or anything before it fails.
+/// Launches with `user_data` (else `--user-data`), then runs `after` (the
+/// place for work that makes instances useful: registering them as
+/// runners). Instances `after` names as unusable are terminated; when
+/// `after` fails, or anything before it, everything launched is.
 pub async fn launch_then(
     args: &LaunchArgs,
     client: &Client,
-    after: AfterLaunch<'_>,
+    user_data: Option<Vec<u8>>,
+    after: impl AsyncFnOnce(&mut [LaunchedInstance]) -> anyhow::Result<Unusable>,
 ) -> anyhow::Result<Launched> {
     let ttl = parse_duration(&args.ttl).ok_or_else(|| {
         UsageError(format!(
@@ -109,11 +117,12 @@ pub async fn launch_then(
         .unwrap_or_else(|| slipway_wire::hex(&slipway_wire::random_nonce()[..6]));
     let expires_at = format_rfc3339(now() + ttl);
     let pools = pools(client, &eligible, &args.subnet_ids).await?;
-    let user_data = match &args.user_data {
-        Some(file) => Some(
+    let user_data = match (user_data, &args.user_data) {
+        (Some(data), _) => Some(data),
+        (None, Some(file)) => Some(
             std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?,
         ),
-        None => None,
+        (None, None) => None,
     };
 
     let (template, made_here) = template_for(args, client, user_data.as_deref(), &run_id).await?;
@@ -149,19 +158,15 @@ pub async fn launch_then(
         });
     }
     let described = match finish(client, &ids, &eligible, &request.tags).await {
-        Ok(instances) => after(&instances).map(|()| instances),
+        Ok(mut instances) => after(&mut instances)
+            .await
+            .map(|unusable| (instances, unusable)),
         Err(err) => Err(err),
     };
     match described {
-        Ok(instances) => {
-            if instances.len() < usize::try_from(args.count).unwrap_or(0) {
-                tracing::warn!(
-                    "launched {} of {} instances: {}",
-                    instances.len(),
-                    args.count,
-                    failures.join("; ")
-                );
-            }
+        Ok((instances, unusable)) => {
+            let (instances, failures) =
+                drop_unusable(client, args.count, instances, unusable, failures).await?;
             Ok(Launched {
                 run_id,
                 expires_at,
@@ -181,6 +186,46 @@ pub async fn launch_then(
             Err(err)
         }
     }
+}
+
+/// Terminates the instances the step after launch could not use and
+/// reports them; fails when none is left.
+async fn drop_unusable(
+    client: &Client,
+    count: i32,
+    mut instances: Vec<LaunchedInstance>,
+    unusable: Unusable,
+    mut failures: Vec<String>,
+) -> anyhow::Result<(Vec<LaunchedInstance>, Vec<String>)> {
+    if !unusable.is_empty() {
+        let doomed: Vec<String> = unusable.iter().map(|(id, _)| id.clone()).collect();
+        tracing::warn!(
+            "terminating {} instances that could not be used",
+            doomed.len()
+        );
+        ec2::terminate(client, &doomed, false)
+            .await
+            .context("failed to terminate instances whose registration failed")?;
+        instances.retain(|i| !doomed.contains(&i.instance_id));
+        failures.extend(unusable.iter().map(|(id, why)| format!("{id}: {why}")));
+        if instances.is_empty() {
+            return Err(RegistrationFailed(format!(
+                "no instance could be registered (all {} terminated): {}",
+                doomed.len(),
+                unusable[0].1
+            ))
+            .into());
+        }
+    }
+    if instances.len() < usize::try_from(count).unwrap_or(0) {
+        tracing::warn!(
+            "launched {} of {} instances: {}",
+            instances.len(),
+            count,
+            failures.join("; ")
+        );
+    }
+    Ok((instances, failures))
 }
 
 /// Deletes a template made for one request: the instances keep running
@@ -211,7 +256,7 @@ async fn template_for(
     match (&args.launch_template, &args.image_id) {
         (Some(name), _) => Ok((name.clone(), false)),
         (None, Some(image)) => Ok((
-            make_template(client, image, user_data, run_id, args.dry_run).await?,
+            make_template(client, args, image, user_data, run_id).await?,
             true,
         )),
         (None, None) => Err(UsageError("give --image-id or --launch-template".to_owned()).into()),
@@ -473,11 +518,12 @@ async fn dry_run(
 /// A launch template for this request: the image and user data.
 async fn make_template(
     client: &Client,
+    args: &LaunchArgs,
     image: &str,
     user_data: Option<&[u8]>,
     run_id: &str,
-    dry_run: bool,
 ) -> anyhow::Result<String> {
+    let dry_run = args.dry_run;
     let name = format!(
         "slipway-{run_id}-{}",
         slipway_wire::hex(&slipway_wire::random_nonce()[..4])
@@ -485,6 +531,13 @@ async fn make_template(
     let data = RequestLaunchTemplateData::builder()
         .image_id(image)
         .set_user_data(user_data.map(aws_smithy_types::base64::encode))
+        .set_iam_instance_profile(args.iam_instance_profile.as_ref().map(|name| {
+            aws_sdk_ec2::types::LaunchTemplateIamInstanceProfileSpecificationRequest::builder()
+                .name(name)
+                .build()
+        }))
+        // A runner that finishes its one job shuts down; that ends the instance.
+        .instance_initiated_shutdown_behavior(aws_sdk_ec2::types::ShutdownBehavior::Terminate)
         .build();
     match client
         .create_launch_template()
@@ -630,6 +683,7 @@ async fn finish(
                 private_ip: i.private_ip_address().map(str::to_owned),
                 lifecycle: if spot { "spot" } else { "on-demand" }.to_owned(),
                 price,
+                runner: None,
             }
         })
         .collect())

@@ -9,20 +9,33 @@
 mod cli;
 mod cost;
 mod ec2;
+mod github;
 mod launch;
 mod plan;
+mod queue;
 mod reap;
+mod register;
+mod rerun;
+mod watch;
 
 use anyhow::Context as _;
 use slipway_cli::github::Actions;
 
-pub use cli::{Cli, Command, CostArgs, Format, LaunchArgs, PlanArgs, ReapArgs};
+pub use cli::{
+    Cli, Command, CostArgs, Format, LaunchArgs, PlanArgs, QueueArgs, ReapArgs, RerunArgs,
+    UserDataArgs, WatchArgs,
+};
 pub use cost::{Costs, InstanceCost};
 pub use ec2::Ec2Error;
 pub use ec2::client;
-pub use launch::{AfterLaunch, Launched, LaunchedInstance, launch, launch_then};
+pub use github::{ApiArgs, ScopeArgs};
+pub use launch::{Launched, LaunchedInstance, Unusable, launch, launch_then};
 pub use plan::Plan;
-pub use reap::{Reaped, ReapedInstance};
+pub use reap::{Reaped, ReapedInstance, RemovedRunner};
+pub use register::RunnerArgs;
+pub use register::{RunnerInfo, RunnerMode, boot_script, size_label};
+pub use rerun::{Rerun, RerunJob};
+pub use watch::{Notice, Watched};
 
 /// Exit codes of `spot-leaser`, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,12 +49,20 @@ pub enum Exit {
     Ec2 = 3,
     /// No eligible pool, or no capacity in any pool (nothing was left running).
     NoCapacity = 4,
+    /// A GitHub call failed (credentials, permissions, rate limits beyond
+    /// the allowed wait), or no launched instance could be registered.
+    GitHub = 5,
 }
 
 /// The command line or an input is wrong.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub(crate) String);
+
+/// No launched instance could be registered (all were terminated).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RegistrationFailed(pub(crate) String);
 
 /// Nothing could be launched.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +74,15 @@ pub fn exit_code_for(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
         if cause.is::<UsageError>() || cause.is::<slipway_spot::SpotError>() {
             return Exit::Usage;
+        }
+        if let Some(err) = cause.downcast_ref::<slipway_github::GitHubError>() {
+            return match err {
+                slipway_github::GitHubError::Usage(_) => Exit::Usage,
+                _ => Exit::GitHub,
+            };
+        }
+        if cause.is::<RegistrationFailed>() {
+            return Exit::GitHub;
         }
         if cause.is::<NoCapacity>() {
             return Exit::NoCapacity;
@@ -88,8 +118,7 @@ async fn run_async(cli: &Cli) -> anyhow::Result<()> {
             slipway_cli::write_stdout(&text)?;
         }
         Command::Launch(args) => {
-            let client = ec2::client(&args.plan.region).await;
-            let launched = launch::launch(args, &client).await?;
+            let launched = launch_command(args).await?;
             if let Some(file) = &actions.output {
                 let ids: Vec<&str> = launched
                     .instances
@@ -101,11 +130,17 @@ async fn run_async(cli: &Cli) -> anyhow::Result<()> {
                     .iter()
                     .filter_map(|i| i.private_ip.as_deref())
                     .collect();
+                let runners: Vec<&str> = launched
+                    .instances
+                    .iter()
+                    .filter_map(|i| i.runner.as_ref().map(|r| r.name.as_str()))
+                    .collect();
                 slipway_cli::github::append_outputs(
                     file,
                     &[
                         ("instance_ids", ids.join(",")),
                         ("private_ips", ips.join(",")),
+                        ("runner_names", runners.join(",")),
                         ("run_id", launched.run_id.clone()),
                     ],
                 )?;
@@ -114,7 +149,11 @@ async fn run_async(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Reap(args) => {
             let client = ec2::client(&args.region).await;
-            let reaped = reap::reap(args, &client).await?;
+            let github = match args.github.scope()? {
+                Some(scope) => Some(args.api.connect(scope).await?),
+                None => None,
+            };
+            let reaped = reap::reap(args, &client, github.as_ref()).await?;
             slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&reaped)?))?;
         }
         Command::Cost(args) => {
@@ -122,6 +161,86 @@ async fn run_async(cli: &Cli) -> anyhow::Result<()> {
             let costs = cost::cost(args, &client).await?;
             slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&costs)?))?;
         }
+        Command::Queue(args) => {
+            let depth = queue::queue(args).await?;
+            if let Some(file) = &actions.output {
+                slipway_cli::github::append_outputs(file, &[("queued", depth.queued.to_string())])?;
+            }
+            slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&depth)?))?;
+        }
+        Command::Watch(args) => {
+            let watched = watch::watch(args, &actions).await?;
+            slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&watched)?))?;
+        }
+        Command::Rerun(args) => {
+            let rerun = rerun::rerun(args).await?;
+            slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&rerun)?))?;
+        }
+        Command::UserData(args) => {
+            slipway_cli::write_stdout(&register::boot_script(
+                &args.parameter_prefix,
+                &args.watch_args,
+            ))?;
+        }
     }
     Ok(())
+}
+
+/// `launch`, with the scale rules applied and, when a GitHub scope is
+/// given, every instance registered as a runner.
+async fn launch_command(args: &LaunchArgs) -> anyhow::Result<Launched> {
+    let scope = args.github.scope()?;
+    let github = match &scope {
+        Some(scope) => Some(args.api.connect(scope.clone()).await?),
+        None => None,
+    };
+    let mut args = args.clone();
+    if !args.scale_rules.is_empty() {
+        let depth = match (args.queue_depth, &github) {
+            (Some(depth), _) => depth,
+            (None, Some(github)) => queue::depth_for_runners(github, &args.runner).await?,
+            (None, None) => {
+                return Err(UsageError(
+                    "--scale-rule needs --queue-depth or --github-repo to count the queue"
+                        .to_owned(),
+                )
+                .into());
+            }
+        };
+        if let Some(rule) = slipway_github::queue::choose(&args.scale_rules, depth) {
+            tracing::info!(depth, rule = rule.text, "scale rule matched");
+            args.plan.instance_types.clone_from(&rule.instance_types);
+        } else {
+            tracing::info!(depth, "no scale rule matched: --instance-types");
+        }
+    }
+    let client = ec2::client(&args.plan.region).await;
+    let Some(github) = github else {
+        return launch::launch(&args, &client).await;
+    };
+    if args.user_data.is_some() && args.launch_template.is_none() {
+        return Err(UsageError(
+            "--user-data and runner registration: the boot script is the user data \
+             (`spot-leaser user-data` prints it to combine with your own)"
+                .to_owned(),
+        )
+        .into());
+    }
+    let ssm = ec2::ssm_client(&args.plan.region).await;
+    let boot = register::boot_script(&args.runner.parameter_prefix, &args.watch_args);
+    let registrar = register::Registrar {
+        github: &github,
+        ec2: &client,
+        ssm: &ssm,
+        args: &args.runner,
+    };
+    let launched = launch::launch_then(
+        &args,
+        &client,
+        Some(boot.into_bytes()),
+        async |instances: &mut [LaunchedInstance]| registrar.register(instances).await,
+    )
+    .await;
+    github::log_stats(&github);
+    launched
 }

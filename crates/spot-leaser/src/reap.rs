@@ -1,10 +1,14 @@
-//! `spot-leaser reap`: terminate managed instances of a run or past their
-//! expiry. An instance without `slipway:managed=true` is never touched.
+//! `spot-leaser reap`: terminate managed instances of a run, past their
+//! expiry, or whose runner never came online; remove GitHub runners whose
+//! instance is gone. An instance without `slipway:managed=true` is never
+//! touched, nor a runner whose name is not `<prefix>-i-…`.
 
 use aws_sdk_ec2::Client;
 use serde::Serialize;
-use slipway_spot::time::parse_rfc3339;
+use slipway_github::{GitHub, Runner};
+use slipway_spot::time::{parse_duration, parse_rfc3339};
 
+use crate::UsageError;
 use crate::cli::ReapArgs;
 use crate::ec2;
 use crate::plan::now;
@@ -14,6 +18,15 @@ use crate::plan::now;
 pub struct Reaped {
     pub dry_run: bool,
     pub terminated: Vec<ReapedInstance>,
+    /// GitHub runners removed because their instance is gone.
+    pub removed_runners: Vec<RemovedRunner>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RemovedRunner {
+    pub id: u64,
+    pub name: String,
+    pub instance_id: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -21,41 +34,104 @@ pub struct ReapedInstance {
     pub instance_id: String,
     pub run_id: Option<String>,
     pub expires_at: Option<String>,
-    /// `run` (its run was reaped) or `expired`.
+    /// `run` (its run was reaped), `expired`, or `never-registered` (no
+    /// runner online within --register-timeout).
     pub reason: &'static str,
 }
 
-pub(crate) async fn reap(args: &ReapArgs, client: &Client) -> anyhow::Result<Reaped> {
+pub(crate) async fn reap(
+    args: &ReapArgs,
+    client: &Client,
+    github: Option<&GitHub>,
+) -> anyhow::Result<Reaped> {
+    let register_timeout = match &args.register_timeout {
+        Some(text) => Some(parse_duration(text).ok_or_else(|| {
+            UsageError(format!(
+                "--register-timeout {text:?}: expected a duration like 10m"
+            ))
+        })?),
+        None => None,
+    };
+    if register_timeout.is_some() && github.is_none() {
+        return Err(UsageError(
+            "--register-timeout needs --github-org or --github-repo to see the runners".to_owned(),
+        )
+        .into());
+    }
     let mut filter = vec![("slipway:managed", "true")];
-    if let (Some(run), false) = (&args.run_id, args.expired) {
+    if let (Some(run), false, None) = (&args.run_id, args.expired, register_timeout) {
         filter.push(("slipway:run-id", run.as_str()));
     }
     let now = now();
+    let runners = match github {
+        Some(github) => github.runners().await?,
+        None => Vec::new(),
+    };
     let mut chosen = Vec::new();
-    for instance in ec2::instances(client, &[], &filter).await? {
+    let managed = ec2::instances(client, &[], &filter).await?;
+    for instance in &managed {
         // Checked again here, whatever the filter did.
-        if ec2::tag(&instance, "slipway:managed") != Some("true") {
+        if ec2::tag(instance, "slipway:managed") != Some("true") {
             continue;
         }
-        let run_id = ec2::tag(&instance, "slipway:run-id").map(str::to_owned);
-        let expires_at = ec2::tag(&instance, "slipway:expires-at").map(str::to_owned);
+        let run_id = ec2::tag(instance, "slipway:run-id").map(str::to_owned);
+        let expires_at = ec2::tag(instance, "slipway:expires-at").map(str::to_owned);
         let of_run = args.run_id.is_some() && run_id == args.run_id;
         let expired = args.expired
             && expires_at
                 .as_deref()
                 .and_then(parse_rfc3339)
                 .is_some_and(|t| t <= now);
-        if !(of_run || expired) {
-            continue;
-        }
+        let unregistered = register_timeout.is_some_and(|timeout| {
+            never_registered(
+                ec2::tag(instance, "slipway:runner-name"),
+                instance
+                    .launch_time()
+                    .map(aws_sdk_ec2::primitives::DateTime::secs),
+                &runners,
+                now,
+                timeout,
+            )
+        });
+        let reason = match (of_run, expired, unregistered) {
+            (true, _, _) => "run",
+            (_, true, _) => "expired",
+            (_, _, true) => "never-registered",
+            _ => continue,
+        };
         chosen.push(ReapedInstance {
             instance_id: instance.instance_id().unwrap_or_default().to_owned(),
             run_id,
             expires_at,
-            reason: if of_run { "run" } else { "expired" },
+            reason,
         });
     }
     let ids: Vec<String> = chosen.iter().map(|i| i.instance_id.clone()).collect();
+    let mut removed_runners = Vec::new();
+    if let Some(github) = github {
+        let live: Vec<String> = ec2::instances(client, &[], &[("slipway:managed", "true")])
+            .await?
+            .iter()
+            .filter_map(|i| i.instance_id().map(str::to_owned))
+            .filter(|id| !ids.contains(id))
+            .collect();
+        for (runner, instance_id) in orphaned(&runners, &live, &args.runner_prefix) {
+            let removed = args.dry_run || github.delete_runner(runner.id).await?;
+            if removed {
+                tracing::info!(
+                    runner = runner.name,
+                    instance = instance_id,
+                    "runner removed: its instance is gone"
+                );
+                removed_runners.push(RemovedRunner {
+                    id: runner.id,
+                    name: runner.name.clone(),
+                    instance_id,
+                });
+            }
+        }
+        crate::github::log_stats(github);
+    }
     ec2::terminate(client, &ids, args.dry_run).await?;
     for i in &chosen {
         tracing::info!(
@@ -68,5 +144,117 @@ pub(crate) async fn reap(args: &ReapArgs, client: &Client) -> anyhow::Result<Rea
     Ok(Reaped {
         dry_run: args.dry_run,
         terminated: chosen,
+        removed_runners,
     })
+}
+
+/// An instance launched more than `timeout` seconds ago whose runner is
+/// not online (or busy) on GitHub. An instance launched without
+/// registration (no runner name) is never one.
+fn never_registered(
+    runner_name: Option<&str>,
+    launched_at: Option<i64>,
+    runners: &[Runner],
+    now: i64,
+    timeout: i64,
+) -> bool {
+    let (Some(name), Some(launched_at)) = (runner_name, launched_at) else {
+        return false;
+    };
+    let online = runners
+        .iter()
+        .any(|r| r.name == name && (r.status == "online" || r.busy));
+    !online && now - launched_at >= timeout
+}
+
+/// Our runners (`<prefix>-i-…`) whose instance is not among `live`.
+fn orphaned<'a>(runners: &'a [Runner], live: &[String], prefix: &str) -> Vec<(&'a Runner, String)> {
+    let ours = format!("{prefix}-");
+    runners
+        .iter()
+        .filter_map(|r| {
+            let instance = r.name.strip_prefix(&ours)?;
+            (instance.starts_with("i-") && !live.iter().any(|l| l == instance))
+                .then(|| (r, instance.to_owned()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runner(id: u64, name: &str, status: &str, busy: bool) -> Runner {
+        Runner {
+            id,
+            name: name.to_owned(),
+            status: status.to_owned(),
+            busy,
+            labels: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn runners_whose_instance_is_gone_are_orphans() {
+        let runners = [
+            runner(1, "slipway-i-0aaa", "offline", false),
+            runner(2, "slipway-i-0bbb", "online", true),
+            runner(3, "linux_runner", "offline", false),
+            runner(4, "slipway-build", "offline", false),
+        ];
+        let live = ["i-0bbb".to_owned()];
+        let gone: Vec<u64> = orphaned(&runners, &live, "slipway")
+            .iter()
+            .map(|(r, _)| r.id)
+            .collect();
+        assert_eq!(gone, [1]);
+    }
+
+    #[test]
+    fn instances_whose_runner_never_came_online() {
+        let runners = [
+            runner(1, "slipway-i-1", "online", false),
+            runner(2, "slipway-i-2", "offline", true),
+            runner(3, "slipway-i-3", "offline", false),
+        ];
+        let now = 10_000;
+        let old = Some(now - 900);
+        assert!(!never_registered(
+            Some("slipway-i-1"),
+            old,
+            &runners,
+            now,
+            600
+        ));
+        assert!(!never_registered(
+            Some("slipway-i-2"),
+            old,
+            &runners,
+            now,
+            600
+        ));
+        assert!(never_registered(
+            Some("slipway-i-3"),
+            old,
+            &runners,
+            now,
+            600
+        ));
+        assert!(never_registered(
+            Some("slipway-i-4"),
+            old,
+            &runners,
+            now,
+            600
+        ));
+        // Still within the timeout; or never registered at all.
+        assert!(!never_registered(
+            Some("slipway-i-4"),
+            Some(now - 60),
+            &runners,
+            now,
+            600
+        ));
+        assert!(!never_registered(None, old, &runners, now, 600));
+    }
 }

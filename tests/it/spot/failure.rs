@@ -47,12 +47,17 @@ fn a_failure_after_launch_terminates_everything_this_call_launched() {
         .build()
         .unwrap();
     let err = runtime
-        .block_on(spot_leaser::launch_then(&args, &client, &|instances| {
-            seen.lock()
-                .unwrap()
-                .extend(instances.iter().map(|i| i.instance_id.clone()));
-            anyhow::bail!("the runner registration failed")
-        }))
+        .block_on(spot_leaser::launch_then(
+            &args,
+            &client,
+            None,
+            async |instances: &mut [spot_leaser::LaunchedInstance]| {
+                seen.lock()
+                    .unwrap()
+                    .extend(instances.iter().map(|i| i.instance_id.clone()));
+                anyhow::bail!("the runner registration failed")
+            },
+        ))
         .unwrap_err();
     assert_eq!(err.to_string(), "the runner registration failed");
     let launched = seen.into_inner().unwrap();

@@ -1,0 +1,240 @@
+//! Queue depth as GitHub matches work to runners: *jobs* (a run reads
+//! `queued` while some of its jobs already run), grouped by the label set
+//! they ask for, and scale rules over that depth.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{GitHubError, Job};
+
+/// Queued jobs, in all and per label set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Depth {
+    /// Queued jobs counted (those a runner with `--labels` could take,
+    /// when given).
+    pub queued: usize,
+    /// Per label set, largest first.
+    pub by_labels: Vec<LabelDepth>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LabelDepth {
+    /// The job's `runs-on` labels, lower-cased and sorted.
+    pub labels: Vec<String>,
+    pub queued: usize,
+}
+
+/// Counts queued jobs by label set. With `runner_labels`, only jobs a
+/// runner carrying those labels can take count: GitHub gives a job to a
+/// runner that has every label the job asks for (compared without case).
+#[must_use]
+pub fn depth(jobs: &[Job], runner_labels: Option<&[String]>) -> Depth {
+    let runner: Option<Vec<String>> =
+        runner_labels.map(|l| l.iter().map(|s| s.to_ascii_lowercase()).collect());
+    let mut sets: BTreeMap<Vec<String>, usize> = BTreeMap::new();
+    for job in jobs.iter().filter(|j| j.status == "queued") {
+        let mut labels: Vec<String> = job.labels.iter().map(|l| l.to_ascii_lowercase()).collect();
+        labels.sort();
+        labels.dedup();
+        if let Some(runner) = &runner
+            && !labels.iter().all(|l| runner.contains(l))
+        {
+            continue;
+        }
+        *sets.entry(labels).or_default() += 1;
+    }
+    let mut by_labels: Vec<LabelDepth> = sets
+        .into_iter()
+        .map(|(labels, queued)| LabelDepth { labels, queued })
+        .collect();
+    by_labels.sort_by(|a, b| b.queued.cmp(&a.queued).then(a.labels.cmp(&b.labels)));
+    Depth {
+        queued: by_labels.iter().map(|d| d.queued).sum(),
+        by_labels,
+    }
+}
+
+#[derive(Deserialize)]
+struct WorkflowJobEvent {
+    workflow_job: Job,
+}
+
+/// The jobs described by a stream of `workflow_job` webhook payloads (one
+/// JSON document after another, as a receiver appends them), each job in
+/// its latest state. Deliveries can arrive out of order, so a job never
+/// goes back from `completed` to `in_progress` or from there to `queued`.
+pub fn jobs_from_webhooks(text: &str) -> Result<Vec<Job>, GitHubError> {
+    fn rank(status: &str) -> u8 {
+        match status {
+            "completed" => 3,
+            "in_progress" => 2,
+            "queued" | "waiting" | "pending" | "requested" => 1,
+            _ => 0,
+        }
+    }
+    let mut latest: BTreeMap<u64, Job> = BTreeMap::new();
+    let stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+    for (n, value) in stream.enumerate() {
+        let value = value.map_err(|e| {
+            GitHubError::Usage(format!("workflow_job payload {}: not JSON: {e}", n + 1))
+        })?;
+        let event: WorkflowJobEvent = serde_json::from_value(value).map_err(|e| {
+            GitHubError::Usage(format!("payload {}: not a workflow_job event ({e})", n + 1))
+        })?;
+        let job = event.workflow_job;
+        match latest.get(&job.id) {
+            Some(seen) if rank(&seen.status) > rank(&job.status) => {}
+            _ => {
+                latest.insert(job.id, job);
+            }
+        }
+    }
+    Ok(latest.into_values().collect())
+}
+
+/// `depth>N:TYPE[,TYPE…]` (or `>=`): when the queue is that deep, launch
+/// these types. Rules are tried in order; the first match wins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScaleRule {
+    pub at_least: usize,
+    pub instance_types: Vec<String>,
+    pub text: String,
+}
+
+impl std::str::FromStr for ScaleRule {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad =
+            |why: &str| format!("scale rule {text:?}: {why} (expected e.g. 'depth>5:c7i.4xlarge')");
+        let (condition, types) = text.split_once(':').ok_or_else(|| bad("no ':'"))?;
+        let condition = condition
+            .trim()
+            .strip_prefix("depth")
+            .ok_or_else(|| bad("the condition must start with 'depth'"))?
+            .trim_start();
+        let (inclusive, number) = if let Some(n) = condition.strip_prefix(">=") {
+            (true, n)
+        } else if let Some(n) = condition.strip_prefix('>') {
+            (false, n)
+        } else {
+            return Err(bad("expected '>' or '>='"));
+        };
+        let n: usize = number
+            .trim()
+            .parse()
+            .map_err(|_| bad("the depth is not a whole number"))?;
+        let instance_types: Vec<String> = types
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if instance_types.is_empty() {
+            return Err(bad("no instance type"));
+        }
+        Ok(ScaleRule {
+            at_least: if inclusive { n } else { n + 1 },
+            instance_types,
+            text: text.to_owned(),
+        })
+    }
+}
+
+/// The first rule the depth satisfies.
+#[must_use]
+pub fn choose(rules: &[ScaleRule], depth: usize) -> Option<&ScaleRule> {
+    rules.iter().find(|r| depth >= r.at_least)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(id: u64, status: &str, labels: &[&str]) -> Job {
+        Job {
+            id,
+            run_id: 1,
+            name: String::new(),
+            status: status.to_owned(),
+            conclusion: None,
+            labels: labels.iter().map(|s| (*s).to_owned()).collect(),
+            runner_name: None,
+        }
+    }
+
+    #[test]
+    fn counts_queued_jobs_per_label_set() {
+        let jobs = [
+            job(1, "queued", &["self-hosted", "slipway-4cpu"]),
+            job(2, "queued", &["slipway-4cpu", "Self-Hosted"]),
+            job(3, "in_progress", &["self-hosted", "slipway-4cpu"]),
+            job(4, "queued", &["self-hosted", "slipway-16cpu"]),
+            job(5, "completed", &["self-hosted", "slipway-16cpu"]),
+        ];
+        let all = depth(&jobs, None);
+        assert_eq!(all.queued, 3);
+        assert_eq!(
+            all.by_labels[0],
+            LabelDepth {
+                labels: vec!["self-hosted".into(), "slipway-4cpu".into()],
+                queued: 2
+            }
+        );
+        // A 4-CPU runner takes only the 4-CPU jobs.
+        let small = depth(
+            &jobs,
+            Some(&["self-hosted".into(), "linux".into(), "slipway-4cpu".into()]),
+        );
+        assert_eq!(small.queued, 2);
+    }
+
+    #[test]
+    fn webhook_deliveries_out_of_order_keep_the_latest_state() {
+        let event = |id: u64, status: &str| {
+            format!(
+                r#"{{"action":"{status}","workflow_job":{{"id":{id},"run_id":9,"status":"{status}","conclusion":null,"labels":["slipway-4cpu"],"runner_name":null}}}}"#
+            )
+        };
+        let stream = [
+            event(1, "queued"),
+            event(2, "in_progress"),
+            event(2, "queued"), // arrived late
+            event(3, "queued"),
+            event(3, "completed"),
+        ]
+        .join("\n");
+        let jobs = jobs_from_webhooks(&stream).unwrap();
+        assert_eq!(depth(&jobs, None).queued, 1);
+        let err = jobs_from_webhooks(r#"{"action":"opened","pull_request":{}}"#).unwrap_err();
+        assert!(
+            err.to_string().contains("not a workflow_job event"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn scale_rules_first_match_wins() {
+        let rules: Vec<ScaleRule> = ["depth>20:c7i.8xlarge", "depth>=6:c7i.4xlarge,m7i.4xlarge"]
+            .iter()
+            .map(|r| r.parse().unwrap())
+            .collect();
+        assert_eq!(choose(&rules, 5), None);
+        assert_eq!(
+            choose(&rules, 6).unwrap().instance_types,
+            ["c7i.4xlarge", "m7i.4xlarge"]
+        );
+        assert_eq!(choose(&rules, 21).unwrap().instance_types, ["c7i.8xlarge"]);
+        assert_eq!(choose(&rules, 20).unwrap().at_least, 6);
+        for bad in [
+            "depth>5",
+            "depth<5:x",
+            "size>5:x",
+            "depth>five:x",
+            "depth>5:",
+        ] {
+            assert!(bad.parse::<ScaleRule>().is_err(), "{bad}");
+        }
+    }
+}

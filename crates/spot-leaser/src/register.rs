@@ -1,0 +1,340 @@
+//! Registering launched instances as GitHub runners.
+//!
+//! One fleet request launches every instance from one launch template, so
+//! user data cannot carry a per-instance secret. Each instance's runner
+//! configuration (a JIT config, or a registration token with the runner's
+//! name and labels) is put in SSM Parameter Store as a `SecureString`
+//! named after the instance; the boot script ([`boot_script`]) reads it
+//! with the instance's role, deletes it, and starts the runner. This is
+//! the pattern of the widely used philips-labs/terraform-aws-github-runner.
+//!
+//! Token mode asks GitHub for one registration token and reuses it while
+//! it is valid; JIT mode asks for one configuration per runner, paced by
+//! the client's budget. A registration that fails terminates its instance.
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use aws_sdk_ssm::types::ParameterType;
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use slipway_github::{GitHub, JitRequest};
+
+use crate::LaunchedInstance;
+use crate::ec2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunnerMode {
+    /// A single-use just-in-time configuration per runner.
+    Jit,
+    /// One reusable registration token, `config.sh --ephemeral` on the instance.
+    Token,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunnerArgs {
+    /// Extra labels for the runners, comma-separated. `self-hosted`,
+    /// `linux`, the architecture and the size (`slipway-<vCPUs>cpu`) are
+    /// always given.
+    #[arg(long, value_delimiter = ',', value_name = "LABELS")]
+    pub runner_labels: Vec<String>,
+
+    /// The runner group (organisations; JIT needs one, 1 is the default group).
+    #[arg(long, value_name = "ID", default_value_t = 1)]
+    pub runner_group: u64,
+
+    #[arg(long, value_enum, default_value_t = RunnerMode::Jit)]
+    pub runner_mode: RunnerMode,
+
+    /// Runners are named `<PREFIX>-<instance id>`.
+    #[arg(long, value_name = "PREFIX", default_value = "slipway")]
+    pub runner_prefix: String,
+
+    /// Where each instance's runner configuration is put in SSM Parameter
+    /// Store (the instance's role must be able to read and delete it).
+    #[arg(long, value_name = "PATH", default_value = "/slipway/runners/")]
+    pub parameter_prefix: String,
+}
+
+/// The runner an instance was registered as.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunnerInfo {
+    pub name: String,
+    /// GitHub's id (JIT mode; a token-mode runner gets one when it starts).
+    pub id: Option<u64>,
+    pub labels: Vec<String>,
+    pub mode: RunnerMode,
+    /// The SSM parameter holding the configuration until the instance reads it.
+    pub parameter: String,
+}
+
+/// The labels of a runner on `instance_type`.
+fn labels(args: &RunnerArgs, vcpus: Option<i32>, arch: Option<&str>) -> Vec<String> {
+    let mut labels = vec!["self-hosted".to_owned(), "linux".to_owned()];
+    if let Some(arch) = arch {
+        labels.push(arch.to_owned());
+    }
+    if let Some(vcpus) = vcpus {
+        labels.push(size_label(vcpus));
+    }
+    for l in &args.runner_labels {
+        let l = l.trim();
+        if !l.is_empty() && !labels.iter().any(|x| x.eq_ignore_ascii_case(l)) {
+            labels.push(l.to_owned());
+        }
+    }
+    labels
+}
+
+/// `slipway-4cpu`: the label a job asks for to get that size.
+#[must_use]
+pub fn size_label(vcpus: i32) -> String {
+    format!("slipway-{vcpus}cpu")
+}
+
+/// Whether a label is a size label (not counted when matching queue depth
+/// against a runner's other labels).
+pub(crate) fn is_size_label(label: &str) -> bool {
+    label
+        .strip_prefix("slipway-")
+        .and_then(|l| l.strip_suffix("cpu"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+pub(crate) struct Registrar<'a> {
+    pub(crate) github: &'a GitHub,
+    pub(crate) ec2: &'a aws_sdk_ec2::Client,
+    pub(crate) ssm: &'a aws_sdk_ssm::Client,
+    pub(crate) args: &'a RunnerArgs,
+}
+
+impl Registrar<'_> {
+    /// Registers every instance; sets each one's `runner` and returns the
+    /// instances that failed, with why (the caller terminates them).
+    pub(crate) async fn register(
+        &self,
+        instances: &mut [LaunchedInstance],
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let mut types: Vec<String> = instances.iter().map(|i| i.instance_type.clone()).collect();
+        types.sort();
+        types.dedup();
+        let shapes = ec2::instance_shapes(self.ec2, &types).await?;
+        let group_name = match (self.args.runner_mode, self.github.scope()) {
+            (RunnerMode::Token, slipway_github::Scope::Org(_)) if self.args.runner_group != 1 => {
+                Some(self.github.runner_group(self.args.runner_group).await?.name)
+            }
+            _ => None,
+        };
+        // Token mode: one token for all, fetched before anything else so a
+        // refusal fails the whole launch at once.
+        if self.args.runner_mode == RunnerMode::Token {
+            self.github.registration_token().await?;
+        }
+        let mut failed = Vec::new();
+        let results = {
+            let jobs = instances.iter().map(|instance| {
+                let shape = shapes.get(&instance.instance_type);
+                let labels = labels(
+                    self.args,
+                    shape.map(|s| s.0),
+                    shape.and_then(|s| s.1.as_deref()),
+                );
+                self.register_one(instance, labels, group_name.as_deref())
+            });
+            join_all(jobs).await
+        };
+        for (instance, result) in instances.iter_mut().zip(results) {
+            match result {
+                Ok(runner) => instance.runner = Some(runner),
+                Err(err) => {
+                    tracing::error!(
+                        instance = instance.instance_id,
+                        "registration failed: {err:#}"
+                    );
+                    failed.push((instance.instance_id.clone(), format!("{err:#}")));
+                }
+            }
+        }
+        Ok(failed)
+    }
+
+    async fn register_one(
+        &self,
+        instance: &LaunchedInstance,
+        labels: Vec<String>,
+        group_name: Option<&str>,
+    ) -> anyhow::Result<RunnerInfo> {
+        let name = format!("{}-{}", self.args.runner_prefix, instance.instance_id);
+        let parameter = format!("{}{}", self.args.parameter_prefix, instance.instance_id);
+        let (value, id) = match self.args.runner_mode {
+            RunnerMode::Jit => {
+                let config = self
+                    .github
+                    .jit_config(&JitRequest {
+                        name: name.clone(),
+                        runner_group_id: self.args.runner_group,
+                        labels: labels.clone(),
+                        work_folder: None,
+                    })
+                    .await?;
+                let value = serde_json::json!({
+                    "mode": "jit",
+                    "jit_config": config.encoded_jit_config,
+                });
+                (value, Some(config.runner.id))
+            }
+            RunnerMode::Token => {
+                let token = self.github.registration_token().await?;
+                let value = serde_json::json!({
+                    "mode": "token",
+                    "url": self.github.scope().runner_url(self.github.api_url()),
+                    "token": token.token,
+                    "name": name,
+                    "labels": labels.join(","),
+                    "runner_group": group_name,
+                });
+                (value, None)
+            }
+        };
+        let put = self
+            .ssm
+            .put_parameter()
+            .name(&parameter)
+            .value(value.to_string())
+            .r#type(ParameterType::SecureString)
+            .overwrite(true)
+            .description("spot-leaser runner configuration, read once by the instance at boot")
+            .send()
+            .await;
+        if let Err(e) = put {
+            // The JIT runner exists on GitHub but can never start: remove it.
+            if let Some(id) = id
+                && let Err(del) = self.github.delete_runner(id).await
+            {
+                tracing::warn!("could not remove runner {name} ({id}): {del}");
+            }
+            return Err(anyhow::anyhow!(
+                "SSM PutParameter {parameter} failed: {}",
+                aws_sdk_ssm::error::DisplayErrorContext(&e)
+            ));
+        }
+        let mut tags = vec![("slipway:runner-name", name.clone())];
+        if let Some(id) = id {
+            tags.push(("slipway:runner-id", id.to_string()));
+        }
+        ec2::create_tags(self.ec2, &instance.instance_id, &tags)
+            .await
+            .context("failed to tag the instance with its runner")?;
+        Ok(RunnerInfo {
+            name,
+            id,
+            labels,
+            mode: self.args.runner_mode,
+            parameter,
+        })
+    }
+}
+
+/// Runs futures concurrently on this task, results in order. The
+/// client's budget, not this, decides the pace.
+async fn join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (fut, slot) in pinned.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match fut.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter()
+        .map(|v| v.expect("every future finished"))
+        .collect()
+}
+
+/// The user data that turns an instance of a runner image into a runner:
+/// reads its configuration from SSM (with the instance's role), deletes
+/// it, starts `spot-leaser watch` when the image has it, and runs one job
+/// (runners are ephemeral); the instance then shuts down, which the
+/// launch template turns into termination. See `docs/runner-image.md`.
+#[must_use]
+pub fn boot_script(parameter_prefix: &str, watch_args: &str) -> String {
+    BOOT_SCRIPT
+        .replace("@PARAMETER_PREFIX@", &shell_quote(parameter_prefix))
+        .replace("@WATCH_ARGS@", watch_args)
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+const BOOT_SCRIPT: &str = include_str!("boot.sh");
+
+pub(crate) fn shapes_map(
+    types: &[aws_sdk_ec2::types::InstanceTypeInfo],
+) -> HashMap<String, (i32, Option<String>)> {
+    types
+        .iter()
+        .filter_map(|t| {
+            let name = t.instance_type()?.as_str().to_owned();
+            let vcpus = t.v_cpu_info()?.default_v_cpus()?;
+            let arch = t
+                .processor_info()
+                .and_then(|p| p.supported_architectures().first())
+                .map(|a| match a.as_str() {
+                    "x86_64" => "x64".to_owned(),
+                    other => other.to_owned(),
+                });
+            Some((name, (vcpus, arch)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(labels: &[&str]) -> RunnerArgs {
+        RunnerArgs {
+            runner_labels: labels.iter().map(|s| (*s).to_owned()).collect(),
+            runner_group: 1,
+            runner_mode: RunnerMode::Jit,
+            runner_prefix: "slipway".into(),
+            parameter_prefix: "/slipway/runners/".into(),
+        }
+    }
+
+    #[test]
+    fn labels_carry_the_size() {
+        assert_eq!(
+            labels(&args(&["gpu", "Linux", ""]), Some(4), Some("x64")),
+            ["self-hosted", "linux", "x64", "slipway-4cpu", "gpu"]
+        );
+        assert!(is_size_label("slipway-16cpu"));
+        assert!(!is_size_label("slipway-cpu"));
+        assert!(!is_size_label("slipway-4gpu"));
+    }
+
+    #[test]
+    fn the_boot_script_reads_its_own_parameter() {
+        let script = boot_script("/ci/it's/", "--rerun");
+        assert!(script.starts_with("#!/bin/bash\n"));
+        assert!(
+            script.contains(r"PARAMETER_PREFIX='/ci/it'\''s/'"),
+            "{script}"
+        );
+        assert!(script.contains("spot-leaser watch --rerun"));
+        assert!(!script.contains('@'), "every placeholder filled");
+    }
+}

@@ -1,0 +1,130 @@
+//! `spot-leaser rerun`: once a run has completed, re-run the jobs that
+//! spot interruptions ended, each once.
+//!
+//! A job counts as interrupted when it failed or was cancelled on one of
+//! our runners (`<prefix>-<instance id>`) whose instance either carries
+//! the record `watch --rerun` leaves (`slipway:interrupted-at`) or was
+//! ended by EC2 for a spot interruption (its state reason
+//! `Server.SpotInstanceTermination`). Only the run's latest attempt is
+//! looked at, so a second `rerun` finds the re-run jobs on new runners and
+//! does nothing more.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::UsageError;
+use crate::cli::RerunArgs;
+use crate::ec2;
+
+#[derive(Debug, Serialize)]
+pub struct Rerun {
+    pub run_id: u64,
+    /// The run's status when looked at (`completed` when jobs were re-run).
+    pub status: Option<String>,
+    pub dry_run: bool,
+    pub jobs: Vec<RerunJob>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RerunJob {
+    pub job_id: u64,
+    pub name: String,
+    pub runner_name: String,
+    pub instance_id: String,
+    /// `recorded` (by `watch --rerun`) or `spot-termination` (EC2's reason).
+    pub evidence: &'static str,
+}
+
+pub(crate) async fn rerun(args: &RerunArgs) -> anyhow::Result<Rerun> {
+    let wait = if args.wait.trim() == "0" || args.wait.trim() == "0s" {
+        Duration::ZERO
+    } else {
+        slipway_spot::time::parse_duration(&args.wait)
+            .and_then(|s| u64::try_from(s).ok())
+            .map(Duration::from_secs)
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "--wait {:?}: expected a duration like 30m",
+                    args.wait
+                ))
+            })?
+    };
+    let scope = args
+        .github
+        .scope()?
+        .ok_or_else(|| UsageError("give --github-repo OWNER/REPO".to_owned()))?;
+    let github = args.api.connect(scope).await?;
+    let started = tokio::time::Instant::now();
+    let run = loop {
+        let run = github.workflow_run(args.run_id).await?;
+        if run.status.as_deref() == Some("completed") || started.elapsed() >= wait {
+            break run;
+        }
+        tokio::time::sleep(Duration::from_secs(15).min(wait)).await;
+    };
+    let mut out = Rerun {
+        run_id: args.run_id,
+        status: run.status.clone(),
+        dry_run: args.dry_run,
+        jobs: Vec::new(),
+    };
+    if run.status.as_deref() != Some("completed") {
+        tracing::warn!(
+            run = args.run_id,
+            status = run.status.as_deref().unwrap_or("unknown"),
+            "the run has not completed: nothing re-run (GitHub re-runs jobs of completed runs only)"
+        );
+        return Ok(out);
+    }
+    let ours = format!("{}-", args.runner_prefix);
+    let candidates: Vec<_> = github
+        .run_jobs(args.run_id)
+        .await?
+        .into_iter()
+        .filter(|j| matches!(j.conclusion.as_deref(), Some("failure" | "cancelled")))
+        .filter_map(|j| {
+            let instance = j.runner_name.as_deref()?.strip_prefix(&ours)?.to_owned();
+            instance.starts_with("i-").then_some((j, instance))
+        })
+        .collect();
+    let ids: Vec<String> = candidates.iter().map(|(_, i)| i.clone()).collect();
+    let client = ec2::client(&args.region).await;
+    let instances = ec2::instances_any_state(&client, &ids).await?;
+    for (job, instance_id) in candidates {
+        let Some(instance) = instances
+            .iter()
+            .find(|i| i.instance_id() == Some(instance_id.as_str()))
+        else {
+            continue;
+        };
+        let evidence = if ec2::tag(instance, "slipway:interrupted-at").is_some() {
+            "recorded"
+        } else if instance.state_reason().and_then(|r| r.code())
+            == Some("Server.SpotInstanceTermination")
+        {
+            "spot-termination"
+        } else {
+            continue;
+        };
+        if !args.dry_run {
+            github.rerun_job(job.id).await?;
+        }
+        tracing::info!(
+            job = job.id,
+            name = job.name,
+            instance = instance_id,
+            evidence,
+            "re-run"
+        );
+        out.jobs.push(RerunJob {
+            job_id: job.id,
+            name: job.name.clone(),
+            runner_name: job.runner_name.clone().unwrap_or_default(),
+            instance_id,
+            evidence,
+        });
+    }
+    crate::github::log_stats(&github);
+    Ok(out)
+}

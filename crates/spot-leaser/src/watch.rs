@@ -1,0 +1,234 @@
+//! `spot-leaser watch`, on the runner instance: polls the instance
+//! metadata service (`IMDSv2`: a session token, then the paths) every few
+//! seconds for a spot interruption notice and a rebalance recommendation.
+//! On a notice (about two minutes ahead): a workflow annotation, a metric,
+//! the runner removed from GitHub so no new job lands on it, and with
+//! `--rerun` a record on the instance for `spot-leaser rerun`.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_config::imds::client::error::ImdsError;
+use serde::{Deserialize, Serialize};
+use slipway_cli::github::Actions;
+
+use crate::UsageError;
+use crate::cli::WatchArgs;
+use crate::ec2;
+
+const INSTANCE_ACTION: &str = "/latest/meta-data/spot/instance-action";
+const REBALANCE: &str = "/latest/meta-data/events/recommendations/rebalance";
+
+/// The interruption notice, as IMDS gives it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Notice {
+    /// `terminate`, `stop` or `hibernate`.
+    pub action: String,
+    pub time: String,
+}
+
+/// What `watch` prints when it stops: a JSON contract.
+#[derive(Debug, Serialize)]
+pub struct Watched {
+    pub instance_id: String,
+    pub polls: u64,
+    pub notice: Option<Notice>,
+    /// When EC2 recommended rebalancing, if it did.
+    pub rebalance_recommended_at: Option<String>,
+    pub runner_name: String,
+    /// Whether the runner was removed from GitHub (None: not asked to).
+    pub runner_removed: Option<bool>,
+    /// Whether the interruption was recorded for `spot-leaser rerun`.
+    pub recorded_for_rerun: bool,
+}
+
+#[derive(Deserialize)]
+struct Rebalance {
+    #[serde(rename = "noticeTime")]
+    notice_time: String,
+}
+
+fn seconds(name: &str, text: &str) -> anyhow::Result<Duration> {
+    slipway_spot::time::parse_duration(text)
+        .and_then(|s| u64::try_from(s).ok())
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            UsageError(format!(
+                "{name} {text:?}: expected a duration like 5s or 2m"
+            ))
+            .into()
+        })
+}
+
+pub(crate) async fn watch(args: &WatchArgs, actions: &Actions) -> anyhow::Result<Watched> {
+    let interval = seconds("--interval", &args.interval)?;
+    let timeout = args
+        .timeout
+        .as_deref()
+        .map(|t| seconds("--timeout", t))
+        .transpose()?;
+    let imds = aws_config::imds::Client::builder()
+        .endpoint(&args.imds_url)
+        .map_err(|e| UsageError(format!("--imds-url {:?}: {e}", args.imds_url)))?
+        .max_attempts(3)
+        .build();
+    let instance_id = get(&imds, "/latest/meta-data/instance-id")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the instance metadata service has no instance id"))?;
+    let runner_name = args
+        .runner_name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{instance_id}", args.runner_prefix));
+    tracing::info!(
+        instance = instance_id,
+        "watching for spot interruption notices"
+    );
+    let started = tokio::time::Instant::now();
+    let mut watched = Watched {
+        instance_id: instance_id.clone(),
+        polls: 0,
+        notice: None,
+        rebalance_recommended_at: None,
+        runner_name,
+        runner_removed: None,
+        recorded_for_rerun: false,
+    };
+    let notice = loop {
+        watched.polls += 1;
+        if let Some(text) = get(&imds, INSTANCE_ACTION).await? {
+            let notice: Notice = serde_json::from_str(&text).with_context(|| {
+                format!("the interruption notice is not what EC2 documents: {text}")
+            })?;
+            break notice;
+        }
+        if watched.rebalance_recommended_at.is_none()
+            && let Some(text) = get(&imds, REBALANCE).await?
+        {
+            let at = serde_json::from_str::<Rebalance>(&text)
+                .map(|r| r.notice_time)
+                .unwrap_or(text);
+            tracing::warn!(
+                instance = instance_id,
+                at,
+                "EC2 recommends rebalancing: interruption risk is up"
+            );
+            actions.warning(
+                "spot-leaser",
+                &format!(
+                    "EC2 recommends rebalancing {instance_id} (at {at}): it may be interrupted soon"
+                ),
+            );
+            watched.rebalance_recommended_at = Some(at);
+            write_metrics(args, &watched, None)?;
+        }
+        if timeout.is_some_and(|t| started.elapsed() >= t) {
+            return Ok(watched);
+        }
+        tokio::time::sleep(interval).await;
+    };
+    tracing::warn!(
+        instance = instance_id,
+        action = notice.action,
+        time = notice.time,
+        "spot interruption notice"
+    );
+    actions.warning(
+        "spot-leaser",
+        &format!(
+            "spot interruption: EC2 will {} {instance_id} at {}; the job on runner {} will be cut short",
+            notice.action, notice.time, watched.runner_name
+        ),
+    );
+    write_metrics(args, &watched, Some(&notice))?;
+    watched.notice = Some(notice.clone());
+    if let Some(scope) = args.github.scope()? {
+        let github = args.api.connect(scope).await?;
+        watched.runner_removed = Some(remove_runner(&github, &watched.runner_name).await?);
+        crate::github::log_stats(&github);
+    }
+    if args.rerun {
+        let region = get(&imds, "/latest/meta-data/placement/region")
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the instance metadata service has no region"))?;
+        let client = ec2::client(&region).await;
+        ec2::create_tags(
+            &client,
+            &instance_id,
+            &[
+                ("slipway:interrupted-at", notice.time.clone()),
+                ("slipway:interrupted-runner", watched.runner_name.clone()),
+            ],
+        )
+        .await
+        .context("failed to record the interruption on the instance")?;
+        watched.recorded_for_rerun = true;
+    }
+    Ok(watched)
+}
+
+/// A metadata path, `None` on 404 (IMDS's "not now").
+async fn get(imds: &aws_config::imds::Client, path: &str) -> anyhow::Result<Option<String>> {
+    match imds.get(path).await {
+        Ok(value) => Ok(Some(value.as_ref().to_owned())),
+        Err(ImdsError::ErrorResponse(e)) if e.response().status().as_u16() == 404 => Ok(None),
+        Err(e) => Err(anyhow::anyhow!(
+            "the instance metadata service failed on {path}: {}",
+            aws_sdk_ec2::error::DisplayErrorContext(&e)
+        )),
+    }
+}
+
+/// Removes the runner by name; `false` when GitHub does not have it.
+async fn remove_runner(github: &slipway_github::GitHub, name: &str) -> anyhow::Result<bool> {
+    let runners = github.runners().await?;
+    let Some(runner) = runners.iter().find(|r| r.name == name) else {
+        tracing::warn!(runner = name, "no such runner on GitHub: nothing to remove");
+        return Ok(false);
+    };
+    let removed = github.delete_runner(runner.id).await?;
+    tracing::info!(
+        runner = name,
+        id = runner.id,
+        removed,
+        "runner removed from GitHub"
+    );
+    Ok(removed)
+}
+
+/// Prometheus text format for `node_exporter`'s textfile collector, written
+/// atomically.
+fn write_metrics(
+    args: &WatchArgs,
+    watched: &Watched,
+    notice: Option<&Notice>,
+) -> anyhow::Result<()> {
+    let Some(file) = &args.metrics_file else {
+        return Ok(());
+    };
+    let id = &watched.instance_id;
+    let mut text = String::from(
+        "# HELP slipway_spot_interruption_notice 1 when EC2 has announced this spot instance's interruption.\n\
+         # TYPE slipway_spot_interruption_notice gauge\n",
+    );
+    let _ = match notice {
+        Some(n) => writeln!(
+            text,
+            "slipway_spot_interruption_notice{{instance_id=\"{id}\",action=\"{}\"}} 1",
+            n.action
+        ),
+        None => writeln!(
+            text,
+            "slipway_spot_interruption_notice{{instance_id=\"{id}\"}} 0"
+        ),
+    };
+    let _ = write!(
+        text,
+        "# HELP slipway_spot_rebalance_recommended 1 when EC2 recommends rebalancing away from this instance.\n\
+         # TYPE slipway_spot_rebalance_recommended gauge\n\
+         slipway_spot_rebalance_recommended{{instance_id=\"{id}\"}} {}\n",
+        u8::from(watched.rebalance_recommended_at.is_some())
+    );
+    slipway_cli::write_atomically(file, text.as_bytes())
+        .with_context(|| format!("failed to write metrics to {}", file.display()))
+}
