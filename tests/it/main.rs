@@ -3,5 +3,6 @@
 
 mod artifact;
 mod ci_matrix;
+mod github;
 mod spot;
 mod support;

@@ -8,6 +8,7 @@
 mod bench;
 mod bench_stream;
 mod demo;
+mod github_mock;
 mod test;
 mod tools;
 

