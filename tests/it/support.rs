@@ -151,8 +151,19 @@ impl Run {
         self
     }
 
+    /// `--flag PATH`.
+    pub(crate) fn arg_path(mut self, flag: &str, path: &Path) -> Run {
+        self.cmd.arg(flag).arg(path);
+        self
+    }
+
     pub(crate) fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Run {
         self.cmd.env(key, value);
+        self
+    }
+
+    pub(crate) fn env_remove(mut self, key: &str) -> Run {
+        self.cmd.env_remove(key);
         self
     }
 

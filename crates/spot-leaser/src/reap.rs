@@ -107,31 +107,10 @@ pub(crate) async fn reap(
         });
     }
     let ids: Vec<String> = chosen.iter().map(|i| i.instance_id.clone()).collect();
-    let mut removed_runners = Vec::new();
-    if let Some(github) = github {
-        let live: Vec<String> = ec2::instances(client, &[], &[("slipway:managed", "true")])
-            .await?
-            .iter()
-            .filter_map(|i| i.instance_id().map(str::to_owned))
-            .filter(|id| !ids.contains(id))
-            .collect();
-        for (runner, instance_id) in orphaned(&runners, &live, &args.runner_prefix) {
-            let removed = args.dry_run || github.delete_runner(runner.id).await?;
-            if removed {
-                tracing::info!(
-                    runner = runner.name,
-                    instance = instance_id,
-                    "runner removed: its instance is gone"
-                );
-                removed_runners.push(RemovedRunner {
-                    id: runner.id,
-                    name: runner.name.clone(),
-                    instance_id,
-                });
-            }
-        }
-        crate::github::log_stats(github);
-    }
+    let removed_runners = match github {
+        Some(github) => remove_orphans(github, client, args, &runners, &ids).await?,
+        None => Vec::new(),
+    };
     ec2::terminate(client, &ids, args.dry_run).await?;
     for i in &chosen {
         tracing::info!(
@@ -146,6 +125,40 @@ pub(crate) async fn reap(
         terminated: chosen,
         removed_runners,
     })
+}
+
+/// Removes our runners whose instance is gone (or about to be: `doomed`).
+async fn remove_orphans(
+    github: &GitHub,
+    client: &Client,
+    args: &ReapArgs,
+    runners: &[Runner],
+    doomed: &[String],
+) -> anyhow::Result<Vec<RemovedRunner>> {
+    let live: Vec<String> = ec2::instances(client, &[], &[("slipway:managed", "true")])
+        .await?
+        .iter()
+        .filter_map(|i| i.instance_id().map(str::to_owned))
+        .filter(|id| !doomed.contains(id))
+        .collect();
+    let mut removed_runners = Vec::new();
+    for (runner, instance_id) in orphaned(runners, &live, &args.runner_prefix) {
+        let removed = args.dry_run || github.delete_runner(runner.id).await?;
+        if removed {
+            tracing::info!(
+                runner = runner.name,
+                instance = instance_id,
+                "runner removed: its instance is gone"
+            );
+            removed_runners.push(RemovedRunner {
+                id: runner.id,
+                name: runner.name.clone(),
+                instance_id,
+            });
+        }
+    }
+    crate::github::log_stats(github);
+    Ok(removed_runners)
 }
 
 /// An instance launched more than `timeout` seconds ago whose runner is

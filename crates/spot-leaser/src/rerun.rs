@@ -11,7 +11,9 @@
 
 use std::time::Duration;
 
+use aws_sdk_ec2::types::Instance;
 use serde::Serialize;
+use slipway_github::Job;
 
 use crate::UsageError;
 use crate::cli::RerunArgs;
@@ -77,21 +79,47 @@ pub(crate) async fn rerun(args: &RerunArgs) -> anyhow::Result<Rerun> {
         );
         return Ok(out);
     }
-    let ours = format!("{}-", args.runner_prefix);
-    let candidates: Vec<_> = github
-        .run_jobs(args.run_id)
-        .await?
+    let jobs = github.run_jobs(args.run_id).await?;
+    let ids: Vec<String> = candidates(&jobs, &args.runner_prefix)
         .into_iter()
-        .filter(|j| matches!(j.conclusion.as_deref(), Some("failure" | "cancelled")))
-        .filter_map(|j| {
-            let instance = j.runner_name.as_deref()?.strip_prefix(&ours)?.to_owned();
-            instance.starts_with("i-").then_some((j, instance))
-        })
+        .map(|(_, instance)| instance)
         .collect();
-    let ids: Vec<String> = candidates.iter().map(|(_, i)| i.clone()).collect();
     let client = ec2::client(&args.region).await;
     let instances = ec2::instances_any_state(&client, &ids).await?;
-    for (job, instance_id) in candidates {
+    out.jobs = interrupted(&jobs, &instances, &args.runner_prefix);
+    for job in &out.jobs {
+        if !args.dry_run {
+            github.rerun_job(job.job_id).await?;
+        }
+        tracing::info!(
+            job = job.job_id,
+            name = job.name,
+            instance = job.instance_id,
+            evidence = job.evidence,
+            dry_run = args.dry_run,
+            "re-run"
+        );
+    }
+    crate::github::log_stats(&github);
+    Ok(out)
+}
+
+/// Failed or cancelled jobs on our runners, with the instance each ran on.
+fn candidates<'a>(jobs: &'a [Job], prefix: &str) -> Vec<(&'a Job, String)> {
+    let ours = format!("{prefix}-");
+    jobs.iter()
+        .filter(|j| matches!(j.conclusion.as_deref(), Some("failure" | "cancelled")))
+        .filter_map(|j| {
+            let instance = j.runner_name.as_deref()?.strip_prefix(&ours)?;
+            instance.starts_with("i-").then(|| (j, instance.to_owned()))
+        })
+        .collect()
+}
+
+/// The candidates whose instance shows a spot interruption.
+fn interrupted(jobs: &[Job], instances: &[Instance], prefix: &str) -> Vec<RerunJob> {
+    let mut out = Vec::new();
+    for (job, instance_id) in candidates(jobs, prefix) {
         let Some(instance) = instances
             .iter()
             .find(|i| i.instance_id() == Some(instance_id.as_str()))
@@ -107,17 +135,7 @@ pub(crate) async fn rerun(args: &RerunArgs) -> anyhow::Result<Rerun> {
         } else {
             continue;
         };
-        if !args.dry_run {
-            github.rerun_job(job.id).await?;
-        }
-        tracing::info!(
-            job = job.id,
-            name = job.name,
-            instance = instance_id,
-            evidence,
-            "re-run"
-        );
-        out.jobs.push(RerunJob {
+        out.push(RerunJob {
             job_id: job.id,
             name: job.name.clone(),
             runner_name: job.runner_name.clone().unwrap_or_default(),
@@ -125,6 +143,69 @@ pub(crate) async fn rerun(args: &RerunArgs) -> anyhow::Result<Rerun> {
             evidence,
         });
     }
-    crate::github::log_stats(&github);
-    Ok(out)
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_ec2::types::{StateReason, Tag};
+
+    use super::*;
+
+    fn job(id: u64, conclusion: &str, runner: &str) -> Job {
+        Job {
+            id,
+            run_id: 9,
+            name: format!("job {id}"),
+            status: "completed".into(),
+            conclusion: Some(conclusion.into()),
+            labels: Vec::new(),
+            runner_name: Some(runner.into()),
+        }
+    }
+
+    #[test]
+    fn only_jobs_ended_by_an_interruption_are_rerun() {
+        let jobs = [
+            job(1, "failure", "slipway-i-recorded"),
+            job(2, "cancelled", "slipway-i-reclaimed"),
+            job(3, "failure", "slipway-i-plain"),
+            job(4, "success", "slipway-i-recorded"),
+            job(5, "failure", "GitHub Actions 5"),
+            job(6, "failure", "slipway-i-unknown"),
+        ];
+        let instances = [
+            Instance::builder()
+                .instance_id("i-recorded")
+                .tags(
+                    Tag::builder()
+                        .key("slipway:interrupted-at")
+                        .value("t")
+                        .build(),
+                )
+                .build(),
+            Instance::builder()
+                .instance_id("i-reclaimed")
+                .state_reason(
+                    StateReason::builder()
+                        .code("Server.SpotInstanceTermination")
+                        .build(),
+                )
+                .build(),
+            Instance::builder()
+                .instance_id("i-plain")
+                .state_reason(
+                    StateReason::builder()
+                        .code("Client.UserInitiatedShutdown")
+                        .build(),
+                )
+                .build(),
+        ];
+        let chosen: Vec<(u64, &str)> = interrupted(&jobs, &instances, "slipway")
+            .iter()
+            .map(|j| (j.job_id, j.evidence))
+            .collect();
+        assert_eq!(chosen, [(1, "recorded"), (2, "spot-termination")]);
+        assert_eq!(candidates(&jobs, "slipway").len(), 4);
+    }
 }

@@ -148,23 +148,34 @@ pub(crate) async fn watch(args: &WatchArgs, actions: &Actions) -> anyhow::Result
         crate::github::log_stats(&github);
     }
     if args.rerun {
-        let region = get(&imds, "/latest/meta-data/placement/region")
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("the instance metadata service has no region"))?;
-        let client = ec2::client(&region).await;
-        ec2::create_tags(
-            &client,
-            &instance_id,
-            &[
-                ("slipway:interrupted-at", notice.time.clone()),
-                ("slipway:interrupted-runner", watched.runner_name.clone()),
-            ],
-        )
-        .await
-        .context("failed to record the interruption on the instance")?;
+        record_for_rerun(&imds, &instance_id, &notice, &watched.runner_name).await?;
         watched.recorded_for_rerun = true;
     }
     Ok(watched)
+}
+
+/// Tags this instance with the interruption: `spot-leaser rerun` reads it.
+async fn record_for_rerun(
+    imds: &aws_config::imds::Client,
+    instance_id: &str,
+    notice: &Notice,
+    runner_name: &str,
+) -> anyhow::Result<()> {
+    let region = get(imds, "/latest/meta-data/placement/region")
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("the instance metadata service has no region"))?;
+    let client = ec2::client(&region).await;
+    ec2::create_tags(
+        &client,
+        instance_id,
+        &[
+            ("slipway:interrupted-at", notice.time.clone()),
+            ("slipway:interrupted-runner", runner_name.to_owned()),
+        ],
+    )
+    .await
+    .context("failed to record the interruption on the instance")?;
+    Ok(())
 }
 
 /// A metadata path, `None` on 404 (IMDS's "not now").

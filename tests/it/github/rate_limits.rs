@@ -172,7 +172,7 @@ fn a_wait_longer_than_allowed_gives_up_with_what_github_asked() {
     ]);
     let rt = runtime();
     let github = client(&rt, &server, |c| {
-        c.budget.max_wait = Duration::from_secs(60)
+        c.budget.max_wait = Duration::from_mins(1);
     });
     let err = rt.block_on(github.registration_token()).unwrap_err();
     assert!(matches!(err, GitHubError::RateLimited { .. }), "{err}");

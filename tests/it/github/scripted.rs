@@ -4,6 +4,7 @@
 //! Hand-written on purpose: prism answers only with the description's
 //! examples, and neither GitHub nor EC2 metadata can be reached here.
 
+use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
@@ -138,7 +139,7 @@ fn serve(stream: std::net::TcpStream, log: &Mutex<Vec<Seen>>, handler: &Handler)
         answer.body.len()
     );
     for (k, v) in &answer.headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
+        let _ = write!(out, "{k}: {v}\r\n");
     }
     out.push_str("\r\n");
     out.push_str(&answer.body);

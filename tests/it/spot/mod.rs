@@ -7,6 +7,8 @@
 
 mod failure;
 mod leaser;
+mod registration;
+mod watch;
 
 use std::io::{Read as _, Write as _};
 use std::path::Path;
@@ -89,4 +91,36 @@ pub(crate) fn instances_in_state(region: &str, state: &str) -> Vec<String> {
         .filter_map(|s| s.split("</instanceId>").next())
         .map(str::to_owned)
         .collect()
+}
+
+/// One SSM JSON API call straight to moto, to see what spot-leaser put
+/// there independently of it.
+pub(crate) fn ssm_call(region: &str, action: &str, body: &serde_json::Value) -> serde_json::Value {
+    let url = moto_url();
+    let host = url.trim_start_matches("http://");
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(host).expect("moto is listening");
+    let request = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-amz-json-1.1\r\n\
+         X-Amz-Target: AmazonSSM.{action}\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/ssm/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "moto refused {action}: {response}"
+    );
+    let (_, json) = response.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(json).unwrap()
+}
+
+/// spot-leaser pointed at moto and at GitHub's REST description.
+pub(crate) fn leaser_github() -> Run {
+    leaser()
+        .env("GITHUB_TOKEN", "test-token")
+        .env("GITHUB_API_URL", crate::github::github_url())
 }

@@ -1,0 +1,406 @@
+//! `launch` with runner registration, `queue`, `reap` and `rerun`, against
+//! moto (EC2, SSM) and GitHub's REST description (prism). The requests
+//! prism logged for a test's own organisation are that test's requests.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::{instances_in_state, leaser, leaser_github, ssm_call};
+use crate::github::{refused, requests, unique};
+
+const AMI: &str = "ami-12c6146b";
+
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The runner configurations spot-leaser left in SSM under `prefix`.
+fn parameters(region: &str, prefix: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut body = json!({"Path": prefix, "Recursive": true, "WithDecryption": true});
+        if let Some(t) = &token {
+            body["NextToken"] = json!(t);
+        }
+        let page = ssm_call(region, "GetParametersByPath", &body);
+        for p in page["Parameters"].as_array().unwrap() {
+            assert_eq!(p["Type"], "SecureString", "a secret is stored as one");
+            out.push((
+                p["Name"].as_str().unwrap().to_owned(),
+                parse(p["Value"].as_str().unwrap()),
+            ));
+        }
+        match page["NextToken"].as_str() {
+            Some(t) => token = Some(t.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+fn launch_args<'a>(region: &'a str, org: &'a str, count: &'a str, prefix: &'a str) -> Vec<&'a str> {
+    vec![
+        "launch",
+        "--region",
+        region,
+        "--instance-types",
+        "c5.large",
+        "--count",
+        count,
+        "--image-id",
+        AMI,
+        "--github-org",
+        org,
+        "--parameter-prefix",
+        prefix,
+        "--runner-labels",
+        "integration",
+    ]
+}
+
+#[test]
+fn fifty_jit_runners_cost_fifty_requests_paced_within_the_budget() {
+    let (region, org) = ("ap-south-1", unique("jit"));
+    let prefix = format!("/{}/", unique("runners"));
+    let mut args = launch_args(region, &org, "50", &prefix);
+    // 600 a minute: at least 100 ms apart, so 50 take at least 4.9 s.
+    args.extend(["--github-writes-per-minute", "600"]);
+    let started = Instant::now();
+    let out = leaser_github().args(&args).success();
+    let elapsed = started.elapsed();
+    let launched = parse(&out);
+    let instances = launched["instances"].as_array().unwrap();
+    assert_eq!(instances.len(), 50);
+
+    let base = format!("/orgs/{org}/actions/runners");
+    assert_eq!(requests("post", &format!("{base}/generate-jitconfig")), 50);
+    assert_eq!(requests("post", &format!("{base}/registration-token")), 0);
+    assert_eq!(refused(&format!("/orgs/{org}")), Vec::<String>::new());
+    assert!(
+        elapsed >= Duration::from_millis(4900),
+        "50 JIT requests at 600 a minute cannot take {elapsed:?}"
+    );
+
+    let stored = parameters(region, &prefix);
+    assert_eq!(stored.len(), 50, "one configuration per instance");
+    for instance in instances {
+        let id = instance["instance_id"].as_str().unwrap();
+        let runner = &instance["runner"];
+        assert_eq!(runner["name"], format!("slipway-{id}"));
+        assert_eq!(runner["mode"], "jit");
+        assert_eq!(
+            runner["labels"],
+            json!(["self-hosted", "linux", "x64", "slipway-2cpu", "integration"]),
+            "c5.large has 2 vCPUs: jobs asking for slipway-2cpu land here"
+        );
+        let (_, config) = stored
+            .iter()
+            .find(|(name, _)| *name == format!("{prefix}{id}"))
+            .unwrap_or_else(|| panic!("no configuration for {id}"));
+        assert_eq!(config["mode"], "jit");
+        assert!(!config["jit_config"].as_str().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn fifty_token_runners_cost_one_registration_token_request() {
+    let (region, org) = ("ap-southeast-1", unique("token"));
+    let prefix = format!("/{}/", unique("runners"));
+    let mut args = launch_args(region, &org, "50", &prefix);
+    args.extend(["--runner-mode", "token"]);
+    let launched = parse(&leaser_github().args(&args).success());
+    assert_eq!(launched["instances"].as_array().unwrap().len(), 50);
+
+    let base = format!("/orgs/{org}/actions/runners");
+    assert_eq!(requests("post", &format!("{base}/registration-token")), 1);
+    assert_eq!(requests("post", &format!("{base}/generate-jitconfig")), 0);
+    assert_eq!(refused(&format!("/orgs/{org}")), Vec::<String>::new());
+
+    let stored = parameters(region, &prefix);
+    assert_eq!(stored.len(), 50);
+    let names: std::collections::HashSet<&str> = stored
+        .iter()
+        .map(|(_, c)| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 50, "every runner its own name");
+    for (name, config) in &stored {
+        let id = name.strip_prefix(&prefix).unwrap();
+        assert_eq!(config["mode"], "token");
+        assert_eq!(
+            config["token"], "LLBF3JGZDX3P5PMEXLND6TS6FCWO6",
+            "the description's example token"
+        );
+        assert_eq!(config["name"], format!("slipway-{id}"));
+        assert_eq!(
+            config["url"],
+            format!("{}/{org}", crate::github::github_url())
+        );
+        assert_eq!(
+            config["labels"],
+            "self-hosted,linux,x64,slipway-2cpu,integration"
+        );
+    }
+}
+
+#[test]
+fn a_failed_registration_terminates_its_instance_and_removes_its_runner() {
+    let (region, org) = ("ap-northeast-1", unique("fail"));
+    // moto may outlive one test run: compare with what was there.
+    let running = instances_in_state(region, "running");
+    let terminated = instances_in_state(region, "terminated").len();
+    // SSM refuses names under /aws/: every configuration fails to be stored.
+    let out = leaser_github()
+        .args(launch_args(region, &org, "3", "/aws/runners/"))
+        .output();
+    let stderr = out.failure(5);
+    assert!(stderr.contains("reserved parameter name"), "{stderr}");
+    assert!(
+        stderr.contains("no instance could be registered"),
+        "{stderr}"
+    );
+    let base = format!("/orgs/{org}/actions/runners");
+    assert_eq!(requests("post", &format!("{base}/generate-jitconfig")), 3);
+    assert_eq!(
+        requests("delete", &format!("{base}/23")),
+        3,
+        "each JIT runner that can never start is removed"
+    );
+    assert_eq!(instances_in_state(region, "running"), running);
+    assert_eq!(
+        instances_in_state(region, "terminated").len(),
+        terminated + 3
+    );
+}
+
+#[test]
+fn without_credentials_nothing_is_launched() {
+    let out = leaser()
+        .env("GITHUB_API_URL", crate::github::github_url())
+        .env_remove("GITHUB_TOKEN")
+        .args(launch_args(
+            "ap-northeast-3",
+            "acme",
+            "1",
+            "/slipway/runners/",
+        ))
+        .output();
+    let stderr = out.failure(2);
+    assert!(
+        stderr.contains("no GitHub credentials: set GITHUB_TOKEN"),
+        "{stderr}"
+    );
+    assert!(instances_in_state("ap-northeast-3", "running").is_empty());
+    assert!(instances_in_state("ap-northeast-3", "terminated").is_empty());
+}
+
+#[test]
+fn queue_depth_counts_jobs_not_runs() {
+    let owner = unique("owner");
+    let out = leaser_github()
+        .args(["queue", "--github-repo", &format!("{owner}/app")])
+        .success();
+    // The description's example: one queued run whose one job completed.
+    assert_eq!(parse(&out), json!({"queued": 0, "by_labels": []}));
+    assert_eq!(
+        requests("get", &format!("/repos/{owner}/app/actions/runs")),
+        2
+    );
+    assert_eq!(refused(&format!("/repos/{owner}")), Vec::<String>::new());
+}
+
+#[test]
+fn queue_depth_from_webhook_deliveries() {
+    let examples: Vec<Value> = include_str!("../fixtures/events/workflow_job.jsonl")
+        .lines()
+        .map(parse)
+        .collect();
+    let find = |action: &str, id: u64| {
+        examples
+            .iter()
+            .find(|e| e["action"] == action && e["workflow_job"]["id"] == id)
+            .unwrap()
+            .to_string()
+    };
+    // Queued, waiting for an environment's approval, and running.
+    let mut stream = [
+        find("queued", 289_782_451),
+        find("waiting", 12_877_621_891),
+        find("in_progress", 2_832_853_555),
+    ]
+    .join("\n");
+    let out = leaser()
+        .args(["queue", "--webhooks", "-"])
+        .stdin(&stream)
+        .success();
+    assert_eq!(
+        parse(&out),
+        json!({"queued": 1, "by_labels": [{"labels": ["ubuntu-latest"], "queued": 1}]})
+    );
+    // A runner labelled for GPUs could not take it.
+    let out = leaser()
+        .args(["queue", "--webhooks", "-", "--labels", "self-hosted,gpu"])
+        .stdin(&stream)
+        .success();
+    assert_eq!(parse(&out)["queued"], 0);
+    // The job then completes.
+    stream.push('\n');
+    stream.push_str(&find("completed", 289_782_451));
+    let out = leaser()
+        .args(["queue", "--webhooks", "-"])
+        .stdin(&stream)
+        .success();
+    assert_eq!(parse(&out)["queued"], 0);
+
+    let out = leaser()
+        .args(["queue", "--webhooks", "-"])
+        .stdin(r#"{"action":"opened","number":1}"#)
+        .output();
+    assert!(
+        out.failure(2)
+            .contains("payload 1: not a workflow_job event")
+    );
+}
+
+#[test]
+fn scale_rules_choose_the_type_from_the_queue_depth() {
+    let region = "eu-west-2";
+    let out = leaser()
+        .args([
+            "launch",
+            "--region",
+            region,
+            "--instance-types",
+            "c5.large",
+            "--count",
+            "1",
+            "--image-id",
+            AMI,
+            "--scale-rule",
+            "depth>20:c5.4xlarge",
+            "--scale-rule",
+            "depth>5:c5.2xlarge",
+            "--queue-depth",
+            "8",
+        ])
+        .success();
+    assert_eq!(parse(&out)["instances"][0]["instance_type"], "c5.2xlarge");
+    let out = leaser()
+        .args([
+            "launch",
+            "--region",
+            region,
+            "--instance-types",
+            "c5.large",
+            "--count",
+            "1",
+        ])
+        .args([
+            "--image-id",
+            AMI,
+            "--scale-rule",
+            "depth>5:c5.2xlarge",
+            "--queue-depth",
+            "5",
+        ])
+        .success();
+    assert_eq!(parse(&out)["instances"][0]["instance_type"], "c5.large");
+    let out = leaser()
+        .args([
+            "launch",
+            "--region",
+            region,
+            "--instance-types",
+            "c5.large",
+            "--count",
+            "1",
+        ])
+        .args(["--image-id", AMI, "--scale-rule", "depth<5:c5.2xlarge"])
+        .output();
+    assert!(out.failure(2).contains("scale rule \"depth<5:c5.2xlarge\""));
+}
+
+#[test]
+fn reap_removes_runners_without_instances_and_instances_that_never_registered() {
+    let (region, org) = ("eu-west-3", unique("reap"));
+    let prefix = format!("/{}/", unique("runners"));
+    let registered = parse(
+        &leaser_github()
+            .args(launch_args(region, &org, "1", &prefix))
+            .success(),
+    );
+    let registered_id = registered["instances"][0]["instance_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let plain = parse(
+        &leaser()
+            .args(["launch", "--region", region, "--instance-types", "c5.large"])
+            .args(["--count", "1", "--image-id", AMI])
+            .success(),
+    );
+    let plain_id = plain["instances"][0]["instance_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::thread::sleep(Duration::from_secs(2));
+
+    let out = leaser_github()
+        .args([
+            "reap",
+            "--region",
+            region,
+            "--github-org",
+            &org,
+            "--register-timeout",
+            "1s",
+        ])
+        .success();
+    let reaped = parse(&out);
+    // The description's runners (linux_runner, mac_runner) are not ours:
+    // never removed. The registered instance's runner never came online.
+    assert_eq!(reaped["removed_runners"], json!([]));
+    let terminated = reaped["terminated"].as_array().unwrap();
+    assert_eq!(terminated.len(), 1, "{reaped}");
+    assert_eq!(terminated[0]["instance_id"], registered_id.as_str());
+    assert_eq!(terminated[0]["reason"], "never-registered");
+    let running = instances_in_state(region, "running");
+    assert!(
+        running.contains(&plain_id),
+        "launched without a runner: left alone"
+    );
+    assert!(!running.contains(&registered_id));
+    assert_eq!(requests("get", &format!("/orgs/{org}/actions/runners")), 1);
+    assert_eq!(refused(&format!("/orgs/{org}")), Vec::<String>::new());
+}
+
+#[test]
+fn rerun_waits_for_the_run_to_complete() {
+    let owner = unique("owner");
+    let out = leaser_github()
+        .args([
+            "rerun",
+            "--region",
+            "eu-west-2",
+            "--github-repo",
+            &format!("{owner}/app"),
+        ])
+        .args(["--run-id", "30433642"])
+        .success();
+    // The description's example run is still queued: nothing is re-run.
+    assert_eq!(
+        parse(&out),
+        json!({"run_id": 30_433_642, "status": "queued", "dry_run": false, "jobs": []})
+    );
+    assert_eq!(
+        requests("get", &format!("/repos/{owner}/app/actions/runs/30433642")),
+        1
+    );
+    assert_eq!(
+        requests(
+            "get",
+            &format!("/repos/{owner}/app/actions/runs/30433642/jobs")
+        ),
+        0
+    );
+}
