@@ -404,17 +404,18 @@ fn reap_ends_expired_instances_and_never_touches_unmanaged_ones() {
 #[test]
 fn a_dry_run_launches_nothing() {
     let region = "ap-southeast-2";
+    let template = unique("runner");
     ec2_call(
         region,
         &[
             ("Action", "CreateLaunchTemplate"),
-            ("LaunchTemplateName", "runner"),
+            ("LaunchTemplateName", &template),
             ("LaunchTemplateData.ImageId", AMI),
         ],
     );
     // With an image (the template would be made for the request: EC2
     // checks RunInstances), and with an existing template (CreateFleet).
-    for source in [["--image-id", AMI], ["--launch-template", "runner"]] {
+    for source in [["--image-id", AMI], ["--launch-template", &template]] {
         let out = leaser()
             .args([
                 "launch",
