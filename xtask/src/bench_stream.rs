@@ -15,7 +15,7 @@ const RUNS: usize = 5;
 const SECRET: &str = "bench-stream secret";
 
 pub(crate) fn run_bench() -> anyhow::Result<()> {
-    ensure_debian_tools(&[
+    crate::tools::ensure_debian_tools(&[
         ("zstd", "zstd"),
         ("nc", "netcat-openbsd"),
         ("openssl", "openssl"),
@@ -258,30 +258,6 @@ fn make_random(path: &Path) -> anyhow::Result<()> {
     run(Command::new("sh")
         .arg("-c")
         .arg(format!("head -c {GIB} /dev/urandom > '{}'", path.display())))
-}
-
-/// Installs Debian packages whose commands are missing.
-fn ensure_debian_tools(tools: &[(&str, &str)]) -> anyhow::Result<()> {
-    let missing: Vec<&str> = tools
-        .iter()
-        .filter(|(cmd, _)| {
-            !Command::new("sh")
-                .arg("-c")
-                .arg(format!("command -v {cmd}"))
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        })
-        .map(|(_, package)| *package)
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    run(Command::new("apt-get").arg("update").arg("-qq"))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "-qq"])
-        .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 fn median(values: &mut [f64]) -> f64 {

@@ -27,8 +27,10 @@ pub(crate) fn run() -> anyhow::Result<()> {
     // alone does not build for another package's tests.
     sh(cargo().args(["build", "--workspace", "--bins", "--locked"]))?;
     let moto = Peer::moto()?;
+    let pushgateway = Peer::pushgateway()?;
     github.ready(Duration::from_mins(2))?;
     let peers = [
+        ("SLIPWAY_PUSHGATEWAY_URL", pushgateway.url.clone()),
         ("SLIPWAY_MOTO_URL", moto.url.clone()),
         ("SLIPWAY_GITHUB_URL", github.url.clone()),
         ("SLIPWAY_GITHUB_LOG", github.log.display().to_string()),
@@ -166,6 +168,18 @@ impl Peer {
         let mut cmd = Command::new(bin.join("moto_server"));
         cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
         let peer = Peer::spawn("moto", cmd, port)?;
+        peer.ready(Duration::from_secs(30))?;
+        Ok(peer)
+    }
+
+    /// Prometheus's Pushgateway (Debian's `prometheus-pushgateway`,
+    /// installed when missing), ready to answer.
+    fn pushgateway() -> anyhow::Result<Peer> {
+        crate::tools::ensure_debian_tools(&[("prometheus-pushgateway", "prometheus-pushgateway")])?;
+        let port = free_port()?;
+        let mut cmd = Command::new("prometheus-pushgateway");
+        cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        let peer = Peer::spawn("pushgateway", cmd, port)?;
         peer.ready(Duration::from_secs(30))?;
         Ok(peer)
     }

@@ -1,6 +1,7 @@
 //! What every Slipway tool does the same way: logging on stderr (never
 //! stdout, which carries data), GitHub Actions outputs and annotations,
-//! writing files atomically, and progress for long transfers.
+//! writing files atomically, progress for long transfers, and Prometheus
+//! metrics pushed to a Pushgateway.
 //!
 //! ```
 //! let dir = tempfile::tempdir()?;
@@ -12,6 +13,7 @@
 
 pub mod github;
 mod logging;
+pub mod metrics;
 mod progress;
 
 use std::io::Write as _;

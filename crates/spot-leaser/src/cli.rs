@@ -21,6 +21,11 @@ pub struct Cli {
 
     #[command(flatten)]
     pub log: LogArgs,
+
+    /// Push metrics of the run to this Prometheus Pushgateway
+    /// (`http://HOST:PORT`); a failed push is a warning.
+    #[arg(long, global = true, env = "SLIPWAY_PUSHGATEWAY", value_name = "URL")]
+    pub pushgateway: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,6 +20,8 @@ mod watch;
 
 use anyhow::Context as _;
 use slipway_cli::github::Actions;
+use slipway_cli::metrics::Metrics;
+use slipway_github::GitHub;
 
 pub use cli::{
     Cli, Command, CostArgs, Format, LaunchArgs, PlanArgs, QueueArgs, ReapArgs, RerunArgs,
@@ -118,7 +120,9 @@ async fn run_async(cli: &Cli) -> anyhow::Result<()> {
             slipway_cli::write_stdout(&text)?;
         }
         Command::Launch(args) => {
-            let launched = launch_command(args).await?;
+            let (launched, github) = launch_command(args).await?;
+            launch_metrics(&launched, github.as_ref())
+                .push_if(cli.pushgateway.as_deref(), &[("run_id", &launched.run_id)]);
             if let Some(file) = &actions.output {
                 let ids: Vec<&str> = launched
                     .instances
@@ -169,7 +173,7 @@ async fn run_async(cli: &Cli) -> anyhow::Result<()> {
             slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&depth)?))?;
         }
         Command::Watch(args) => {
-            let watched = watch::watch(args, &actions).await?;
+            let watched = watch::watch(args, &actions, cli.pushgateway.as_deref()).await?;
             slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&watched)?))?;
         }
         Command::Rerun(args) => {
@@ -188,7 +192,7 @@ async fn run_async(cli: &Cli) -> anyhow::Result<()> {
 
 /// `launch`, with the scale rules applied and, when a GitHub scope is
 /// given, every instance registered as a runner.
-async fn launch_command(args: &LaunchArgs) -> anyhow::Result<Launched> {
+async fn launch_command(args: &LaunchArgs) -> anyhow::Result<(Launched, Option<GitHub>)> {
     let scope = args.github.scope()?;
     let github = match &scope {
         Some(scope) => Some(args.api.connect(scope.clone()).await?),
@@ -216,7 +220,7 @@ async fn launch_command(args: &LaunchArgs) -> anyhow::Result<Launched> {
     }
     let client = ec2::client(&args.plan.region).await;
     let Some(github) = github else {
-        return launch::launch(&args, &client).await;
+        return Ok((launch::launch(&args, &client).await?, None));
     };
     if args.user_data.is_some() && args.launch_template.is_none() {
         return Err(UsageError(
@@ -242,5 +246,69 @@ async fn launch_command(args: &LaunchArgs) -> anyhow::Result<Launched> {
     )
     .await;
     github::log_stats(&github);
-    launched
+    Ok((launched?, Some(github)))
+}
+
+/// What a launch pushes: instances by type and lifecycle, pools that
+/// failed, and what GitHub registration cost.
+#[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+fn launch_metrics(launched: &Launched, github: Option<&GitHub>) -> Metrics {
+    let mut m = Metrics::new("spot-leaser");
+    let mut by: std::collections::BTreeMap<(&str, &str), u32> = std::collections::BTreeMap::new();
+    for i in &launched.instances {
+        *by.entry((i.instance_type.as_str(), i.lifecycle.as_str()))
+            .or_default() += 1;
+    }
+    for ((instance_type, lifecycle), n) in by {
+        m.gauge(
+            "slipway_spot_instances_launched",
+            "Instances this launch started, by type and lifecycle.",
+            &[("instance_type", instance_type), ("lifecycle", lifecycle)],
+            f64::from(n),
+        );
+    }
+    m.gauge(
+        "slipway_spot_launch_failures",
+        "Pools or registrations that failed during this launch.",
+        &[],
+        launched.failures.len() as f64,
+    );
+    m.gauge(
+        "slipway_spot_runners_registered",
+        "Instances registered as GitHub runners.",
+        &[],
+        launched
+            .instances
+            .iter()
+            .filter(|i| i.runner.is_some())
+            .count() as f64,
+    );
+    if let Some(github) = github {
+        let stats = github.stats();
+        for (class, n) in [
+            ("registration", stats.registration_requests),
+            ("write", stats.write_requests),
+            ("read", stats.read_requests),
+        ] {
+            m.counter(
+                "slipway_github_requests_total",
+                "GitHub API requests sent, by endpoint class.",
+                &[("class", class)],
+                n as f64,
+            );
+        }
+        m.counter(
+            "slipway_github_throttled_total",
+            "GitHub rate-limit answers (403/429) received.",
+            &[],
+            stats.throttled as f64,
+        );
+        m.counter(
+            "slipway_github_throttled_wait_seconds_total",
+            "Seconds spent waiting on GitHub's rate limits.",
+            &[],
+            stats.throttled_wait_ms as f64 / 1000.0,
+        );
+    }
+    m
 }

@@ -5,13 +5,13 @@
 //! the runner removed from GitHub so no new job lands on it, and with
 //! `--rerun` a record on the instance for `spot-leaser rerun`.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use aws_config::imds::client::error::ImdsError;
 use serde::{Deserialize, Serialize};
 use slipway_cli::github::Actions;
+use slipway_cli::metrics::Metrics;
 
 use crate::UsageError;
 use crate::cli::WatchArgs;
@@ -61,7 +61,11 @@ fn seconds(name: &str, text: &str) -> anyhow::Result<Duration> {
         })
 }
 
-pub(crate) async fn watch(args: &WatchArgs, actions: &Actions) -> anyhow::Result<Watched> {
+pub(crate) async fn watch(
+    args: &WatchArgs,
+    actions: &Actions,
+    pushgateway: Option<&str>,
+) -> anyhow::Result<Watched> {
     let interval = seconds("--interval", &args.interval)?;
     let timeout = args
         .timeout
@@ -120,7 +124,7 @@ pub(crate) async fn watch(args: &WatchArgs, actions: &Actions) -> anyhow::Result
                 ),
             );
             watched.rebalance_recommended_at = Some(at);
-            write_metrics(args, &watched, None)?;
+            write_metrics(args, pushgateway, &watched, None)?;
         }
         if timeout.is_some_and(|t| started.elapsed() >= t) {
             return Ok(watched);
@@ -140,7 +144,7 @@ pub(crate) async fn watch(args: &WatchArgs, actions: &Actions) -> anyhow::Result
             notice.action, notice.time, watched.runner_name
         ),
     );
-    write_metrics(args, &watched, Some(&notice))?;
+    write_metrics(args, pushgateway, &watched, Some(&notice))?;
     watched.notice = Some(notice.clone());
     if let Some(scope) = args.github.scope()? {
         let github = args.api.connect(scope).await?;
@@ -207,39 +211,46 @@ async fn remove_runner(github: &slipway_github::GitHub, name: &str) -> anyhow::R
     Ok(removed)
 }
 
-/// Prometheus text format for `node_exporter`'s textfile collector, written
-/// atomically.
+/// The watch's metrics: for `node_exporter`'s textfile collector (written
+/// atomically) and the Pushgateway.
+fn metrics(watched: &Watched, notice: Option<&Notice>) -> Metrics {
+    let id = watched.instance_id.as_str();
+    let mut m = Metrics::new("spot-leaser");
+    let help = "1 when EC2 has announced this spot instance's interruption.";
+    match notice {
+        Some(n) => m.gauge(
+            "slipway_spot_interruption_notice",
+            help,
+            &[("instance_id", id), ("action", &n.action)],
+            1.0,
+        ),
+        None => m.gauge(
+            "slipway_spot_interruption_notice",
+            help,
+            &[("instance_id", id)],
+            0.0,
+        ),
+    }
+    m.gauge(
+        "slipway_spot_rebalance_recommended",
+        "1 when EC2 recommends rebalancing away from this instance.",
+        &[("instance_id", id)],
+        f64::from(u8::from(watched.rebalance_recommended_at.is_some())),
+    );
+    m
+}
+
 fn write_metrics(
     args: &WatchArgs,
+    pushgateway: Option<&str>,
     watched: &Watched,
     notice: Option<&Notice>,
 ) -> anyhow::Result<()> {
-    let Some(file) = &args.metrics_file else {
-        return Ok(());
-    };
-    let id = &watched.instance_id;
-    let mut text = String::from(
-        "# HELP slipway_spot_interruption_notice 1 when EC2 has announced this spot instance's interruption.\n\
-         # TYPE slipway_spot_interruption_notice gauge\n",
-    );
-    let _ = match notice {
-        Some(n) => writeln!(
-            text,
-            "slipway_spot_interruption_notice{{instance_id=\"{id}\",action=\"{}\"}} 1",
-            n.action
-        ),
-        None => writeln!(
-            text,
-            "slipway_spot_interruption_notice{{instance_id=\"{id}\"}} 0"
-        ),
-    };
-    let _ = write!(
-        text,
-        "# HELP slipway_spot_rebalance_recommended 1 when EC2 recommends rebalancing away from this instance.\n\
-         # TYPE slipway_spot_rebalance_recommended gauge\n\
-         slipway_spot_rebalance_recommended{{instance_id=\"{id}\"}} {}\n",
-        u8::from(watched.rebalance_recommended_at.is_some())
-    );
-    slipway_cli::write_atomically(file, text.as_bytes())
-        .with_context(|| format!("failed to write metrics to {}", file.display()))
+    let m = metrics(watched, notice);
+    m.push_if(pushgateway, &[("instance_id", &watched.instance_id)]);
+    if let Some(file) = &args.metrics_file {
+        slipway_cli::write_atomically(file, m.render().as_bytes())
+            .with_context(|| format!("failed to write metrics to {}", file.display()))?;
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@
 
 mod failure;
 mod leaser;
+mod metrics;
 mod registration;
 mod watch;
 

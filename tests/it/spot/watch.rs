@@ -92,6 +92,10 @@ fn a_notice_removes_the_runner_annotates_counts_and_records_the_job() {
             "--rerun",
         ])
         .arg_path("--metrics-file", &metrics)
+        .args([
+            "--pushgateway",
+            &std::env::var("SLIPWAY_PUSHGATEWAY_URL").unwrap(),
+        ])
         .output();
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let watched = parse(&out.stdout);
@@ -124,6 +128,16 @@ fn a_notice_removes_the_runner_annotates_counts_and_records_the_job() {
     assert!(text.contains(&format!(
         "slipway_spot_rebalance_recommended{{instance_id=\"{instance}\"}} 1"
     )));
+    assert!(!out.stderr.contains("metrics not pushed"), "{}", out.stderr);
+    let pushed = super::metrics::served(&format!("instance_id=\"{instance}\""));
+    assert!(
+        pushed
+            .iter()
+            .any(|l| l.starts_with("slipway_spot_interruption_notice{")
+                && l.contains("action=\"terminate\"")
+                && l.ends_with(" 1")),
+        "{pushed:#?}"
+    );
 
     // The runner, found by name in the list, removed by its id.
     assert_eq!(requests("get", &format!("/orgs/{org}/actions/runners")), 1);
