@@ -56,6 +56,11 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = Format::Matrix)]
     pub format: Format,
 
+    /// Push metrics (packages, affected, changed paths, seconds) to this
+    /// Prometheus Pushgateway (`http://HOST:PORT`); a failed push is a warning.
+    #[arg(long, env = "SLIPWAY_PUSHGATEWAY", value_name = "URL")]
+    pub pushgateway: Option<String>,
+
     /// Explain why PKG is or is not affected, instead of printing the matrix.
     #[arg(long, value_name = "PKG")]
     pub explain: Option<String>,

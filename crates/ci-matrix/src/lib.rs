@@ -74,6 +74,7 @@ const JOB_OUTPUT_LIMIT: usize = 1_000_000;
 
 /// Runs `ci-matrix` with parsed arguments.
 pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
+    let started = std::time::Instant::now();
     let cwd = std::env::current_dir().context("failed to read the current directory")?;
     let root = match &cli.root {
         Some(root) => root.clone(),
@@ -126,6 +127,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
 
     let affected = slipway_graph::affected(&graph, &changed, &options);
     log_result(&graph, &affected, &actions, changed.len());
+    if let Some(gateway) = &cli.pushgateway {
+        push_metrics(gateway, &graph, affected.len(), changed.len(), started);
+    }
 
     let removed = affected
         .removed
@@ -175,6 +179,44 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
         None => write_stdout(&data)?,
     }
     Ok(Exit::Ok)
+}
+
+/// Pushes the run's figures, grouped by repository when Actions names it.
+#[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+fn push_metrics(
+    gateway: &str,
+    graph: &slipway_graph::PackageGraph,
+    affected: usize,
+    changed: usize,
+    started: std::time::Instant,
+) {
+    let mut m = slipway_cli::metrics::Metrics::new(TOOL);
+    m.gauge(
+        "slipway_ci_matrix_packages",
+        "Packages in the graph.",
+        &[],
+        graph.len() as f64,
+    );
+    m.gauge(
+        "slipway_ci_matrix_affected_packages",
+        "Packages the change affects, dependents included.",
+        &[],
+        affected as f64,
+    );
+    m.gauge(
+        "slipway_ci_matrix_changed_paths",
+        "Paths the change touches.",
+        &[],
+        changed as f64,
+    );
+    m.gauge(
+        "slipway_ci_matrix_seconds",
+        "Seconds from start to the affected set.",
+        &[],
+        started.elapsed().as_secs_f64(),
+    );
+    let repository = std::env::var("GITHUB_REPOSITORY").unwrap_or_default();
+    m.push_if(Some(gateway), &[("repository", &repository)]);
 }
 
 /// The step outputs. A matrix over GitHub's 1 MB job-output limit is never

@@ -125,3 +125,29 @@ fn a_closed_stdout_is_not_an_error() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// The figures as Prometheus's real Pushgateway takes them (started by
+/// `cargo xtask test`), grouped by the repository Actions names.
+#[test]
+fn metrics_reach_the_pushgateway() {
+    let gateway = std::env::var("SLIPWAY_PUSHGATEWAY_URL")
+        .expect("SLIPWAY_PUSHGATEWAY_URL is set by `cargo xtask test`");
+    let repository = crate::github::unique("acme/app");
+    repo()
+        .ci_matrix()
+        .env("GITHUB_REPOSITORY", &repository)
+        .args(["--pushgateway", &gateway])
+        .args(["--changed-files", "[\"packages/a/src/index.ts\"]"])
+        .success();
+    let lines = crate::spot::metrics_served(&format!("repository=\"{repository}\""));
+    let value = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{name}{{")))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    assert_eq!(value("slipway_ci_matrix_packages"), Some(3.0), "{lines:#?}");
+    assert_eq!(value("slipway_ci_matrix_affected_packages"), Some(2.0));
+    assert_eq!(value("slipway_ci_matrix_changed_paths"), Some(1.0));
+    assert!(value("slipway_ci_matrix_seconds").is_some_and(|s| s > 0.0));
+}

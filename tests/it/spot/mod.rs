@@ -9,6 +9,8 @@ mod failure;
 mod leaser;
 mod metrics;
 mod registration;
+
+pub(crate) use metrics::served as metrics_served;
 mod watch;
 
 use std::io::{Read as _, Write as _};
