@@ -171,6 +171,13 @@ pub(crate) async fn instances(
                 .build(),
         );
     }
+    every_instance(request).await
+}
+
+/// Every instance a `DescribeInstances` request finds, all pages.
+async fn every_instance(
+    request: aws_sdk_ec2::operation::describe_instances::builders::DescribeInstancesFluentBuilder,
+) -> Result<Vec<Instance>, Ec2Error> {
     let mut pages = request.into_paginator().send();
     let mut out = Vec::new();
     while let Some(page) = pages.next().await {
@@ -264,24 +271,15 @@ pub(crate) async fn instances_any_state(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut pages = client
-        .describe_instances()
-        .filters(
+    every_instance(
+        client.describe_instances().filters(
             Filter::builder()
                 .name("instance-id")
                 .set_values(Some(ids.to_vec()))
                 .build(),
-        )
-        .into_paginator()
-        .send();
-    let mut out = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| ec2_error("DescribeInstances", &e))?;
-        for reservation in page.reservations() {
-            out.extend(reservation.instances().iter().cloned());
-        }
-    }
-    Ok(out)
+        ),
+    )
+    .await
 }
 
 /// An SSM client for `region`, from the same chain as [`client`].

@@ -43,28 +43,45 @@ pub(crate) fn leaser() -> Run {
 /// signatures), for what spot-leaser must not be the one to do: making an
 /// instance it does not manage, and looking at instances independently.
 pub(crate) fn ec2_call(region: &str, params: &[(&str, &str)]) -> String {
-    let url = moto_url();
-    let host = url.trim_start_matches("http://");
     let body = std::iter::once(("Version", "2016-11-15"))
         .chain(params.iter().copied())
         .map(|(k, v)| format!("{k}={}", encode(v)))
         .collect::<Vec<_>>()
         .join("&");
+    let (status, response) = moto_post(
+        region,
+        "ec2",
+        "Content-Type: application/x-www-form-urlencoded\r\n",
+        &body,
+    );
+    assert_eq!(status, 200, "moto refused {params:?}: {response}");
+    response
+}
+
+/// One POST to moto for `service` in `region` (moto checks no
+/// signature); returns the status and the body.
+fn moto_post(region: &str, service: &str, headers: &str, body: &str) -> (u16, String) {
+    let url = moto_url();
+    let host = url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(host).expect("moto is listening");
     let request = format!(
-        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/ec2/aws4_request, SignedHeaders=host, Signature=0\r\n\
+        "POST / HTTP/1.1\r\nHost: {host}\r\n{headers}\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    assert!(
-        response.starts_with("HTTP/1.1 200"),
-        "moto refused {params:?}: {response}"
-    );
-    response
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map_or_else(String::new, |(_, b)| b.to_owned());
+    (status, body)
 }
 
 fn encode(value: &str) -> String {
@@ -99,26 +116,16 @@ pub(crate) fn instances_in_state(region: &str, state: &str) -> Vec<String> {
 /// One SSM JSON API call straight to moto, to see what spot-leaser put
 /// there independently of it.
 pub(crate) fn ssm_call(region: &str, action: &str, body: &serde_json::Value) -> serde_json::Value {
-    let url = moto_url();
-    let host = url.trim_start_matches("http://");
-    let body = body.to_string();
-    let mut stream = std::net::TcpStream::connect(host).expect("moto is listening");
-    let request = format!(
-        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-amz-json-1.1\r\n\
-         X-Amz-Target: AmazonSSM.{action}\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/{region}/ssm/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
+    let (status, response) = moto_post(
+        region,
+        "ssm",
+        &format!(
+            "Content-Type: application/x-amz-json-1.1\r\nX-Amz-Target: AmazonSSM.{action}\r\n"
+        ),
+        &body.to_string(),
     );
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    assert!(
-        response.starts_with("HTTP/1.1 200"),
-        "moto refused {action}: {response}"
-    );
-    let (_, json) = response.split_once("\r\n\r\n").unwrap();
-    serde_json::from_str(json).unwrap()
+    assert_eq!(status, 200, "moto refused {action}: {response}");
+    serde_json::from_str(&response).unwrap()
 }
 
 /// spot-leaser pointed at moto and at GitHub's REST description.
