@@ -404,3 +404,49 @@ fn rerun_waits_for_the_run_to_complete() {
         0
     );
 }
+
+#[test]
+fn bad_github_arguments_are_usage_errors_naming_the_argument() {
+    let out = leaser_github()
+        .args(["queue", "--github-repo", "no-slash"])
+        .output();
+    assert!(
+        out.failure(2)
+            .contains("repository \"no-slash\": expected OWNER/REPO")
+    );
+    let out = leaser_github()
+        .args(["queue", "--github-repo", "acme/../x"])
+        .output();
+    assert!(
+        out.failure(2).contains("repository name \"../x\""),
+        "{}",
+        out.stderr
+    );
+    let out = leaser_github()
+        .args(["rerun", "--region", "eu-west-2", "--github-org", "acme"])
+        .args(["--run-id", "1"])
+        .output();
+    assert!(
+        out.failure(2)
+            .contains("workflow runs and jobs belong to a repository"),
+        "{}",
+        out.stderr
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let user_data = dir.path().join("user-data.sh");
+    std::fs::write(&user_data, "#!/bin/sh\n").unwrap();
+    let out = leaser_github()
+        .args(launch_args(
+            "ap-northeast-3",
+            "acme",
+            "1",
+            "/slipway/runners/",
+        ))
+        .arg_path("--user-data", &user_data)
+        .output();
+    assert!(
+        out.failure(2).contains("the boot script is the user data"),
+        "{}",
+        out.stderr
+    );
+}
