@@ -14,7 +14,6 @@
 
 use std::collections::HashMap;
 
-use anyhow::Context as _;
 use aws_sdk_ssm::types::ParameterType;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -208,12 +207,7 @@ impl Registrar<'_> {
             .send()
             .await;
         if let Err(e) = put {
-            // The JIT runner exists on GitHub but can never start: remove it.
-            if let Some(id) = id
-                && let Err(del) = self.github.delete_runner(id).await
-            {
-                tracing::warn!("could not remove runner {name} ({id}): {del}");
-            }
+            self.undo(&name, id, None).await;
             return Err(anyhow::anyhow!(
                 "SSM PutParameter {parameter} failed: {}",
                 aws_sdk_ssm::error::DisplayErrorContext(&e)
@@ -223,9 +217,10 @@ impl Registrar<'_> {
         if let Some(id) = id {
             tags.push(("slipway:runner-id", id.to_string()));
         }
-        ec2::create_tags(self.ec2, &instance.instance_id, &tags)
-            .await
-            .context("failed to tag the instance with its runner")?;
+        if let Err(e) = ec2::create_tags(self.ec2, &instance.instance_id, &tags).await {
+            self.undo(&name, id, Some(&parameter)).await;
+            return Err(anyhow::Error::new(e).context("failed to tag the instance with its runner"));
+        }
         Ok(RunnerInfo {
             name,
             id,
@@ -233,6 +228,28 @@ impl Registrar<'_> {
             mode: self.args.runner_mode,
             parameter,
         })
+    }
+}
+
+impl Registrar<'_> {
+    /// Best-effort cleanup of a registration that failed half-way: the JIT
+    /// runner (it can never start) and the stored configuration (a
+    /// credential). What cannot be undone is logged; `reap` removes
+    /// leftover runners later.
+    async fn undo(&self, name: &str, id: Option<u64>, parameter: Option<&str>) {
+        if let Some(id) = id
+            && let Err(e) = self.github.delete_runner(id).await
+        {
+            tracing::warn!("could not remove runner {name} ({id}): {e}");
+        }
+        if let Some(parameter) = parameter
+            && let Err(e) = self.ssm.delete_parameter().name(parameter).send().await
+        {
+            tracing::warn!(
+                "could not delete {parameter}: {}",
+                aws_sdk_ssm::error::DisplayErrorContext(&e)
+            );
+        }
     }
 }
 
