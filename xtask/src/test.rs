@@ -178,7 +178,9 @@ impl Peer {
         crate::tools::ensure_debian_tools(&[("prometheus-pushgateway", "prometheus-pushgateway")])?;
         let port = free_port()?;
         let mut cmd = Command::new("prometheus-pushgateway");
-        cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+        // Debian's default persists to /var/lib: every run starts empty instead.
+        cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--persistence.file=");
         let peer = Peer::spawn("pushgateway", cmd, port)?;
         peer.ready(Duration::from_secs(30))?;
         Ok(peer)

@@ -48,6 +48,11 @@ pub struct Cli {
     #[arg(long)]
     pub insecure: bool,
 
+    /// Push metrics (bytes, seconds, consumers or resumes) to this
+    /// Prometheus Pushgateway (`http://HOST:PORT`); a failed push is a warning.
+    #[arg(long, env = "SLIPWAY_PUSHGATEWAY", value_name = "URL")]
+    pub pushgateway: Option<String>,
+
     #[command(flatten)]
     pub log: LogArgs,
 }

@@ -139,6 +139,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         "resumes": fetched.resumes,
     });
     tracing::info!(out = %cli.out.display(), bytes = fetched.bytes, resumes = fetched.resumes, "verified and written");
+    if let Some(gateway) = &cli.pushgateway {
+        push_metrics(gateway, &cli.out, &fetched, seconds);
+    }
     if let Some(file) = &Actions::from_env().output {
         slipway_cli::github::append_outputs(
             file,
@@ -151,6 +154,39 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     }
     slipway_cli::write_stdout(&format!("{summary}\n")).context("failed to write to stdout")?;
     Ok(())
+}
+
+/// The transfer's figures, to a Pushgateway.
+#[expect(clippy::cast_precision_loss, reason = "byte counts far below 2^52")]
+fn push_metrics(gateway: &str, out: &Path, fetched: &fetch::Fetched, seconds: f64) {
+    let mut m = slipway_cli::metrics::Metrics::new("art-consume");
+    m.gauge(
+        "slipway_artifact_bytes",
+        slipway_cli::metrics::HELP_BYTES,
+        &[],
+        fetched.bytes as f64,
+    );
+    m.gauge(
+        "slipway_artifact_wire_bytes",
+        slipway_cli::metrics::HELP_WIRE_BYTES,
+        &[],
+        fetched.wire_bytes as f64,
+    );
+    m.gauge(
+        "slipway_artifact_seconds",
+        slipway_cli::metrics::HELP_SECONDS,
+        &[],
+        seconds,
+    );
+    m.counter(
+        "slipway_artifact_resumes_total",
+        "Reconnections that resumed from the last verified frame.",
+        &[],
+        f64::from(fetched.resumes),
+    );
+    let grouping = slipway_cli::metrics::transfer_grouping(out);
+    let grouping: Vec<(&str, &str)> = grouping.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    m.push_if(Some(gateway), &grouping);
 }
 
 /// The writer thread: appends verified frames. (The network side hashes

@@ -74,6 +74,11 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub spool_dir: Option<PathBuf>,
 
+    /// Push metrics (bytes, seconds, consumers or resumes) to this
+    /// Prometheus Pushgateway (`http://HOST:PORT`); a failed push is a warning.
+    #[arg(long, env = "SLIPWAY_PUSHGATEWAY", value_name = "URL")]
+    pub pushgateway: Option<String>,
+
     #[command(flatten)]
     pub log: LogArgs,
 }

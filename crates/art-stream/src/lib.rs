@@ -146,6 +146,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         "consumers": delivered,
     });
     tracing::info!(bytes = end.total_len, consumers = delivered, "done");
+    if let Some(gateway) = &cli.pushgateway {
+        push_metrics(
+            gateway,
+            &cli.file,
+            end.total_len,
+            spool.wire_bytes(),
+            seconds,
+            delivered,
+        );
+    }
     let actions = Actions::from_env();
     if let Some(file) = &actions.output {
         slipway_cli::github::append_outputs(
@@ -159,6 +169,46 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     }
     slipway_cli::write_stdout(&format!("{summary}\n")).context("failed to write to stdout")?;
     Ok(())
+}
+
+/// The transfer's figures, to a Pushgateway.
+#[expect(clippy::cast_precision_loss, reason = "byte counts far below 2^52")]
+fn push_metrics(
+    gateway: &str,
+    file: &std::path::Path,
+    bytes: u64,
+    wire_bytes: u64,
+    seconds: f64,
+    delivered: u32,
+) {
+    let mut m = slipway_cli::metrics::Metrics::new("art-stream");
+    m.gauge(
+        "slipway_artifact_bytes",
+        slipway_cli::metrics::HELP_BYTES,
+        &[],
+        bytes as f64,
+    );
+    m.gauge(
+        "slipway_artifact_wire_bytes",
+        slipway_cli::metrics::HELP_WIRE_BYTES,
+        &[],
+        wire_bytes as f64,
+    );
+    m.gauge(
+        "slipway_artifact_seconds",
+        slipway_cli::metrics::HELP_SECONDS,
+        &[],
+        seconds,
+    );
+    m.gauge(
+        "slipway_artifact_consumers_served",
+        "Consumers that verified the whole artifact.",
+        &[],
+        f64::from(delivered),
+    );
+    let grouping = slipway_cli::metrics::transfer_grouping(file);
+    let grouping: Vec<(&str, &str)> = grouping.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    m.push_if(Some(gateway), &grouping);
 }
 
 /// Accepts consumers until enough have verified the artifact (and the

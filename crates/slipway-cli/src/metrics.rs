@@ -211,6 +211,38 @@ impl Metrics {
     }
 }
 
+// One help text per metric name across tools: the Pushgateway serves every
+// group's samples as one family and complains when their help differs.
+/// Help of `slipway_artifact_bytes`, pushed by both sides of a transfer.
+pub const HELP_BYTES: &str = "Bytes of the artifact.";
+/// Help of `slipway_artifact_wire_bytes`.
+pub const HELP_WIRE_BYTES: &str = "Bytes on the wire: compressed frames, sent (producer) or received with resumed ones again (consumer).";
+/// Help of `slipway_artifact_seconds`.
+pub const HELP_SECONDS: &str = "Seconds the transfer took on this side: to the last consumer served, or to the verified file in place.";
+
+/// The grouping for one transfer: the artifact's file name and, under
+/// GitHub Actions, the run and the job (`local` outside Actions), so
+/// producers and consumers of different runs do not replace each other.
+#[must_use]
+pub fn transfer_grouping(artifact: &std::path::Path) -> Vec<(&'static str, String)> {
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| "local".to_owned())
+    };
+    vec![
+        (
+            "artifact",
+            artifact
+                .file_name()
+                .map_or_else(|| "stdin".to_owned(), |n| n.to_string_lossy().into_owned()),
+        ),
+        ("github_run_id", env("GITHUB_RUN_ID")),
+        ("github_job", env("GITHUB_JOB")),
+    ]
+}
+
 fn escape_help(s: &str) -> String {
     s.replace('\\', r"\\").replace('\n', r"\n")
 }

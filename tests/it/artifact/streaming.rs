@@ -460,3 +460,50 @@ fn linger_keeps_serving_after_the_needed_deliveries() {
     assert_eq!(json(&line)["consumers"], 2);
     assert_eq!(std::fs::read(scratch.path("late.bin")).unwrap(), bytes);
 }
+
+/// Both sides' figures as Prometheus's real Pushgateway takes them (started
+/// by `cargo xtask test`), grouped by the artifact's name.
+#[test]
+fn both_sides_push_metrics() {
+    let gateway = std::env::var("SLIPWAY_PUSHGATEWAY_URL")
+        .expect("SLIPWAY_PUSHGATEWAY_URL is set by `cargo xtask test`");
+    let scratch = Scratch::new();
+    let name = format!("{}.bin", crate::github::unique("metrics"));
+    let bytes = content(200_000);
+    let source = scratch.file(&name, &bytes);
+    let producer = Producer::start(&source, &["--pushgateway", &gateway]);
+    let out_dir = scratch.path("received");
+    std::fs::create_dir(&out_dir).unwrap();
+    consumer(producer.port, &out_dir.join(&name))
+        .args(["--pushgateway", &gateway])
+        .success();
+    let (code, _, stderr) = producer.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    let lines = crate::spot::metrics_served(&format!("artifact=\"{name}\""));
+    let value = |job: &str, metric: &str| {
+        lines
+            .iter()
+            .find(|l| {
+                l.starts_with(&format!("{metric}{{")) && l.contains(&format!("job=\"{job}\""))
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    assert_eq!(
+        value("art-stream", "slipway_artifact_bytes"),
+        Some(200_000.0),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        value("art-stream", "slipway_artifact_consumers_served"),
+        Some(1.0)
+    );
+    assert_eq!(
+        value("art-consume", "slipway_artifact_bytes"),
+        Some(200_000.0)
+    );
+    assert_eq!(
+        value("art-consume", "slipway_artifact_resumes_total"),
+        Some(0.0)
+    );
+    assert!(value("art-consume", "slipway_artifact_wire_bytes").is_some_and(|b| b > 0.0));
+}
