@@ -8,6 +8,7 @@
 mod bench;
 mod bench_stream;
 mod demo;
+mod dist;
 mod github_mock;
 mod test;
 mod tools;
@@ -21,7 +22,9 @@ tasks:
   test             fmt check, clippy -D warnings, build, every test, actionlint
   demo             ci-matrix on a bundled example monorepo, with reasons
   bench-affected   ci-matrix against `turbo ls --affected`, whole processes
-  bench-stream     art-stream/art-consume against `zstd -1 | nc`, whole processes";
+  bench-stream     art-stream/art-consume against `zstd -1 | nc`, whole processes
+  dist             release bundles for the host: dist/<tool>-<version>-<target>.tar.gz, SHA256SUMS
+                   [--tools ci-matrix,art-stream,art-consume,spot-leaser] [--out DIR]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run_demo(),
         Some("bench-affected") => bench::affected(&args[1..]),
         Some("bench-stream") => bench_stream::run_bench(),
+        Some("dist") => dist::run_dist(&args[1..]),
         Some("-h" | "--help" | "help") => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;
