@@ -142,7 +142,18 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     if let Some(gateway) = &cli.pushgateway {
         push_metrics(gateway, &cli.out, &fetched, seconds);
     }
-    if let Some(file) = &Actions::from_env().output {
+    let actions = Actions::from_env();
+    if let Some(file) = &actions.summary {
+        let text = format!(
+            "### art-consume: {} verified\n\n{} bytes in {seconds:.2} s ({mb_per_s:.1} MB/s), {} resumes, SHA-256 `{sha256}`\n",
+            cli.out.display(),
+            fetched.bytes,
+            fetched.resumes,
+        );
+        slipway_cli::github::append(file, &text)
+            .with_context(|| format!("failed to write the step summary to {}", file.display()))?;
+    }
+    if let Some(file) = &actions.output {
         slipway_cli::github::append_outputs(
             file,
             &[

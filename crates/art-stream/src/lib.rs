@@ -157,6 +157,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         );
     }
     let actions = Actions::from_env();
+    if let Some(file) = &actions.summary {
+        let text = format!(
+            "### art-stream: {} served to {delivered} consumers\n\n{} bytes ({} on the wire) in {seconds:.2} s, SHA-256 `{sha256}`\n",
+            cli.file.display(),
+            end.total_len,
+            spool.wire_bytes(),
+        );
+        slipway_cli::github::append(file, &text)
+            .with_context(|| format!("failed to write the step summary to {}", file.display()))?;
+    }
     if let Some(file) = &actions.output {
         slipway_cli::github::append_outputs(
             file,

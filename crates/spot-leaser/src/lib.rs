@@ -16,6 +16,7 @@ mod queue;
 mod reap;
 mod register;
 mod rerun;
+mod summary;
 mod watch;
 
 use anyhow::Context as _;
@@ -149,6 +150,7 @@ async fn run_async(cli: &Cli) -> anyhow::Result<()> {
                     ],
                 )?;
             }
+            summarize(&actions, &summary::launched(&launched))?;
             slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&launched)?))?;
         }
         Command::Reap(args) => {
@@ -158,11 +160,13 @@ async fn run_async(cli: &Cli) -> anyhow::Result<()> {
                 None => None,
             };
             let reaped = reap::reap(args, &client, github.as_ref()).await?;
+            summarize(&actions, &summary::reaped(&reaped))?;
             slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&reaped)?))?;
         }
         Command::Cost(args) => {
             let client = ec2::client(&args.region).await;
             let costs = cost::cost(args, &client).await?;
+            summarize(&actions, &summary::costs(&costs))?;
             slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&costs)?))?;
         }
         Command::Queue(args) => {
@@ -170,6 +174,7 @@ async fn run_async(cli: &Cli) -> anyhow::Result<()> {
             if let Some(file) = &actions.output {
                 slipway_cli::github::append_outputs(file, &[("queued", depth.queued.to_string())])?;
             }
+            summarize(&actions, &summary::depth(&depth))?;
             slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&depth)?))?;
         }
         Command::Watch(args) => {
@@ -178,6 +183,7 @@ async fn run_async(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Rerun(args) => {
             let rerun = rerun::rerun(args).await?;
+            summarize(&actions, &summary::rerun(&rerun))?;
             slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&rerun)?))?;
         }
         Command::UserData(args) => {
@@ -186,6 +192,15 @@ async fn run_async(cli: &Cli) -> anyhow::Result<()> {
                 &args.watch_args,
             ))?;
         }
+    }
+    Ok(())
+}
+
+/// Appends to the step summary under GitHub Actions.
+fn summarize(actions: &Actions, markdown: &str) -> anyhow::Result<()> {
+    if let Some(file) = &actions.summary {
+        slipway_cli::github::append(file, markdown)
+            .with_context(|| format!("failed to write the step summary to {}", file.display()))?;
     }
     Ok(())
 }

@@ -42,6 +42,17 @@ impl Producer {
         secret: Option<&str>,
         stdin: Option<Stdio>,
     ) -> Producer {
+        Producer::start_env(file, extra, secret, stdin, &[])
+    }
+
+    /// As `start_with`, with extra environment variables.
+    pub(crate) fn start_env(
+        file: &Path,
+        extra: &[&str],
+        secret: Option<&str>,
+        stdin: Option<Stdio>,
+        envs: &[(&str, &Path)],
+    ) -> Producer {
         let port = free_port();
         let mut cmd = Command::new(bin("art-stream"));
         cmd.arg("--file")
@@ -61,6 +72,10 @@ impl Producer {
             .stderr(Stdio::piped());
         if let Some(secret) = secret {
             cmd.env("ART_STREAM_SECRET", secret);
+        }
+        cmd.env_remove("GITHUB_STEP_SUMMARY");
+        for (key, value) in envs {
+            cmd.env(key, value);
         }
         let mut child = cmd.spawn().expect("start art-stream");
         let stderr = Arc::new(Mutex::new(String::new()));

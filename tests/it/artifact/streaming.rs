@@ -109,11 +109,27 @@ fn under_actions_the_digest_and_size_are_step_outputs() {
     let scratch = Scratch::new();
     let bytes = content(300_000);
     let source = scratch.file("a.bin", &bytes);
-    let producer = Producer::start(&source, &[]);
+    let producer_summary = scratch.path("producer-summary.md");
+    let producer = Producer::start_env(
+        &source,
+        &[],
+        Some(SECRET),
+        None,
+        &[("GITHUB_STEP_SUMMARY", &producer_summary)],
+    );
     let outputs = scratch.path("github-output");
+    let summary = scratch.path("summary.md");
     consumer(producer.port, &scratch.path("out.bin"))
         .env("GITHUB_OUTPUT", &outputs)
+        .env("GITHUB_STEP_SUMMARY", &summary)
         .success();
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.starts_with("### art-consume: "), "{md}");
+    assert!(md.contains("300000 bytes in "), "{md}");
+    assert!(
+        md.contains(&format!("SHA-256 `{}`", sha256_hex(&bytes))),
+        "{md}"
+    );
     let written = std::fs::read_to_string(&outputs).unwrap();
     let lines: Vec<&str> = written.lines().collect();
     assert!(lines[0].starts_with("sha256<<"), "{written}");

@@ -450,3 +450,45 @@ fn bad_github_arguments_are_usage_errors_naming_the_argument() {
         out.stderr
     );
 }
+
+#[test]
+fn under_actions_launch_writes_outputs_and_a_summary() {
+    let (region, org) = ("eu-south-1", unique("actions"));
+    let prefix = format!("/{}/", unique("runners"));
+    let dir = tempfile::tempdir().unwrap();
+    let (outputs, summary) = (dir.path().join("output"), dir.path().join("summary.md"));
+    let launched = parse(
+        &leaser_github()
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", &outputs)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .args(launch_args(region, &org, "2", &prefix))
+            .success(),
+    );
+    let names: Vec<String> = launched["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["runner"]["name"].as_str().unwrap().to_owned())
+        .collect();
+    let written = std::fs::read_to_string(&outputs).unwrap();
+    let lines: Vec<&str> = written.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("runner_names<<"))
+        .unwrap();
+    assert_eq!(lines[at + 1], names.join(","));
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        md.starts_with("### spot-leaser: 2 instances for run `"),
+        "{md}"
+    );
+    for name in &names {
+        assert!(
+            md.contains(&format!(
+                "| `{name}` | self-hosted, linux, x64, slipway-2cpu, integration |"
+            )),
+            "{md}"
+        );
+    }
+}
