@@ -131,6 +131,11 @@ impl Registrar<'_> {
             self.github.registration_token().await?;
         }
         let mut failed = Vec::new();
+        // Registration is paced by the budget (50 JIT runners take about
+        // 17 s at 180 a minute): say how far it got every few seconds.
+        let total = instances.len();
+        let done = std::cell::Cell::new(0usize);
+        let last_said = std::cell::Cell::new(std::time::Instant::now());
         let results = {
             let jobs = instances.iter().map(|instance| {
                 let shape = shapes.get(&instance.instance_type);
@@ -139,10 +144,23 @@ impl Registrar<'_> {
                     shape.map(|s| s.0),
                     shape.and_then(|s| s.1.as_deref()),
                 );
-                self.register_one(instance, labels, group_name.as_deref())
+                let (done, last_said, group) = (&done, &last_said, group_name.as_deref());
+                async move {
+                    let result = self.register_one(instance, labels, group).await;
+                    done.set(done.get() + 1);
+                    if last_said.get().elapsed() >= std::time::Duration::from_secs(5) {
+                        last_said.set(std::time::Instant::now());
+                        tracing::info!("registered {} of {total} runners", done.get());
+                    }
+                    result
+                }
             });
             join_all(jobs).await
         };
+        tracing::info!(
+            "registered {} of {total} runners",
+            results.iter().filter(|r| r.is_ok()).count()
+        );
         for (instance, result) in instances.iter_mut().zip(results) {
             match result {
                 Ok(runner) => instance.runner = Some(runner),

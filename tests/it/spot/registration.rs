@@ -67,9 +67,15 @@ fn fifty_jit_runners_cost_fifty_requests_paced_within_the_budget() {
     // 600 a minute: at least 100 ms apart, so 50 take at least 4.9 s.
     args.extend(["--github-writes-per-minute", "600"]);
     let started = Instant::now();
-    let out = leaser_github().args(&args).success();
+    let out = leaser_github().args(&args).output();
     let elapsed = started.elapsed();
-    let launched = parse(&out);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("registered 50 of 50 runners"),
+        "{}",
+        out.stderr
+    );
+    let launched = parse(&out.stdout);
     let instances = launched["instances"].as_array().unwrap();
     assert_eq!(instances.len(), 50);
 
