@@ -19,6 +19,7 @@ mod budget;
 pub mod queue;
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -738,8 +739,6 @@ impl GitHub {
         }
     }
 }
-
-use std::sync::atomic::Ordering;
 
 fn classify(method: &Method, path: &str) -> EndpointClass {
     if *method == Method::GET {

@@ -1,4 +1,5 @@
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use slipway_cli::LogArgs;
@@ -216,12 +217,12 @@ pub struct WatchArgs {
     pub imds_url: String,
 
     /// How often to ask.
-    #[arg(long, value_name = "DURATION", default_value = "5s")]
-    pub interval: String,
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration)]
+    pub interval: Duration,
 
     /// Stop watching after this long [default: until a notice].
-    #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub timeout: Option<Duration>,
 
     /// The runner to remove on a notice [default: <prefix>-<instance id>].
     #[arg(long, value_name = "NAME")]
@@ -263,8 +264,8 @@ pub struct RerunArgs {
     pub run_id: u64,
 
     /// How long to wait for the run to complete.
-    #[arg(long, value_name = "DURATION", default_value = "0s")]
-    pub wait: String,
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = duration_or_zero)]
+    pub wait: Duration,
 
     /// Say what would be re-run, re-running nothing.
     #[arg(long)]
@@ -308,8 +309,8 @@ pub struct ReapArgs {
 
     /// Also terminate managed instances whose runner has not come online
     /// this long after launch (with --github-org or --github-repo).
-    #[arg(long, value_name = "DURATION")]
-    pub register_timeout: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    pub register_timeout: Option<Duration>,
 
     #[arg(long, value_name = "PREFIX", default_value = "slipway")]
     pub runner_prefix: String,
@@ -344,6 +345,23 @@ pub struct CostArgs {
     pub on_demand: Option<PathBuf>,
 }
 
+/// `5s`, `10m`, `2h`, `1d`: a positive duration.
+fn duration(text: &str) -> Result<Duration, String> {
+    slipway_spot::time::parse_duration(text)
+        .and_then(|s| u64::try_from(s).ok())
+        .map(Duration::from_secs)
+        .ok_or_else(|| "expected a duration like 5s, 10m or 2h".to_owned())
+}
+
+/// A duration, or `0`/`0s` for none.
+fn duration_or_zero(text: &str) -> Result<Duration, String> {
+    if matches!(text.trim(), "0" | "0s") {
+        Ok(Duration::ZERO)
+    } else {
+        duration(text)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Table,
@@ -352,6 +370,16 @@ pub enum Format {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn durations_parse_or_say_what_they_expect() {
+        use std::time::Duration;
+        assert_eq!(super::duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(super::duration("2h"), Ok(Duration::from_hours(2)));
+        assert!(super::duration("0s").is_err());
+        assert!(super::duration("5 minutes").is_err());
+        assert_eq!(super::duration_or_zero("0"), Ok(Duration::ZERO));
+    }
+
     #[test]
     fn cli_is_well_formed() {
         use clap::CommandFactory;

@@ -6,7 +6,7 @@
 use aws_sdk_ec2::Client;
 use serde::Serialize;
 use slipway_github::{GitHub, Runner};
-use slipway_spot::time::{parse_duration, parse_rfc3339};
+use slipway_spot::time::parse_rfc3339;
 
 use crate::UsageError;
 use crate::cli::ReapArgs;
@@ -44,14 +44,9 @@ pub(crate) async fn reap(
     client: &Client,
     github: Option<&GitHub>,
 ) -> anyhow::Result<Reaped> {
-    let register_timeout = match &args.register_timeout {
-        Some(text) => Some(parse_duration(text).ok_or_else(|| {
-            UsageError(format!(
-                "--register-timeout {text:?}: expected a duration like 10m"
-            ))
-        })?),
-        None => None,
-    };
+    let register_timeout = args
+        .register_timeout
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     if register_timeout.is_some() && github.is_none() {
         return Err(UsageError(
             "--register-timeout needs --github-org or --github-repo to see the runners".to_owned(),

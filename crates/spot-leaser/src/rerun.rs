@@ -39,19 +39,7 @@ pub struct RerunJob {
 }
 
 pub(crate) async fn rerun(args: &RerunArgs) -> anyhow::Result<Rerun> {
-    let wait = if args.wait.trim() == "0" || args.wait.trim() == "0s" {
-        Duration::ZERO
-    } else {
-        slipway_spot::time::parse_duration(&args.wait)
-            .and_then(|s| u64::try_from(s).ok())
-            .map(Duration::from_secs)
-            .ok_or_else(|| {
-                UsageError(format!(
-                    "--wait {:?}: expected a duration like 30m",
-                    args.wait
-                ))
-            })?
-    };
+    let wait = args.wait;
     let scope = args
         .github
         .scope()?

@@ -5,8 +5,6 @@
 //! the runner removed from GitHub so no new job lands on it, and with
 //! `--rerun` a record on the instance for `spot-leaser rerun`.
 
-use std::time::Duration;
-
 use anyhow::Context as _;
 use aws_config::imds::client::error::ImdsError;
 use serde::{Deserialize, Serialize};
@@ -49,29 +47,12 @@ struct Rebalance {
     notice_time: String,
 }
 
-fn seconds(name: &str, text: &str) -> anyhow::Result<Duration> {
-    slipway_spot::time::parse_duration(text)
-        .and_then(|s| u64::try_from(s).ok())
-        .map(Duration::from_secs)
-        .ok_or_else(|| {
-            UsageError(format!(
-                "{name} {text:?}: expected a duration like 5s or 2m"
-            ))
-            .into()
-        })
-}
-
 pub(crate) async fn watch(
     args: &WatchArgs,
     actions: &Actions,
     pushgateway: Option<&str>,
 ) -> anyhow::Result<Watched> {
-    let interval = seconds("--interval", &args.interval)?;
-    let timeout = args
-        .timeout
-        .as_deref()
-        .map(|t| seconds("--timeout", t))
-        .transpose()?;
+    let (interval, timeout) = (args.interval, args.timeout);
     let imds = aws_config::imds::Client::builder()
         .endpoint(&args.imds_url)
         .map_err(|e| UsageError(format!("--imds-url {:?}: {e}", args.imds_url)))?
