@@ -476,23 +476,9 @@ impl GitHub {
 
     /// The scope's runners, every page.
     pub async fn runners(&self) -> Result<Vec<Runner>, GitHubError> {
-        let prefix = format!("{}/actions/runners", self.inner.scope.api_prefix());
-        let mut all = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let got: RunnerPage = self
-                .request(
-                    Method::GET,
-                    &format!("{prefix}?per_page={PER_PAGE}&page={page}"),
-                    None,
-                )
-                .await?;
-            let n = got.runners.len() as u64;
-            all.extend(got.runners);
-            if n < PER_PAGE || all.len() as u64 >= got.total_count {
-                break;
-            }
-        }
-        Ok(all)
+        let path = format!("{}/actions/runners?", self.inner.scope.api_prefix());
+        self.every_page(&path, |p: RunnerPage| (p.total_count, p.runners))
+            .await
     }
 
     /// An organisation's runner group (repositories have none).
@@ -531,23 +517,9 @@ impl GitHub {
 
     /// The repository's workflow runs with `status`, every page.
     pub async fn workflow_runs(&self, status: &str) -> Result<Vec<WorkflowRun>, GitHubError> {
-        let prefix = format!("{}/actions/runs", self.repo_prefix()?);
-        let mut all = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let got: RunPage = self
-                .request(
-                    Method::GET,
-                    &format!("{prefix}?status={status}&per_page={PER_PAGE}&page={page}"),
-                    None,
-                )
-                .await?;
-            let n = got.workflow_runs.len() as u64;
-            all.extend(got.workflow_runs);
-            if n < PER_PAGE || all.len() as u64 >= got.total_count {
-                break;
-            }
-        }
-        Ok(all)
+        let path = format!("{}/actions/runs?status={status}&", self.repo_prefix()?);
+        self.every_page(&path, |p: RunPage| (p.total_count, p.workflow_runs))
+            .await
     }
 
     pub async fn workflow_run(&self, run_id: u64) -> Result<WorkflowRun, GitHubError> {
@@ -557,23 +529,12 @@ impl GitHub {
 
     /// The latest attempt's jobs of a run, every page.
     pub async fn run_jobs(&self, run_id: u64) -> Result<Vec<Job>, GitHubError> {
-        let prefix = format!("{}/actions/runs/{run_id}/jobs", self.repo_prefix()?);
-        let mut all = Vec::new();
-        for page in 1..=MAX_PAGES {
-            let got: JobPage = self
-                .request(
-                    Method::GET,
-                    &format!("{prefix}?filter=latest&per_page={PER_PAGE}&page={page}"),
-                    None,
-                )
-                .await?;
-            let n = got.jobs.len() as u64;
-            all.extend(got.jobs);
-            if n < PER_PAGE || all.len() as u64 >= got.total_count {
-                break;
-            }
-        }
-        Ok(all)
+        let path = format!(
+            "{}/actions/runs/{run_id}/jobs?filter=latest&",
+            self.repo_prefix()?
+        );
+        self.every_page(&path, |p: JobPage| (p.total_count, p.jobs))
+            .await
     }
 
     /// Re-runs one job (and what depends on it) of a completed run.
@@ -599,6 +560,33 @@ impl GitHub {
             );
         }
         Ok(queued)
+    }
+
+    /// Every page of a list: `path` ends in `?` or `&`; `items` gives a
+    /// page's total count and items. Stops at a short page, at the total,
+    /// or after `MAX_PAGES`.
+    async fn every_page<P: DeserializeOwned, T>(
+        &self,
+        path: &str,
+        items: impl Fn(P) -> (u64, Vec<T>),
+    ) -> Result<Vec<T>, GitHubError> {
+        let mut all = Vec::new();
+        for page in 1..=MAX_PAGES {
+            let got: P = self
+                .request(
+                    Method::GET,
+                    &format!("{path}per_page={PER_PAGE}&page={page}"),
+                    None,
+                )
+                .await?;
+            let (total, got) = items(got);
+            let n = got.len() as u64;
+            all.extend(got);
+            if n < PER_PAGE || all.len() as u64 >= total {
+                break;
+            }
+        }
+        Ok(all)
     }
 
     /// One request, decoded.

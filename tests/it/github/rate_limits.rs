@@ -1,4 +1,4 @@
-//! The client under GitHub's rate-limit answers, from the scripted server
+//! The client under GitHub's rate-limit answers (and paging), from the scripted server
 //! (prism cannot throttle): it waits as told, sends again only what GitHub
 //! refused unprocessed or what is idempotent, and counts every throttle.
 
@@ -231,4 +231,46 @@ fn mutating_requests_are_paced_by_the_budget() {
         let gap = pair[1].at - pair[0].at;
         assert!(gap >= Duration::from_millis(90), "paced: {gap:?}");
     }
+}
+
+#[test]
+fn lists_follow_every_page_and_stop_at_the_total() {
+    let server = Scripted::start(|req, _| {
+        let page: usize = req
+            .path
+            .split("page=")
+            .last()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let count = match page {
+            1 => 100,
+            2 => 50,
+            _ => 0,
+        };
+        let runners: Vec<String> = (0..count)
+            .map(|i| {
+                format!(
+                    r#"{{"id":{},"name":"r{}","os":"linux","status":"online","busy":false,"labels":[]}}"#,
+                    page * 1000 + i,
+                    page * 1000 + i
+                )
+            })
+            .collect();
+        Answer::new(
+            200,
+            &format!(r#"{{"total_count":150,"runners":[{}]}}"#, runners.join(",")),
+        )
+    });
+    let rt = runtime();
+    let github = client(&rt, &server, |_| {});
+    let runners = rt.block_on(github.runners()).unwrap();
+    assert_eq!(runners.len(), 150);
+    let paths: Vec<String> = server.seen().iter().map(|s| s.path.clone()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/orgs/acme/actions/runners?per_page=100&page=1",
+            "/orgs/acme/actions/runners?per_page=100&page=2"
+        ]
+    );
 }
