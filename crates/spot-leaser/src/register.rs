@@ -19,8 +19,8 @@ use clap::{Args, ValueEnum};
 use serde::Serialize;
 use slipway_github::{GitHub, JitRequest};
 
-use crate::LaunchedInstance;
 use crate::ec2;
+use crate::{LaunchedInstance, RegistrationFailed};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -130,20 +130,43 @@ impl Registrar<'_> {
         if self.args.runner_mode == RunnerMode::Token {
             self.github.registration_token().await?;
         }
+        let label_of = |instance: &LaunchedInstance| {
+            let shape = shapes.get(&instance.instance_type);
+            labels(
+                self.args,
+                shape.map(|s| s.0),
+                shape.and_then(|s| s.1.as_deref()),
+            )
+        };
+        // The first registration goes alone: when it fails (credentials,
+        // permissions, the SSM path), the rest would fail the same way, so
+        // nothing more is asked of GitHub and the whole launch is undone.
+        let Some((first, rest)) = instances.split_first_mut() else {
+            return Ok(Vec::new());
+        };
+        match self
+            .register_one(first, label_of(first), group_name.as_deref())
+            .await
+        {
+            Ok(runner) => first.runner = Some(runner),
+            Err(err) => {
+                return Err(RegistrationFailed(format!(
+                    "registering {} failed, so no other instance was tried: {err:#}",
+                    first.instance_id
+                ))
+                .into());
+            }
+        }
         let mut failed = Vec::new();
+        let instances = rest;
         // Registration is paced by the budget (50 JIT runners take about
         // 17 s at 180 a minute): say how far it got every few seconds.
-        let total = instances.len();
-        let done = std::cell::Cell::new(0usize);
+        let total = instances.len() + 1;
+        let done = std::cell::Cell::new(1usize);
         let last_said = std::cell::Cell::new(std::time::Instant::now());
         let results = {
             let jobs = instances.iter().map(|instance| {
-                let shape = shapes.get(&instance.instance_type);
-                let labels = labels(
-                    self.args,
-                    shape.map(|s| s.0),
-                    shape.and_then(|s| s.1.as_deref()),
-                );
+                let labels = label_of(instance);
                 let (done, last_said, group) = (&done, &last_said, group_name.as_deref());
                 async move {
                     let result = self.register_one(instance, labels, group).await;
@@ -159,7 +182,7 @@ impl Registrar<'_> {
         };
         tracing::info!(
             "registered {} of {total} runners",
-            results.iter().filter(|r| r.is_ok()).count()
+            1 + results.iter().filter(|r| r.is_ok()).count()
         );
         for (instance, result) in instances.iter_mut().zip(results) {
             match result {

@@ -150,7 +150,7 @@ fn fifty_token_runners_cost_one_registration_token_request() {
 }
 
 #[test]
-fn a_failed_registration_terminates_its_instance_and_removes_its_runner() {
+fn a_failed_first_registration_terminates_everything_and_removes_its_runner() {
     let (region, org) = ("ap-northeast-1", unique("fail"));
     // moto may outlive one test run: compare with what was there.
     let running = instances_in_state(region, "running");
@@ -162,15 +162,19 @@ fn a_failed_registration_terminates_its_instance_and_removes_its_runner() {
     let stderr = out.failure(5);
     assert!(stderr.contains("reserved parameter name"), "{stderr}");
     assert!(
-        stderr.contains("no instance could be registered"),
+        stderr.contains("so no other instance was tried"),
         "{stderr}"
     );
     let base = format!("/orgs/{org}/actions/runners");
-    assert_eq!(requests("post", &format!("{base}/generate-jitconfig")), 3);
+    assert_eq!(
+        requests("post", &format!("{base}/generate-jitconfig")),
+        1,
+        "the first failure stops the rest"
+    );
     assert_eq!(
         requests("delete", &format!("{base}/23")),
-        3,
-        "each JIT runner that can never start is removed"
+        1,
+        "the JIT runner that can never start is removed"
     );
     assert_eq!(instances_in_state(region, "running"), running);
     assert_eq!(
@@ -497,4 +501,26 @@ fn under_actions_launch_writes_outputs_and_a_summary() {
             "{md}"
         );
     }
+}
+
+/// GitHub refusing the token (a scripted server: prism checks no
+/// credentials) costs one request, not one per instance.
+#[test]
+fn a_refused_token_costs_one_request_and_launches_nothing_that_stays() {
+    let region = "af-south-1";
+    let github =
+        crate::github::scripted::Scripted::answers(vec![crate::github::scripted::Answer::new(
+            401,
+            r#"{"message":"Bad credentials"}"#,
+        )]);
+    let out = leaser()
+        .env("GITHUB_TOKEN", "expired")
+        .args(launch_args(region, "acme", "5", "/slipway/runners/"))
+        .args(["--github-api-url", &github.url])
+        .output();
+    let stderr = out.failure(5);
+    assert!(stderr.contains("HTTP 401: Bad credentials"), "{stderr}");
+    assert_eq!(github.seen().len(), 1);
+    assert!(instances_in_state(region, "running").is_empty());
+    assert_eq!(instances_in_state(region, "terminated").len(), 5);
 }
