@@ -5,6 +5,8 @@
 //! the runner removed from GitHub so no new job lands on it, and with
 //! `--rerun` a record on the instance for `spot-leaser rerun`.
 
+use std::time::Duration;
+
 use anyhow::Context as _;
 use aws_config::imds::client::error::ImdsError;
 use serde::{Deserialize, Serialize};
@@ -79,33 +81,23 @@ pub(crate) async fn watch(
         runner_removed: None,
         recorded_for_rerun: false,
     };
+    // A metadata service that stops answering for a while must not end
+    // the watch: keep asking, and give up only after a minute of failures.
+    let mut failing_since: Option<tokio::time::Instant> = None;
     let notice = loop {
         watched.polls += 1;
-        if let Some(text) = get(&imds, INSTANCE_ACTION).await? {
-            let notice: Notice = serde_json::from_str(&text).with_context(|| {
-                format!("the interruption notice is not what EC2 documents: {text}")
-            })?;
-            break notice;
-        }
-        if watched.rebalance_recommended_at.is_none()
-            && let Some(text) = get(&imds, REBALANCE).await?
-        {
-            let at = serde_json::from_str::<Rebalance>(&text)
-                .map(|r| r.notice_time)
-                .unwrap_or(text);
-            tracing::warn!(
-                instance = instance_id,
-                at,
-                "EC2 recommends rebalancing: interruption risk is up"
-            );
-            actions.warning(
-                "spot-leaser",
-                &format!(
-                    "EC2 recommends rebalancing {instance_id} (at {at}): it may be interrupted soon"
-                ),
-            );
-            watched.rebalance_recommended_at = Some(at);
-            write_metrics(args, pushgateway, &watched, None)?;
+        match poll(&imds, &mut watched, args, actions, pushgateway).await {
+            Ok(Some(notice)) => break notice,
+            Ok(None) => failing_since = None,
+            Err(err) => {
+                let since = *failing_since.get_or_insert_with(tokio::time::Instant::now);
+                if since.elapsed() >= Duration::from_mins(1) {
+                    return Err(
+                        err.context("the instance metadata service has failed for a minute")
+                    );
+                }
+                tracing::warn!("{err:#}; still watching");
+            }
         }
         if timeout.is_some_and(|t| started.elapsed() >= t) {
             return Ok(watched);
@@ -137,6 +129,45 @@ pub(crate) async fn watch(
         watched.recorded_for_rerun = true;
     }
     Ok(watched)
+}
+
+/// One look: the notice when there is one; a rebalance recommendation is
+/// announced (once) on the way.
+async fn poll(
+    imds: &aws_config::imds::Client,
+    watched: &mut Watched,
+    args: &WatchArgs,
+    actions: &Actions,
+    pushgateway: Option<&str>,
+) -> anyhow::Result<Option<Notice>> {
+    if let Some(text) = get(imds, INSTANCE_ACTION).await? {
+        let notice: Notice = serde_json::from_str(&text).with_context(|| {
+            format!("the interruption notice is not what EC2 documents: {text}")
+        })?;
+        return Ok(Some(notice));
+    }
+    if watched.rebalance_recommended_at.is_none()
+        && let Some(text) = get(imds, REBALANCE).await?
+    {
+        let at = serde_json::from_str::<Rebalance>(&text)
+            .map(|r| r.notice_time)
+            .unwrap_or(text);
+        let instance_id = &watched.instance_id;
+        tracing::warn!(
+            instance = instance_id,
+            at,
+            "EC2 recommends rebalancing: interruption risk is up"
+        );
+        actions.warning(
+            "spot-leaser",
+            &format!(
+                "EC2 recommends rebalancing {instance_id} (at {at}): it may be interrupted soon"
+            ),
+        );
+        watched.rebalance_recommended_at = Some(at);
+        write_metrics(args, pushgateway, watched, None)?;
+    }
+    Ok(None)
 }
 
 /// Tags this instance with the interruption: `spot-leaser rerun` reads it.

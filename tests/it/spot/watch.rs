@@ -15,8 +15,9 @@ use crate::github::{refused, requests, unique};
 const TOKEN: &str = "AQAEAFmwtoken==";
 
 /// IMDS for `instance_id`: a rebalance recommendation from the 2nd look,
-/// an interruption notice from the `notice_at`th look (never when 0).
-fn imds(instance_id: String, region: &'static str, notice_at: usize) -> Scripted {
+/// an interruption notice from the `notice_at`th look (never when 0), and
+/// HTTP 500 for the first `failing` requests for the notice.
+fn imds(instance_id: String, region: &'static str, notice_at: usize, failing: usize) -> Scripted {
     let action_polls = Arc::new(AtomicUsize::new(0));
     let rebalance_polls = Arc::new(AtomicUsize::new(0));
     Scripted::start(move |req, _| {
@@ -43,7 +44,9 @@ fn imds(instance_id: String, region: &'static str, notice_at: usize) -> Scripted
             }
             "/latest/meta-data/spot/instance-action" => {
                 let n = action_polls.fetch_add(1, Ordering::SeqCst) + 1;
-                if notice_at > 0 && n >= notice_at {
+                if n <= failing {
+                    Answer::new(500, "")
+                } else if notice_at > 0 && n >= notice_at {
                     Answer::new(
                         200,
                         r#"{"action": "terminate", "time": "2026-11-29T05:02:00Z"}"#,
@@ -76,7 +79,7 @@ fn launch_one(region: &str) -> String {
 fn a_notice_removes_the_runner_annotates_counts_and_records_the_job() {
     let region = "ap-northeast-2";
     let instance = launch_one(region);
-    let server = imds(instance.clone(), region, 4);
+    let server = imds(instance.clone(), region, 4, 0);
     let org = unique("watch");
     let dir = tempfile::tempdir().unwrap();
     let metrics = dir.path().join("spot.prom");
@@ -177,7 +180,7 @@ fn a_notice_removes_the_runner_annotates_counts_and_records_the_job() {
 
 #[test]
 fn no_notice_within_the_timeout_changes_nothing() {
-    let server = imds("i-0123456789abcdef0".to_owned(), "eu-west-1", 0);
+    let server = imds("i-0123456789abcdef0".to_owned(), "eu-west-1", 0, 0);
     let out = leaser()
         .env_remove("AWS_EC2_METADATA_DISABLED")
         .args([
@@ -219,4 +222,18 @@ fn an_unreachable_metadata_service_is_a_clear_error() {
         stderr.contains("the instance metadata service failed on /latest/meta-data/instance-id"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_metadata_service_that_fails_for_a_while_does_not_end_the_watch() {
+    // Three failed requests: one look, with the metadata client's own
+    // retries. The notice comes on the 5th request.
+    let server = imds("i-0123456789abcdef0".to_owned(), "eu-west-1", 5, 3);
+    let out = leaser()
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .args(["watch", "--imds-url", &server.url, "--interval", "1s"])
+        .output();
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("still watching"), "{}", out.stderr);
+    assert_eq!(parse(&out.stdout)["notice"]["action"], "terminate");
 }
