@@ -39,6 +39,16 @@ pub struct Launched {
     pub instances: Vec<LaunchedInstance>,
     /// Pools that failed, with EC2's reason.
     pub failures: Vec<String>,
+    /// The queue depth the scale rules saw and the rule that matched.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaled: Option<Scaled>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Scaled {
+    pub queue_depth: usize,
+    /// The matching rule, or none (`--instance-types` then).
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -155,6 +165,7 @@ pub async fn launch_then(
             dry_run: true,
             instances: Vec::new(),
             failures,
+            scaled: None,
         });
     }
     let described = match finish(client, &ids, &eligible, &request.tags).await {
@@ -173,6 +184,7 @@ pub async fn launch_then(
                 dry_run: false,
                 instances,
                 failures,
+                scaled: None,
             })
         }
         Err(err) => {

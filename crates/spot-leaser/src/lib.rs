@@ -32,7 +32,7 @@ pub use cost::{Costs, InstanceCost};
 pub use ec2::Ec2Error;
 pub use ec2::client;
 pub use github::{ApiArgs, ScopeArgs};
-pub use launch::{Launched, LaunchedInstance, Unusable, launch, launch_then};
+pub use launch::{Launched, LaunchedInstance, Scaled, Unusable, launch, launch_then};
 pub use plan::Plan;
 pub use reap::{Reaped, ReapedInstance, RemovedRunner};
 pub use register::RunnerArgs;
@@ -214,6 +214,7 @@ async fn launch_command(args: &LaunchArgs) -> anyhow::Result<(Launched, Option<G
         None => None,
     };
     let mut args = args.clone();
+    let mut scaled = None;
     if !args.scale_rules.is_empty() {
         let depth = match (args.queue_depth, &github) {
             (Some(depth), _) => depth,
@@ -226,16 +227,23 @@ async fn launch_command(args: &LaunchArgs) -> anyhow::Result<(Launched, Option<G
                 .into());
             }
         };
-        if let Some(rule) = slipway_github::queue::choose(&args.scale_rules, depth) {
+        let rule = slipway_github::queue::choose(&args.scale_rules, depth);
+        if let Some(rule) = rule {
             tracing::info!(depth, rule = rule.text, "scale rule matched");
             args.plan.instance_types.clone_from(&rule.instance_types);
         } else {
             tracing::info!(depth, "no scale rule matched: --instance-types");
         }
+        scaled = Some(launch::Scaled {
+            queue_depth: depth,
+            rule: rule.map(|r| r.text.clone()),
+        });
     }
     let client = ec2::client(&args.plan.region).await;
     let Some(github) = github else {
-        return Ok((launch::launch(&args, &client).await?, None));
+        let mut launched = launch::launch(&args, &client).await?;
+        launched.scaled = scaled;
+        return Ok((launched, None));
     };
     if args.user_data.is_some() && args.launch_template.is_none() {
         return Err(UsageError(
@@ -261,7 +269,9 @@ async fn launch_command(args: &LaunchArgs) -> anyhow::Result<(Launched, Option<G
     )
     .await;
     github::log_stats(&github);
-    Ok((launched?, Some(github)))
+    let mut launched = launched?;
+    launched.scaled = scaled;
+    Ok((launched, Some(github)))
 }
 
 /// What a launch pushes: instances by type and lifecycle, pools that

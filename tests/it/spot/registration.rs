@@ -294,7 +294,12 @@ fn scale_rules_choose_the_type_from_the_queue_depth() {
             "8",
         ])
         .success();
-    assert_eq!(parse(&out)["instances"][0]["instance_type"], "c5.2xlarge");
+    let launched = parse(&out);
+    assert_eq!(launched["instances"][0]["instance_type"], "c5.2xlarge");
+    assert_eq!(
+        launched["scaled"],
+        json!({"queue_depth": 8, "rule": "depth>5:c5.2xlarge"})
+    );
     let out = leaser()
         .args([
             "launch",
@@ -513,6 +518,7 @@ fn a_refused_token_costs_one_request_and_launches_nothing_that_stays() {
             401,
             r#"{"message":"Bad credentials"}"#,
         )]);
+    let terminated = instances_in_state(region, "terminated").len();
     let out = leaser()
         .env("GITHUB_TOKEN", "expired")
         .args(launch_args(region, "acme", "5", "/slipway/runners/"))
@@ -522,5 +528,5 @@ fn a_refused_token_costs_one_request_and_launches_nothing_that_stays() {
     assert!(stderr.contains("HTTP 401: Bad credentials"), "{stderr}");
     assert_eq!(github.seen().len(), 1);
     assert!(instances_in_state(region, "running").is_empty());
-    assert_eq!(instances_in_state(region, "terminated").len(), 5);
+    assert_eq!(instances_in_state(region, "terminated").len(), terminated + 5);
 }
