@@ -528,5 +528,8 @@ fn a_refused_token_costs_one_request_and_launches_nothing_that_stays() {
     assert!(stderr.contains("HTTP 401: Bad credentials"), "{stderr}");
     assert_eq!(github.seen().len(), 1);
     assert!(instances_in_state(region, "running").is_empty());
-    assert_eq!(instances_in_state(region, "terminated").len(), terminated + 5);
+    assert_eq!(
+        instances_in_state(region, "terminated").len(),
+        terminated + 5
+    );
 }
