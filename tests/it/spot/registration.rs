@@ -533,3 +533,137 @@ fn a_refused_token_costs_one_request_and_launches_nothing_that_stays() {
         terminated + 5
     );
 }
+
+/// Launches `n` plain managed instances in `region`; returns their ids.
+fn plain_instances(region: &str, n: &str) -> Vec<String> {
+    let out = leaser()
+        .args(["launch", "--region", region, "--instance-types", "c5.large"])
+        .args(["--count", n, "--image-id", AMI])
+        .success();
+    parse(&out)["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["instance_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn runner_json(id: u64, name: &str, status: &str) -> String {
+    format!(
+        r#"{{"id":{id},"name":"{name}","os":"linux","status":"{status}","busy":false,"labels":[]}}"#
+    )
+}
+
+/// Orphans end to end, with a scripted GitHub (prism's runner list never
+/// holds our names): the runner whose instance is gone is deleted, the
+/// others are not.
+#[test]
+fn reap_deletes_exactly_the_runners_whose_instance_is_gone() {
+    use crate::github::scripted::{Answer, Scripted};
+    let region = "il-central-1";
+    let ids = plain_instances(region, "2");
+    let (gone, live) = (ids[0].clone(), ids[1].clone());
+    super::ec2_call(
+        region,
+        &[("Action", "TerminateInstances"), ("InstanceId.1", &gone)],
+    );
+    let runners = format!(
+        r#"{{"total_count":3,"runners":[{},{},{}]}}"#,
+        runner_json(101, &format!("slipway-{gone}"), "offline"),
+        runner_json(102, &format!("slipway-{live}"), "online"),
+        runner_json(103, "linux_runner", "offline"),
+    );
+    let github = Scripted::start(move |req, _| match req.method.as_str() {
+        "GET" => Answer::new(200, &runners),
+        "DELETE" => Answer::new(204, ""),
+        _ => Answer::new(404, r#"{"message":"Not Found"}"#),
+    });
+    let out = leaser()
+        .env("GITHUB_TOKEN", "t")
+        .args(["reap", "--region", region, "--github-org", "acme"])
+        .args(["--github-api-url", &github.url])
+        .success();
+    let reaped = parse(&out);
+    assert_eq!(
+        reaped["removed_runners"],
+        json!([{"id": 101, "name": format!("slipway-{gone}"), "instance_id": gone}])
+    );
+    assert_eq!(reaped["terminated"], json!([]));
+    let deletes: Vec<String> = github
+        .seen()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(deletes, ["/orgs/acme/actions/runners/101"]);
+}
+
+/// Reruns end to end, with a scripted GitHub (prism's example run never
+/// completes): only the failed job whose instance recorded an
+/// interruption is re-run, once.
+#[test]
+fn rerun_reruns_only_the_jobs_an_interruption_ended() {
+    use crate::github::scripted::{Answer, Scripted};
+    let region = "us-west-1";
+    let ids = plain_instances(region, "2");
+    let (interrupted, plain) = (ids[0].clone(), ids[1].clone());
+    // What `watch --rerun` leaves on an interrupted instance.
+    super::ec2_call(
+        region,
+        &[
+            ("Action", "CreateTags"),
+            ("ResourceId.1", &interrupted),
+            ("Tag.1.Key", "slipway:interrupted-at"),
+            ("Tag.1.Value", "2026-11-29T05:02:00Z"),
+        ],
+    );
+    let job = |id: u64, conclusion: &str, instance: &str| {
+        format!(
+            r#"{{"id":{id},"run_id":7,"name":"test {id}","status":"completed","conclusion":"{conclusion}","labels":["self-hosted"],"runner_name":"slipway-{instance}"}}"#
+        )
+    };
+    let jobs = format!(
+        r#"{{"total_count":3,"jobs":[{},{},{}]}}"#,
+        job(1, "failure", &interrupted),
+        job(2, "failure", &plain),
+        job(3, "success", &interrupted),
+    );
+    let github = Scripted::start(move |req, _| {
+        match (
+            req.method.as_str(),
+            req.path.split('?').next().unwrap_or(""),
+        ) {
+            ("GET", "/repos/acme/app/actions/runs/7") => Answer::new(
+                200,
+                r#"{"id":7,"status":"completed","conclusion":"failure"}"#,
+            ),
+            ("GET", "/repos/acme/app/actions/runs/7/jobs") => Answer::new(200, &jobs),
+            ("POST", "/repos/acme/app/actions/jobs/1/rerun") => Answer::new(201, "{}"),
+            _ => Answer::new(404, r#"{"message":"Not Found"}"#),
+        }
+    });
+    let out = leaser()
+        .env("GITHUB_TOKEN", "t")
+        .args(["rerun", "--region", region, "--github-repo", "acme/app"])
+        .args(["--run-id", "7", "--github-api-url", &github.url])
+        .success();
+    let rerun = parse(&out);
+    assert_eq!(rerun["status"], "completed");
+    assert_eq!(
+        rerun["jobs"],
+        json!([{
+            "job_id": 1,
+            "name": "test 1",
+            "runner_name": format!("slipway-{interrupted}"),
+            "instance_id": interrupted,
+            "evidence": "recorded"
+        }])
+    );
+    let posts: Vec<String> = github
+        .seen()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(posts, ["/repos/acme/app/actions/jobs/1/rerun"]);
+}
