@@ -29,6 +29,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub graph: Option<PathBuf>,
 
+    /// Also discover the workspace rooted in DIR, relative to the root
+    /// (repeatable; replaces the configuration's `nested-workspaces`).
+    #[arg(long, value_name = "DIR", conflicts_with = "graph")]
+    pub nested_workspace: Vec<String>,
+
     #[command(flatten)]
     pub changes: Changes,
 

@@ -4,6 +4,7 @@
 //! ```toml
 //! global = ["rust-toolchain.toml", ".github/workflows/**"]  # always everything
 //! ignore = ["**/*.md"]                                        # never anything; ignore is final
+//! nested-workspaces = ["frontend"]  # workspaces rooted below the repository root
 //!
 //! [packages.web]
 //! implicit-dependencies = ["design-tokens"]  # as if web depended on design-tokens
@@ -26,6 +27,8 @@ pub(crate) struct Config {
     pub(crate) ignore: Vec<String>,
     #[serde(default)]
     pub(crate) packages: BTreeMap<String, PackageConfig>,
+    #[serde(default)]
+    pub(crate) nested_workspaces: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -75,23 +75,20 @@ const JOB_OUTPUT_LIMIT: usize = 1_000_000;
 /// Runs `ci-matrix` with parsed arguments.
 pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
     let started = std::time::Instant::now();
-    let cwd = std::env::current_dir().context("failed to read the current directory")?;
-    let root = match &cli.root {
-        Some(root) => root.clone(),
-        None => git::toplevel(&cwd).unwrap_or_else(|| {
-            tracing::debug!("not inside a git work tree; using the current directory as the root");
-            cwd.clone()
-        }),
-    };
-    let root = std::fs::canonicalize(&root)
-        .with_context(|| format!("failed to open root {}", root.display()))?;
+    let root = repo_root(cli)?;
     let actions = Actions::from_env();
 
+    let (config, config_path) = config::load(&root)?;
+    let nested = if cli.nested_workspace.is_empty() {
+        &config.nested_workspaces
+    } else {
+        &cli.nested_workspace
+    };
     // Reading manifests and asking git are independent and each takes
     // milliseconds of mostly waiting: overlap them.
     let (graph, change_list) = std::thread::scope(|scope| {
         let changes = scope.spawn(|| collect_changes(cli, &root, &actions));
-        let graph = load_graph(cli, &root);
+        let graph = load_graph(cli, &root, nested);
         let changes = changes
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -105,7 +102,6 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
     );
     let (changed, source) = change_list?;
 
-    let (config, config_path) = config::load(&root)?;
     let mut options = options(cli, &config, config_path.as_deref(), &mut graph)?;
     if cli.fail_on_cycle
         && let Some(cycle) = graph.cycles().first()
@@ -116,6 +112,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
             .collect();
         return Err(CycleError(names.join(" <-> ")).into());
     }
+    nested_shared_inputs(&graph, &changed, nested, &mut options);
     for warning in read_shared_inputs(&root, &graph, &changed, &source, &mut options) {
         tracing::warn!("{warning}");
         actions.warning(TOOL, &warning);
@@ -349,12 +346,75 @@ fn read_shared_inputs(
     warnings
 }
 
-fn load_graph(cli: &Cli, root: &Path) -> anyhow::Result<PackageGraph> {
+/// `--root`, else the git top level of the current directory, else the
+/// current directory; canonical.
+fn repo_root(cli: &Cli) -> anyhow::Result<PathBuf> {
+    let cwd = std::env::current_dir().context("failed to read the current directory")?;
+    let root = match &cli.root {
+        Some(root) => root.clone(),
+        None => git::toplevel(&cwd).unwrap_or_else(|| {
+            tracing::debug!("not inside a git work tree; using the current directory as the root");
+            cwd.clone()
+        }),
+    };
+    std::fs::canonicalize(&root).with_context(|| format!("failed to open root {}", root.display()))
+}
+
+fn load_graph(cli: &Cli, root: &Path, nested: &[String]) -> anyhow::Result<PackageGraph> {
     let graph = match cli.graph.as_ref().or(cli.graph_positional.as_ref()) {
         Some(file) => slipway_graph::load_graph_file(file)?,
-        None => slipway_graph::discover(root)?,
+        None => slipway_graph::discover_with_nested(root, nested)?,
     };
     Ok(graph)
+}
+
+/// A nested workspace's lockfiles and root manifests are not read
+/// precisely (only the repository root's are): a change to one affects
+/// every package of that workspace, and says so.
+fn nested_shared_inputs(
+    graph: &PackageGraph,
+    changed: &[ChangedPath],
+    nested: &[String],
+    options: &mut slipway_graph::Options,
+) {
+    const SHARED: [&str; 10] = [
+        "Cargo.lock",
+        "Cargo.toml",
+        "package.json",
+        "package-lock.json",
+        "pnpm-lock.yaml",
+        "pnpm-workspace.yaml",
+        "yarn.lock",
+        "go.work",
+        "go.work.sum",
+        ".yarnrc.yml",
+    ];
+    for dir in nested.iter().filter_map(|d| slipway_graph::normalize(d)) {
+        for change in changed {
+            let Some((parent, file)) = change.path.rsplit_once('/') else {
+                continue;
+            };
+            if parent != dir || !SHARED.contains(&file) {
+                continue;
+            }
+            let why = format!(
+                "{} changed: a nested workspace's shared file affects all its packages",
+                change.path
+            );
+            let packages: Vec<(slipway_graph::PackageId, String)> = graph
+                .ids()
+                .filter(|&id| {
+                    let path = &graph.package(id).path;
+                    *path == dir || path.starts_with(&format!("{dir}/"))
+                })
+                .map(|id| (id, why.clone()))
+                .collect();
+            options.resolved.insert(
+                change.path.clone(),
+                slipway_graph::Resolution::Packages(packages),
+            );
+        }
+    }
 }
 
 fn collect_changes(

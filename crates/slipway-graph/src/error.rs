@@ -45,6 +45,8 @@ pub enum GraphError {
         "no package graph found under {root}: expected a Cargo, npm, yarn, pnpm or Go workspace, or pass a dep-graph.json with --graph"
     )]
     NothingFound { root: PathBuf },
+    #[error("nested workspace root {root:?}: {message}")]
+    NestedRoot { root: String, message: String },
 }
 
 impl GraphError {

@@ -260,6 +260,35 @@ impl GraphBuilder {
         self.packages.len()
     }
 
+    /// Adds every package, edge and external dependency of `other`, a
+    /// workspace discovered at `prefix` (a directory relative to this
+    /// builder's root, `/`-separated), with its paths moved under `prefix`.
+    pub(crate) fn absorb(&mut self, other: GraphBuilder, prefix: &str) -> Result<(), GraphError> {
+        let under = |path: &str| {
+            if path == "." {
+                prefix.to_owned()
+            } else {
+                format!("{prefix}/{path}")
+            }
+        };
+        let mut ids = Vec::with_capacity(other.packages.len());
+        for package in &other.packages {
+            ids.push(self.add_package(&package.name, &under(&package.path), package.ecosystem)?);
+        }
+        for (from, to, kind) in other.edges {
+            self.add_edge(ids[from.index()], ids[to.index()], kind);
+        }
+        for (i, externals) in other.externals.into_iter().enumerate() {
+            self.externals[ids[i].index()].extend(externals);
+        }
+        for glob in other.package_dirs {
+            if let Ok(moved) = globset::Glob::new(&under(glob.glob())) {
+                self.package_dirs.push(moved);
+            }
+        }
+        Ok(())
+    }
+
     /// The finished graph.
     ///
     /// # Panics
@@ -326,6 +355,41 @@ impl GraphBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_absorbed_workspace_moves_under_its_prefix() {
+        let mut outer = GraphBuilder::new();
+        outer
+            .add_package("api", "crates/api", Ecosystem::Cargo)
+            .unwrap();
+        let mut inner = GraphBuilder::new();
+        let root = inner.add_package("web", ".", Ecosystem::Pnpm).unwrap();
+        let ui = inner
+            .add_package("ui", "packages/ui", Ecosystem::Pnpm)
+            .unwrap();
+        inner.add_edge(root, ui, DepKind::Normal);
+        inner.add_external(ui, "react", "^19");
+        outer.absorb(inner, "frontend").unwrap();
+        let g = outer.build();
+        let web = g.find("web").unwrap();
+        let ui = g.find("ui").unwrap();
+        assert_eq!(g.package(web).path, "frontend");
+        assert_eq!(g.package(ui).path, "frontend/packages/ui");
+        assert_eq!(g.owners("frontend/packages/ui/index.ts"), [ui]);
+        assert_eq!(g.owners("frontend/README.md"), [web]);
+        assert_eq!(
+            g.dependents(ui).collect::<Vec<_>>(),
+            [(web, DepKind::Normal)]
+        );
+
+        // The same name twice in one ecosystem is refused, naming both.
+        let mut outer = GraphBuilder::new();
+        outer.add_package("ui", "ui", Ecosystem::Pnpm).unwrap();
+        let mut inner = GraphBuilder::new();
+        inner.add_package("ui", "ui", Ecosystem::Pnpm).unwrap();
+        let err = outer.absorb(inner, "frontend").unwrap_err();
+        assert!(err.to_string().contains("frontend/ui"), "{err}");
+    }
 
     #[test]
     fn deepest_directory_owns_a_path() {

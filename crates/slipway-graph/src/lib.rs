@@ -43,7 +43,7 @@ pub use affected::{
     Affected, ChangedPath, GlobalTrigger, Link, Options, Reason, RemovedPackage, Resolution,
     affected,
 };
-pub use discover::{discover, load_graph_file, package_name};
+pub use discover::{discover, discover_with_nested, load_graph_file, package_name};
 pub use error::GraphError;
 pub use graph::{GraphBuilder, PackageGraph};
 pub use inputs::{InputDiff, SharedInput, diff_input};

@@ -49,3 +49,113 @@ fn one_graph_with_equal_names_told_apart() {
         "{\"include\":[{\"package\":\"app\",\"path\":\"web/app\"},{\"package\":\"cargo:core\",\"path\":\"rust/core\"},{\"package\":\"wasm\",\"path\":\"rust/wasm\"}]}\n"
     );
 }
+
+/// A Cargo workspace at the root and a pnpm workspace rooted in
+/// `frontend/`, declared in `.ci-matrix.toml`.
+fn nested_repo(config: &str) -> Repo {
+    Repo::with_files(&[
+        (".ci-matrix.toml", config),
+        ("Cargo.toml", "[workspace]\nmembers = [\"crates/*\"]\n"),
+        (
+            "crates/api/Cargo.toml",
+            "[package]\nname = \"api\"\nversion = \"0.1.0\"\n",
+        ),
+        ("crates/api/src/lib.rs", ""),
+        ("frontend/package.json", "{\"private\": true}\n"),
+        (
+            "frontend/pnpm-workspace.yaml",
+            "packages: [\"packages/*\"]\n",
+        ),
+        ("frontend/pnpm-lock.yaml", "lockfileVersion: '9.0'\n"),
+        ("frontend/packages/ui/package.json", "{\"name\": \"ui\"}\n"),
+        ("frontend/packages/ui/index.ts", ""),
+        (
+            "frontend/packages/app/package.json",
+            "{\"name\": \"app\", \"dependencies\": {\"ui\": \"workspace:*\"}}\n",
+        ),
+        ("frontend/packages/app/index.ts", ""),
+    ])
+}
+
+#[test]
+fn a_nested_workspace_joins_the_graph_with_its_paths_under_its_root() {
+    let repo = nested_repo("nested-workspaces = [\"frontend\"]\n");
+    let got = affected_by(&repo, &[("frontend/packages/ui/index.ts", Some("// x\n"))]);
+    assert_eq!(
+        got,
+        "app (pnpm) frontend/packages/app: app <- ui <- frontend/packages/ui/index.ts\n\
+         ui (pnpm) frontend/packages/ui: ui <- frontend/packages/ui/index.ts\n"
+    );
+    // Its lockfile is not read precisely: all of its packages, and only those.
+    let got = affected_by(
+        &repo,
+        &[(
+            "frontend/pnpm-lock.yaml",
+            Some("lockfileVersion: '9.0'\n# x\n"),
+        )],
+    );
+    assert!(got.contains("app (pnpm) frontend/packages/app"), "{got}");
+    assert!(got.contains("ui (pnpm) frontend/packages/ui"), "{got}");
+    assert!(!got.contains("api"), "{got}");
+    assert!(
+        got.contains("a nested workspace's shared file affects all its packages"),
+        "{got}"
+    );
+    // The root workspace is still read as before.
+    let got = affected_by(&repo, &[("crates/api/src/lib.rs", Some("// x\n"))]);
+    assert_eq!(
+        got,
+        "api (cargo) crates/api: api <- crates/api/src/lib.rs\n"
+    );
+}
+
+#[test]
+fn nested_workspaces_come_from_the_command_line_too_and_are_checked() {
+    let repo = nested_repo("");
+    let matrix = repo
+        .ci_matrix()
+        .args(["--changed-files", "[\"frontend/packages/ui/index.ts\"]"])
+        .success();
+    // Not declared: frontend/ is outside every known package, so it counts
+    // against the whole known graph (the Cargo side), not its own packages.
+    assert_eq!(
+        matrix,
+        "{\"include\":[{\"package\":\"api\",\"path\":\"crates/api\"}]}\n"
+    );
+    let matrix = repo
+        .ci_matrix()
+        .args(["--nested-workspace", "frontend"])
+        .args(["--changed-files", "[\"frontend/packages/ui/index.ts\"]"])
+        .success();
+    assert_eq!(
+        matrix,
+        "{\"include\":[{\"package\":\"app\",\"path\":\"frontend/packages/app\"},{\"package\":\"ui\",\"path\":\"frontend/packages/ui\"}]}\n"
+    );
+    let out = repo
+        .ci_matrix()
+        .args([
+            "--nested-workspace",
+            "crates/nothing",
+            "--changed-files",
+            "[]",
+        ])
+        .output();
+    let stderr = out.failure(3);
+    assert!(
+        stderr.contains("nested workspace root \"crates/nothing\": no Cargo, npm/yarn/pnpm or Go workspace there"),
+        "{stderr}"
+    );
+    let out = repo
+        .ci_matrix()
+        .args([
+            "--nested-workspace",
+            "../elsewhere",
+            "--changed-files",
+            "[]",
+        ])
+        .output();
+    assert!(
+        out.failure(3)
+            .contains("not a directory below the repository root")
+    );
+}

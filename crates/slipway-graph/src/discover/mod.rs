@@ -21,7 +21,43 @@ use crate::graph::{GraphBuilder, PackageGraph};
 /// ecosystem; equal names across ecosystems are kept apart (see
 /// [`crate::Package::id`]).
 pub fn discover(root: &Path) -> Result<PackageGraph, GraphError> {
+    discover_with_nested(root, &[])
+}
+
+/// As [`discover`], plus workspaces rooted in the directories `nested`
+/// (relative to `root`, `/`-separated: `frontend`, `services/go`), their
+/// packages' paths relative to `root`. The root itself may then hold no
+/// workspace at all.
+pub fn discover_with_nested(root: &Path, nested: &[String]) -> Result<PackageGraph, GraphError> {
     let mut builder = GraphBuilder::new();
+    let mut found = discover_into(root, &mut builder)?;
+    for dir in nested {
+        let Some(prefix) = crate::paths::normalize(dir).filter(|p| p != ".") else {
+            return Err(GraphError::NestedRoot {
+                root: dir.clone(),
+                message: "not a directory below the repository root".to_owned(),
+            });
+        };
+        let mut inner = GraphBuilder::new();
+        if discover_into(&root.join(&prefix), &mut inner)?.is_empty() {
+            return Err(GraphError::NestedRoot {
+                root: prefix,
+                message: "no Cargo, npm/yarn/pnpm or Go workspace there".to_owned(),
+            });
+        }
+        found.push("nested");
+        builder.absorb(inner, &prefix)?;
+    }
+    if found.is_empty() {
+        return Err(GraphError::NothingFound {
+            root: root.to_path_buf(),
+        });
+    }
+    Ok(builder.build())
+}
+
+/// Runs every ecosystem's discovery at `root`; returns those found.
+fn discover_into(root: &Path, builder: &mut GraphBuilder) -> Result<Vec<&'static str>, GraphError> {
     let mut found = Vec::new();
     for (name, discover) in [
         (
@@ -32,21 +68,17 @@ pub fn discover(root: &Path) -> Result<PackageGraph, GraphError> {
         ("go", go::discover),
     ] {
         let before = builder.package_count();
-        if discover(root, &mut builder)? {
+        if discover(root, builder)? {
             tracing::debug!(
                 ecosystem = name,
+                root = %root.display(),
                 packages = builder.package_count() - before,
                 "workspace found"
             );
             found.push(name);
         }
     }
-    if found.is_empty() {
-        return Err(GraphError::NothingFound {
-            root: root.to_path_buf(),
-        });
-    }
-    Ok(builder.build())
+    Ok(found)
 }
 
 /// The package name a manifest declares, by the manifest's file name
