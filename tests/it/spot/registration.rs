@@ -667,3 +667,37 @@ fn rerun_reruns_only_the_jobs_an_interruption_ended() {
         .collect();
     assert_eq!(posts, ["/repos/acme/app/actions/jobs/1/rerun"]);
 }
+
+/// Repository runners, with the queue the scale rules see counted from
+/// GitHub: the description's example run is queued but its job is not, so
+/// the depth is 0 and no rule matches.
+#[test]
+fn repository_runners_scaled_on_the_queue_github_reports() {
+    let (region, owner) = ("eu-central-2", unique("owner"));
+    let repo = format!("{owner}/app");
+    let prefix = format!("/{}/", unique("runners"));
+    let out = leaser_github()
+        .args(["launch", "--region", region, "--instance-types", "c5.large"])
+        .args(["--count", "1", "--image-id", AMI, "--github-repo", &repo])
+        .args([
+            "--parameter-prefix",
+            &prefix,
+            "--scale-rule",
+            "depth>=1:c5.2xlarge",
+        ])
+        .success();
+    let launched = parse(&out);
+    assert_eq!(launched["scaled"], json!({"queue_depth": 0, "rule": null}));
+    assert_eq!(launched["instances"][0]["instance_type"], "c5.large");
+    let base = format!("/repos/{repo}/actions");
+    assert_eq!(
+        requests("get", &format!("{base}/runs")),
+        2,
+        "queued, in_progress"
+    );
+    assert_eq!(
+        requests("post", &format!("{base}/runners/generate-jitconfig")),
+        1
+    );
+    assert_eq!(refused(&format!("/repos/{owner}")), Vec::<String>::new());
+}
