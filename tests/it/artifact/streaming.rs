@@ -497,12 +497,7 @@ fn both_sides_push_metrics() {
     assert_eq!(code, Some(0), "{stderr}");
     let lines = crate::spot::metrics_served(&format!("artifact=\"{name}\""));
     let value = |job: &str, metric: &str| {
-        lines
-            .iter()
-            .find(|l| {
-                l.starts_with(&format!("{metric}{{")) && l.contains(&format!("job=\"{job}\""))
-            })
-            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        crate::spot::metric_value(&lines, metric, &[&format!("job=\"{job}\"")])
     };
     assert_eq!(
         value("art-stream", "slipway_artifact_bytes"),

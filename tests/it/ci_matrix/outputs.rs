@@ -140,12 +140,7 @@ fn metrics_reach_the_pushgateway() {
         .args(["--changed-files", "[\"packages/a/src/index.ts\"]"])
         .success();
     let lines = crate::spot::metrics_served(&format!("repository=\"{repository}\""));
-    let value = |name: &str| {
-        lines
-            .iter()
-            .find(|l| l.starts_with(&format!("{name}{{")))
-            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-    };
+    let value = |name: &str| crate::spot::metric_value(&lines, name, &[]);
     assert_eq!(value("slipway_ci_matrix_packages"), Some(3.0), "{lines:#?}");
     assert_eq!(value("slipway_ci_matrix_affected_packages"), Some(2.0));
     assert_eq!(value("slipway_ci_matrix_changed_paths"), Some(1.0));

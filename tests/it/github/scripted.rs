@@ -92,6 +92,15 @@ impl Scripted {
     pub(crate) fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
+
+    /// The paths of the `method` requests received, in order.
+    pub(crate) fn paths(&self, method: &str) -> Vec<String> {
+        self.seen()
+            .into_iter()
+            .filter(|r| r.method == method)
+            .map(|r| r.path)
+            .collect()
+    }
 }
 
 /// One request per connection (`Connection: close`).

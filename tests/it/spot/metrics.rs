@@ -28,7 +28,8 @@ pub(crate) fn served(label: &str) -> Vec<String> {
         .collect()
 }
 
-fn value(lines: &[String], name: &str, labels: &[&str]) -> Option<f64> {
+/// The value of the first `name` sample carrying every one of `labels`.
+pub(crate) fn value(lines: &[String], name: &str, labels: &[&str]) -> Option<f64> {
     lines
         .iter()
         .find(|l| l.starts_with(&format!("{name}{{")) && labels.iter().all(|x| l.contains(x)))

@@ -10,7 +10,7 @@ mod leaser;
 mod metrics;
 mod registration;
 
-pub(crate) use metrics::served as metrics_served;
+pub(crate) use metrics::{served as metrics_served, value as metric_value};
 mod watch;
 
 use std::io::{Read as _, Write as _};

@@ -589,13 +589,7 @@ fn reap_deletes_exactly_the_runners_whose_instance_is_gone() {
         json!([{"id": 101, "name": format!("slipway-{gone}"), "instance_id": gone}])
     );
     assert_eq!(reaped["terminated"], json!([]));
-    let deletes: Vec<String> = github
-        .seen()
-        .iter()
-        .filter(|r| r.method == "DELETE")
-        .map(|r| r.path.clone())
-        .collect();
-    assert_eq!(deletes, ["/orgs/acme/actions/runners/101"]);
+    assert_eq!(github.paths("DELETE"), ["/orgs/acme/actions/runners/101"]);
 }
 
 /// Reruns end to end, with a scripted GitHub (prism's example run never
@@ -659,13 +653,10 @@ fn rerun_reruns_only_the_jobs_an_interruption_ended() {
             "evidence": "recorded"
         }])
     );
-    let posts: Vec<String> = github
-        .seen()
-        .iter()
-        .filter(|r| r.method == "POST")
-        .map(|r| r.path.clone())
-        .collect();
-    assert_eq!(posts, ["/repos/acme/app/actions/jobs/1/rerun"]);
+    assert_eq!(
+        github.paths("POST"),
+        ["/repos/acme/app/actions/jobs/1/rerun"]
+    );
 }
 
 /// Repository runners, with the queue the scale rules see counted from
