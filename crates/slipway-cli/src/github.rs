@@ -1,9 +1,7 @@
 //! GitHub Actions: step outputs, the step summary, and workflow-command
 //! annotations. Only active when the runner sets the variables.
 
-use std::collections::hash_map::RandomState;
 use std::fmt::Write as _;
-use std::hash::{BuildHasher, Hasher};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -61,7 +59,7 @@ pub fn append_outputs(file: &Path, outputs: &[(&str, String)]) -> std::io::Resul
     let mut text = String::new();
     for (name, value) in outputs {
         let delimiter = loop {
-            let candidate = format!("ghadelimiter_{:016x}", random());
+            let candidate = format!("ghadelimiter_{}", crate::hex(&crate::random_bytes::<8>()));
             if !value.contains(&candidate) {
                 break candidate;
             }
@@ -78,17 +76,6 @@ pub fn append(file: &Path, text: &str) -> std::io::Result<()> {
         .open(file)?;
     f.write_all(text.as_bytes())?;
     f.flush()
-}
-
-fn random() -> u64 {
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    hasher.write_u32(std::process::id());
-    hasher.finish()
 }
 
 #[cfg(test)]

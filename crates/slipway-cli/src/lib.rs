@@ -11,6 +11,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod bytes;
 pub mod github;
 mod logging;
 pub mod metrics;
@@ -19,6 +20,7 @@ mod progress;
 use std::io::Write as _;
 use std::path::Path;
 
+pub use bytes::{hex, random_bytes};
 pub use logging::{LogArgs, init_logging};
 pub use progress::Progress;
 

@@ -1,6 +1,5 @@
-//! The analytics on recorded AWS data (`shared/data/aws`, beside the
-//! repository: real `describe-spot-price-history` output for eu-west-1,
-//! March to June 2022), and on a generated history with a known answer.
+//! The analytics on recorded AWS data (`data/recorded/`: real
+//! `describe-spot-price-history` output for eu-west-1, two weeks of 2022), and on a generated history with a known answer.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -11,35 +10,26 @@ use crate::time::parse_rfc3339;
 
 const DAY: i64 = 86_400;
 
+/// The recorded data vendored in `data/recorded/` (sources and licences in
+/// its README).
 fn recorded(name: &str) -> String {
-    // shared/ lies beside the repository (a workplace convention): look in
-    // every directory above this crate.
-    let dir = std::env::var_os("SLIPWAY_AWS_DATA").map_or_else(
-        || {
-            let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-            here.ancestors()
-                .map(|d| d.join("shared/data/aws"))
-                .find(|d| d.is_dir())
-                .unwrap_or_else(|| here.join("../../../shared/data/aws"))
-        },
-        PathBuf::from,
-    );
-    let path = dir.join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|err| {
-        panic!(
-            "the recorded AWS data is not at {} ({err}); it lives in shared/data/aws beside the repository, or set SLIPWAY_AWS_DATA",
-            path.display()
-        )
-    })
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("data/recorded")
+        .join(name);
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|err| panic!("failed to read {}: {err}", path.display()))
 }
+
+/// The two weeks of eu-west-1 history the tests read.
+const HISTORY: &str = "spot-price-history-eu-west-1-2022-05-24-to-06-07.json";
 
 /// Where the record average and the time-weighted mean choose different
 /// zones for one type, the time-weighted choice costs less over the
 /// following week: the bias is real, and it costs money.
 #[test]
 fn on_real_history_the_time_weighted_choice_is_cheaper_the_week_after() {
-    let history = parse_history(&recorded("spot-price-history-eu-west-1-2022.json")).unwrap();
-    assert_eq!(history.len(), 13_958);
+    let history = parse_history(&recorded(HISTORY)).unwrap();
+    assert_eq!(history.len(), 2_354);
     let pools = by_pool(&history);
     let at = parse_rfc3339("2022-05-31T00:00:00Z").unwrap();
     let mut by_type: BTreeMap<&str, Vec<(&Pool, f64, f64, f64)>> = BTreeMap::new();

@@ -155,17 +155,10 @@ fn tag(key: &[u8], label: &[u8], parts: &[&[u8]]) -> Digest {
     mac.finalize().into_bytes().into()
 }
 
-/// 32 random bytes from the operating system.
-///
-/// # Panics
-///
-/// When the operating system has no randomness to give, which a machine
-/// that can run a network service does not lack.
+/// A fresh challenge nonce: 32 random bytes from the operating system.
 #[must_use]
 pub fn random_nonce() -> Digest {
-    let mut nonce = [0; 32];
-    getrandom::fill(&mut nonce).expect("the operating system provides random bytes");
-    nonce
+    slipway_cli::random_bytes()
 }
 
 impl Session {

@@ -52,17 +52,7 @@ pub const FLAG_INSECURE: u16 = 1;
 /// A SHA-256 digest or an HMAC-SHA256 tag.
 pub type Digest = [u8; 32];
 
-/// A digest as lower-case hexadecimal, the way people compare them.
-#[must_use]
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+pub use slipway_cli::hex;
 
 /// A protocol violation or an I/O failure on the connection.
 #[derive(Debug, thiserror::Error)]

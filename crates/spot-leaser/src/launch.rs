@@ -124,7 +124,7 @@ pub async fn launch_then(
     let run_id = args
         .run_id
         .clone()
-        .unwrap_or_else(|| slipway_wire::hex(&slipway_wire::random_nonce()[..6]));
+        .unwrap_or_else(|| slipway_cli::hex(&slipway_cli::random_bytes::<6>()));
     let expires_at = format_rfc3339(now() + ttl);
     let pools = pools(client, &eligible, &args.subnet_ids).await?;
     let user_data = match (user_data, &args.user_data) {
@@ -452,7 +452,7 @@ async fn create_fleet(
         .create_fleet()
         .r#type(FleetType::Instant)
         // A retried request with the same token never launches twice.
-        .client_token(slipway_wire::hex(&slipway_wire::random_nonce()[..16]))
+        .client_token(slipway_cli::hex(&slipway_cli::random_bytes::<16>()))
         .launch_template_configs(config.build())
         .target_capacity_specification(capacity)
         .spot_options(
@@ -538,7 +538,7 @@ async fn make_template(
     let dry_run = args.dry_run;
     let name = format!(
         "slipway-{run_id}-{}",
-        slipway_wire::hex(&slipway_wire::random_nonce()[..4])
+        slipway_cli::hex(&slipway_cli::random_bytes::<4>())
     );
     let data = RequestLaunchTemplateData::builder()
         .image_id(image)

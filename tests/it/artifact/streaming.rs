@@ -27,13 +27,7 @@ fn content(len: usize) -> Vec<u8> {
 
 fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest as _, Sha256};
-    use std::fmt::Write as _;
-    Sha256::digest(bytes)
-        .iter()
-        .fold(String::new(), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    slipway_cli::hex(&Sha256::digest(bytes))
 }
 
 struct Scratch {
@@ -484,7 +478,7 @@ fn both_sides_push_metrics() {
     let gateway = std::env::var("SLIPWAY_PUSHGATEWAY_URL")
         .expect("SLIPWAY_PUSHGATEWAY_URL is set by `cargo xtask test`");
     let scratch = Scratch::new();
-    let name = format!("{}.bin", crate::github::unique("metrics"));
+    let name = format!("{}.bin", crate::support::unique("metrics"));
     let bytes = content(200_000);
     let source = scratch.file(&name, &bytes);
     let producer = Producer::start(&source, &["--pushgateway", &gateway]);

@@ -132,7 +132,7 @@ fn a_closed_stdout_is_not_an_error() {
 fn metrics_reach_the_pushgateway() {
     let gateway = std::env::var("SLIPWAY_PUSHGATEWAY_URL")
         .expect("SLIPWAY_PUSHGATEWAY_URL is set by `cargo xtask test`");
-    let repository = crate::github::unique("acme/app");
+    let repository = crate::support::unique("acme/app");
     repo()
         .ci_matrix()
         .env("GITHUB_REPOSITORY", &repository)

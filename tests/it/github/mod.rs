@@ -21,14 +21,6 @@ pub(crate) fn github_url() -> String {
     })
 }
 
-/// A name no other test (or earlier run against the same mock) uses.
-pub(crate) fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{name}-{}-{nanos}", std::process::id())
-}
 
 /// The mock's log as one block of lines per request received: the
 /// `[HTTP SERVER] method path … Request received` line and what prism

@@ -4,7 +4,8 @@
 
 use slipway_github::{Credentials, GitHub, GitHubError, JitRequest, Scope};
 
-use super::{config, refused, requests, runtime, unique};
+use super::{config, refused, requests, runtime};
+use crate::support::unique;
 
 fn jit(labels: &[&str]) -> JitRequest {
     JitRequest {

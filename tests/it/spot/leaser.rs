@@ -1,41 +1,29 @@
 use serde_json::Value;
 
 use super::{ec2_call, instances_in_state, leaser};
+use crate::support::unique;
 
 /// A public Amazon Linux image id that moto knows.
 const AMI: &str = "ami-12c6146b";
 
-/// A run id no earlier test run used (moto may outlive one test run).
-fn unique(name: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{name}-{}-{nanos}", std::process::id())
-}
 
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
+/// The recorded AWS data vendored beside slipway-spot (sources and
+/// licences in its README).
 fn recorded(name: &str) -> String {
-    // shared/ lies beside the repository: look in every directory above.
-    let dir = std::env::var_os("SLIPWAY_AWS_DATA").map_or_else(
-        || {
-            let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-            here.ancestors()
-                .map(|d| d.join("shared/data/aws"))
-                .find(|d| d.is_dir())
-                .unwrap_or_else(|| here.join("../../shared/data/aws"))
-        },
-        std::path::PathBuf::from,
-    );
-    dir.join(name).to_str().unwrap().to_owned()
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crates/slipway-spot/data/recorded")
+        .join(name);
+    assert!(path.is_file(), "{} is missing", path.display());
+    path.to_str().unwrap().to_owned()
 }
 
 #[test]
 fn an_offline_plan_on_recorded_history_is_deterministic_and_explains_itself() {
-    let history = recorded("spot-price-history-eu-west-1-2022.json");
+    let history = recorded("spot-price-history-eu-west-1-2022-05-24-to-06-07.json");
     let advisor = recorded("spot-advisor-data.json");
     let args = [
         "plan",

@@ -5,7 +5,7 @@
 use std::io::{Read as _, Write as _};
 
 use super::{leaser, leaser_github};
-use crate::github::unique;
+use crate::support::unique;
 
 fn gateway() -> String {
     std::env::var("SLIPWAY_PUSHGATEWAY_URL").unwrap_or_else(|_| {

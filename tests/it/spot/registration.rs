@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{instances_in_state, leaser, leaser_github, ssm_call};
-use crate::github::{refused, requests, unique};
+use crate::github::{refused, requests};
+use crate::support::unique;
 
 const AMI: &str = "ami-12c6146b";
 

@@ -10,7 +10,8 @@ use serde_json::Value;
 
 use super::{ec2_call, leaser, leaser_github};
 use crate::github::scripted::{Answer, Scripted};
-use crate::github::{refused, requests, unique};
+use crate::github::{refused, requests};
+use crate::support::unique;
 
 const TOKEN: &str = "AQAEAFmwtoken==";
 
