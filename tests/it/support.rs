@@ -31,7 +31,10 @@ pub(crate) fn bin(name: &str) -> PathBuf {
 /// A name no other test (or earlier run against the same long-lived peer)
 /// uses: `name-` and 12 random hex digits.
 pub(crate) fn unique(name: &str) -> String {
-    format!("{name}-{}", slipway_cli::hex(&slipway_cli::random_bytes::<6>()))
+    format!(
+        "{name}-{}",
+        slipway_cli::hex(&slipway_cli::random_bytes::<6>())
+    )
 }
 
 pub(crate) struct Repo {

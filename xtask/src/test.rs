@@ -59,9 +59,20 @@ pub(crate) fn run() -> anyhow::Result<()> {
 }
 
 /// Only spot-leaser may link a cloud SDK: the other tools must stay small
-/// to build and install (`cargo install` per tool).
+/// to build and install (`cargo install` per tool). And spot-leaser links
+/// none of the artifact protocol's compression and hashing crates.
 fn dependency_hygiene() -> anyhow::Result<()> {
-    for tool in ["ci-matrix", "art-stream", "art-consume"] {
+    let sdk = |l: &str| l.starts_with("aws-") || l.starts_with("octocrab") || l.starts_with("hyper ");
+    let codec = |l: &str| {
+        l.starts_with("zstd-sys ") || l.starts_with("blake3 ") || l.starts_with("flate2 ")
+    };
+    let rules: [(&str, &dyn Fn(&str) -> bool, &str); 4] = [
+        ("ci-matrix", &sdk, "a cloud SDK or HTTP stack"),
+        ("art-stream", &sdk, "a cloud SDK or HTTP stack"),
+        ("art-consume", &sdk, "a cloud SDK or HTTP stack"),
+        ("spot-leaser", &codec, "the artifact protocol's codecs"),
+    ];
+    for (tool, forbidden, what) in rules {
         let tree = crate::tools::output(cargo().args([
             "tree",
             "--locked",
@@ -72,19 +83,16 @@ fn dependency_hygiene() -> anyhow::Result<()> {
             "--prefix",
             "none",
         ]))?;
-        let sdks: Vec<&str> = tree
-            .lines()
-            .filter(|l| {
-                l.starts_with("aws-") || l.starts_with("octocrab") || l.starts_with("hyper ")
-            })
-            .collect();
+        let found: Vec<&str> = tree.lines().filter(|l| forbidden(l)).collect();
         anyhow::ensure!(
-            sdks.is_empty(),
-            "{tool} must not depend on a cloud SDK or HTTP stack, but pulls in: {}",
-            sdks.join(", ")
+            found.is_empty(),
+            "{tool} must not depend on {what}, but pulls in: {}",
+            found.join(", ")
         );
     }
-    eprintln!("==> dependency hygiene: ci-matrix, art-stream and art-consume link no cloud SDK");
+    eprintln!(
+        "==> dependency hygiene: ci-matrix, art-stream and art-consume link no cloud SDK; spot-leaser no zstd, blake3 or flate2"
+    );
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use slipway_wire::{
     VERSION, WireError, decompress, frame_digest, hex, random_nonce, read_message,
 };
 
-use crate::{ConsumeError, ToWriter};
+use crate::{Error, ToWriter};
 
 /// The channels to and from the writer thread.
 pub(crate) struct Pipe {
@@ -55,29 +55,27 @@ struct State {
 /// A connection's end: done, or a failure to retry or to stop at.
 enum Failure {
     Retry(String),
-    Final(ConsumeError),
+    Final(Error),
 }
 
 impl From<WireError> for Failure {
     fn from(err: WireError) -> Self {
         match err {
             WireError::Version { .. } | WireError::Magic(_) => {
-                Failure::Final(ConsumeError::Verify(err.to_string()))
+                Failure::Final(Error::Verify(err.to_string()))
             }
             WireError::Remote {
                 code: ErrorCode::Auth,
                 message,
-            } => Failure::Final(ConsumeError::Auth(format!(
-                "the producer refused: {message}"
-            ))),
+            } => Failure::Final(Error::Auth(format!("the producer refused: {message}"))),
             WireError::Remote {
                 code: ErrorCode::Source,
                 message,
-            } => Failure::Final(ConsumeError::Producer(message)),
+            } => Failure::Final(Error::Producer(message)),
             WireError::Remote {
                 code: ErrorCode::Version,
                 message,
-            } => Failure::Final(ConsumeError::Verify(message)),
+            } => Failure::Final(Error::Verify(message)),
             other => Failure::Retry(other.to_string()),
         }
     }
@@ -89,7 +87,7 @@ pub(crate) fn fetch(
     settings: &Settings,
     pipe: &Pipe,
     expect: Option<Digest>,
-) -> Result<Fetched, ConsumeError> {
+) -> Result<Fetched, Error> {
     let mut state = State {
         hasher: Sha256::new(),
         frames: 0,
@@ -138,7 +136,7 @@ pub(crate) fn fetch(
                 }
                 if failures > settings.retries {
                     state.progress.finish();
-                    return Err(ConsumeError::Exhausted {
+                    return Err(Error::Exhausted {
                         attempts: failures,
                         last: why,
                     });
@@ -266,13 +264,13 @@ fn handshake(
 ) -> Result<(ServerHello, Session), Failure> {
     let (hello, hello_bytes) = ServerHello::read(input)?;
     if hello.flags & FLAG_INSECURE != 0 && !settings.keys.insecure() {
-        return Err(Failure::Final(ConsumeError::Auth(
+        return Err(Failure::Final(Error::Auth(
             "the producer runs without a secret (--insecure); refusing its artifact".to_owned(),
         )));
     }
     let artifact = (hello.frame_size, hello.size, hello.mode);
     if *state.artifact.get_or_insert(artifact) != artifact {
-        return Err(Failure::Final(ConsumeError::Verify(
+        return Err(Failure::Final(Error::Verify(
             "the producer now serves a different artifact than before the reconnection".to_owned(),
         )));
     }
@@ -298,7 +296,7 @@ fn handshake(
                 .keys
                 .verify_server_proof(&hello.nonce, &nonce, &auth.proof) => {}
         Message::Auth(_) => {
-            return Err(Failure::Final(ConsumeError::Auth(
+            return Err(Failure::Final(Error::Auth(
                 "the producer's proof does not verify: its secret is not this side's".to_owned(),
             )));
         }
@@ -320,10 +318,7 @@ fn handshake(
 
 /// The writer thread ended early: it failed, and says why when joined.
 fn writer_stopped() -> Failure {
-    Failure::Final(ConsumeError::Local {
-        path: std::path::PathBuf::new(),
-        message: "the writer stopped".to_owned(),
-    })
+    Failure::Final(Error::WriterStopped)
 }
 
 /// Checks the end against what arrived, the writer's SHA-256 and
@@ -339,7 +334,7 @@ fn finish(
         return Err(Failure::Retry("the end's tag does not verify".to_owned()));
     }
     if end.frames != state.frames || end.total_len != state.bytes {
-        return Err(Failure::Final(ConsumeError::Verify(format!(
+        return Err(Failure::Final(Error::Verify(format!(
             "the producer ended at {} frames and {} bytes; {} and {} arrived",
             end.frames, end.total_len, state.frames, state.bytes
         ))));
@@ -351,7 +346,7 @@ fn finish(
         .map_err(|_| writer_stopped())?;
     answer.recv().map_err(|_| writer_stopped())?;
     if sha256 != end.sha256 {
-        return Err(Failure::Final(ConsumeError::Verify(format!(
+        return Err(Failure::Final(Error::Verify(format!(
             "the content's SHA-256 is {}, the producer says {}",
             hex(&sha256),
             hex(&end.sha256)
@@ -360,7 +355,7 @@ fn finish(
     if let Some(expected) = expect
         && expected != sha256
     {
-        return Err(Failure::Final(ConsumeError::Verify(format!(
+        return Err(Failure::Final(Error::Verify(format!(
             "the content's SHA-256 is {}, --expect-sha256 says {}",
             hex(&sha256),
             hex(&expected)

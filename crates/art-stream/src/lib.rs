@@ -6,6 +6,7 @@
 //! never holds up another. See `docs/PROTOCOL.md` for the wire format.
 
 mod cli;
+mod error;
 mod serve;
 mod source;
 mod spool;
@@ -15,60 +16,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-use slipway_cli::github::Actions;
+use slipway_cli::transfer::{Count, Transfer};
 
 pub use cli::{Cli, CodecArg};
+pub use error::{Error, Exit};
 pub use source::SourceError;
-
-/// Exit codes of `art-stream`, documented in the README.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Exit {
-    Ok = 0,
-    /// Something unexpected.
-    Internal = 1,
-    /// Bad command line, or no secret without `--insecure`.
-    Usage = 2,
-    /// The file never appeared, or no consumer came (or came back) in time.
-    Timeout = 3,
-    /// The artifact could not be read.
-    Source = 4,
-    /// The port could not be listened on.
-    Listen = 5,
-}
-
-/// Gave up waiting.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct TimeoutError(String);
-
-/// Could not listen.
-#[derive(Debug, thiserror::Error)]
-#[error("failed to listen on {0}")]
-pub struct ListenError(SocketAddr, #[source] std::io::Error);
-
-#[must_use]
-pub fn exit_code_for(err: &anyhow::Error) -> Exit {
-    for cause in err.chain() {
-        if cause.is::<slipway_wire::SecretError>() {
-            return Exit::Usage;
-        }
-        if cause.is::<TimeoutError>() {
-            return Exit::Timeout;
-        }
-        if let Some(source) = cause.downcast_ref::<SourceError>() {
-            return match source {
-                SourceError::NeverAppeared(..) => Exit::Timeout,
-                _ => Exit::Source,
-            };
-        }
-        if cause.is::<ListenError>() {
-            return Exit::Listen;
-        }
-    }
-    Exit::Internal
-}
 
 #[derive(Debug, Default)]
 struct Stats {
@@ -77,7 +29,7 @@ struct Stats {
     last_activity: Option<Instant>,
 }
 
-pub fn run(cli: &Cli) -> anyhow::Result<()> {
+pub fn run(cli: &Cli) -> Result<(), Error> {
     let keys = slipway_wire::load_keys(cli.secret_file.as_deref(), cli.insecure)?;
     if keys.insecure() {
         tracing::warn!(
@@ -85,17 +37,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         );
     }
     let addr = SocketAddr::new(cli.bind, cli.port);
-    let listener = TcpListener::bind(addr).map_err(|err| ListenError(addr, err))?;
-    listener
-        .set_nonblocking(true)
-        .context("failed to configure the listener")?;
+    let listener = TcpListener::bind(addr)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|source| Error::Listen { addr, source })?;
     tracing::info!(%addr, "listening");
 
     let spool_file = match &cli.spool_dir {
         Some(dir) => tempfile::tempfile_in(dir),
         None => tempfile::tempfile(),
     }
-    .context("failed to create the spool file")?;
+    .map_err(Error::SpoolFile)?;
     let spool = Arc::new(spool::Spool::new(spool_file));
     let start = Instant::now();
     let timeout = Duration::from_secs(cli.timeout);
@@ -124,101 +75,43 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         let outcome = producer
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        outcome.context("the artifact could not be served")?;
+        outcome?;
     }
 
-    let (end, frames) = spool.end().context("delivered before the end was known")?;
+    let (end, frames) = spool.end().ok_or(Error::NoEnd)?;
     let seconds = start.elapsed().as_secs_f64();
     let delivered = stats
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .delivered;
-    let sha256 = slipway_wire::hex(&end.sha256);
-    #[expect(clippy::cast_precision_loss, reason = "a rate for people to read")]
-    let mb_per_s = end.total_len as f64 / seconds.max(1e-9) / 1e6;
-    let summary = serde_json::json!({
-        "bytes": end.total_len,
-        "wire_bytes": spool.wire_bytes(),
-        "frames": frames,
-        "sha256": sha256,
-        "seconds": (seconds * 1000.0).round() / 1000.0,
-        "mb_per_s": (mb_per_s * 10.0).round() / 10.0,
-        "consumers": delivered,
-    });
+    let sha256 = slipway_cli::hex(&end.sha256);
     tracing::info!(bytes = end.total_len, consumers = delivered, "done");
-    if let Some(gateway) = &cli.pushgateway {
-        push_metrics(
-            gateway,
-            &cli.file,
-            end.total_len,
-            spool.wire_bytes(),
-            seconds,
-            delivered,
-        );
-    }
-    let actions = Actions::from_env();
-    if let Some(file) = &actions.summary {
-        let text = format!(
-            "### art-stream: {} served to {delivered} consumers\n\n{} bytes ({} on the wire) in {seconds:.2} s, SHA-256 `{sha256}`\n",
-            cli.file.display(),
-            end.total_len,
-            spool.wire_bytes(),
-        );
-        slipway_cli::github::append(file, &text)
-            .with_context(|| format!("failed to write the step summary to {}", file.display()))?;
-    }
-    if let Some(file) = &actions.output {
-        slipway_cli::github::append_outputs(
-            file,
-            &[
-                ("sha256", sha256.clone()),
-                ("bytes", end.total_len.to_string()),
-            ],
-        )
-        .with_context(|| format!("failed to write GitHub outputs to {}", file.display()))?;
-    }
-    slipway_cli::write_stdout(&format!("{summary}\n")).context("failed to write to stdout")?;
-    Ok(())
-}
-
-/// The transfer's figures, to a Pushgateway.
-#[expect(clippy::cast_precision_loss, reason = "byte counts far below 2^52")]
-fn push_metrics(
-    gateway: &str,
-    file: &std::path::Path,
-    bytes: u64,
-    wire_bytes: u64,
-    seconds: f64,
-    delivered: u32,
-) {
-    let mut m = slipway_cli::metrics::Metrics::new("art-stream");
-    m.gauge(
-        "slipway_artifact_bytes",
-        slipway_cli::metrics::HELP_BYTES,
-        &[],
-        bytes as f64,
-    );
-    m.gauge(
-        "slipway_artifact_wire_bytes",
-        slipway_cli::metrics::HELP_WIRE_BYTES,
-        &[],
-        wire_bytes as f64,
-    );
-    m.gauge(
-        "slipway_artifact_seconds",
-        slipway_cli::metrics::HELP_SECONDS,
-        &[],
+    let transfer = Transfer {
+        tool: "art-stream",
+        path: &cli.file,
+        bytes: end.total_len,
+        wire_bytes: spool.wire_bytes(),
+        sha256: &sha256,
         seconds,
-    );
-    m.gauge(
-        "slipway_artifact_consumers_served",
-        "Consumers that verified the whole artifact.",
-        &[],
-        f64::from(delivered),
-    );
-    let grouping = slipway_cli::metrics::transfer_grouping(file);
-    let grouping: Vec<(&str, &str)> = grouping.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    m.push_if(Some(gateway), &grouping);
+        counts: vec![
+            Count {
+                key: "frames",
+                value: frames,
+                metric: None,
+            },
+            Count {
+                key: "consumers",
+                value: u64::from(delivered),
+                metric: Some((
+                    "slipway_artifact_consumers_served",
+                    "Consumers that verified the whole artifact.",
+                    false,
+                )),
+            },
+        ],
+        headline: format!("served to {delivered} consumers"),
+    };
+    Ok(transfer.finish(cli.pushgateway.as_deref())?)
 }
 
 /// Accepts consumers until enough have verified the artifact (and the
@@ -230,7 +123,7 @@ fn serve_until_done(
     serve_settings: &Arc<serve::Settings>,
     stats: &Arc<Mutex<Stats>>,
     start: Instant,
-) -> anyhow::Result<()> {
+) -> Result<(), Error> {
     let timeout = Duration::from_secs(cli.timeout);
     let connections = Arc::new(AtomicUsize::new(0));
     let mut done_at: Option<Instant> = None;
@@ -275,11 +168,11 @@ fn serve_until_done(
         }
         // Until the file is open, its own wait (with its own message) decides.
         if active == 0 && no_consumer_since.elapsed() >= timeout && spool.source_ready() {
-            return Err(TimeoutError(format!(
-                "{delivered} of {} consumers verified the artifact, and none came for {} seconds",
-                cli.consumers, cli.timeout
-            ))
-            .into());
+            return Err(Error::NoConsumers {
+                delivered,
+                wanted: cli.consumers,
+                seconds: cli.timeout,
+            });
         }
     }
 

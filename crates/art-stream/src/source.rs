@@ -29,10 +29,10 @@ pub(crate) struct Settings {
 pub enum SourceError {
     #[error("{0} did not appear within {1} seconds")]
     NeverAppeared(String, u64),
-    #[error("failed to read {0}: {1}")]
-    Read(String, std::io::Error),
-    #[error("failed to write the spool: {0}")]
-    Spool(std::io::Error),
+    #[error("failed to read {0}")]
+    Read(String, #[source] std::io::Error),
+    #[error("failed to write the spool")]
+    Spool(#[source] std::io::Error),
     #[error("failed to compress frame {0}: {1}")]
     Compress(u64, String),
 }

@@ -43,7 +43,7 @@ pub(crate) struct PackageConfig {
 /// A configuration that cannot be used; the message names the file and key.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration in {path}: {message}")]
-pub(crate) struct ConfigError {
+pub struct ConfigError {
     path: PathBuf,
     message: String,
 }

@@ -6,7 +6,7 @@ use slipway_graph::normalize;
 
 /// A changed-file list that could not be read.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum InputError {
+pub enum InputError {
     #[error(
         "invalid JSON in {source_name} at line {line}, column {column}: expected an array of paths"
     )]

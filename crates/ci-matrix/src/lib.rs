@@ -6,6 +6,7 @@
 
 mod cli;
 mod config;
+mod error;
 mod event;
 mod exit;
 pub mod git;
@@ -15,56 +16,17 @@ pub mod report;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
-use slipway_graph::{ChangedPath, GraphError, PackageGraph};
+use slipway_graph::{ChangedPath, PackageGraph};
 
 pub use cli::{Changes, Cli, Format};
+pub use config::ConfigError;
+pub use error::Error;
 pub use exit::Exit;
+pub use input::InputError;
 pub use slipway_cli::{LogArgs, init_logging};
 
 use crate::report::ChangeSource;
 use slipway_cli::github::{self, Actions};
-
-/// The command line named something that does not exist.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(String);
-
-/// The outputs would exceed GitHub's job-output limit.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct OutputTooLarge(String);
-
-/// `--fail-on-cycle` found a cycle.
-#[derive(Debug, thiserror::Error)]
-#[error("dependency cycle: {0}")]
-pub struct CycleError(String);
-
-/// Maps an error to the documented exit code.
-#[must_use]
-pub fn exit_code_for(err: &anyhow::Error) -> Exit {
-    for cause in err.chain() {
-        if cause.is::<GraphError>() || cause.is::<input::InputError>() {
-            return Exit::BadInput;
-        }
-        if cause.is::<git::GitError>() {
-            return Exit::Git;
-        }
-        if cause.is::<CycleError>() {
-            return Exit::Cycle;
-        }
-        if cause.is::<UsageError>() {
-            return Exit::Usage;
-        }
-        if cause.is::<config::ConfigError>() {
-            return Exit::BadInput;
-        }
-        if cause.is::<OutputTooLarge>() {
-            return Exit::OutputTooLarge;
-        }
-    }
-    Exit::Internal
-}
 
 /// The name annotations are titled with.
 const TOOL: &str = "ci-matrix";
@@ -73,7 +35,7 @@ const TOOL: &str = "ci-matrix";
 const JOB_OUTPUT_LIMIT: usize = 1_000_000;
 
 /// Runs `ci-matrix` with parsed arguments.
-pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
+pub fn run(cli: &Cli) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let root = repo_root(cli)?;
     let actions = Actions::from_env();
@@ -106,13 +68,15 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
     if cli.fail_on_cycle
         && let Some(cycle) = graph.cycles().first()
     {
-        let names: Vec<&str> = cycle
+        let packages = cycle
             .iter()
-            .map(|&id| graph.package(id).id.as_str())
+            .map(|&id| graph.package(id).id.clone())
             .collect();
-        return Err(CycleError(names.join(" <-> ")).into());
+        return Err(Error::Cycle { packages });
     }
-    nested_shared_inputs(&graph, &changed, nested, &mut options);
+    options
+        .resolved
+        .extend(slipway_graph::nested_inputs(&graph, &changed, nested));
     for warning in read_shared_inputs(&root, &graph, &changed, &source, &mut options) {
         tracing::warn!("{warning}");
         actions.warning(TOOL, &warning);
@@ -141,16 +105,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
     let matrix_json = report::matrix_json(&graph, &affected, cli.max_jobs as usize);
 
     let data = if let Some(name) = &cli.explain {
-        let id = graph.find(name).ok_or_else(|| {
-            UsageError(format!(
-                "--explain {name}: no package of that name or id in the graph"
-            ))
-        })?;
+        let id = graph
+            .find(name)
+            .ok_or_else(|| Error::UnknownPackage { name: name.clone() })?;
         render::explain(&graph, &affected, id)
     } else {
         match cli.format {
             Format::Matrix => format!("{matrix_json}\n"),
-            Format::Json => format!("{}\n", serde_json::to_string_pretty(&report)?),
+            Format::Json => format!("{}\n", report::to_json(&report)),
             Format::List => render::list(&graph, &affected),
             Format::Dot => render::dot(&graph, &affected),
         }
@@ -164,18 +126,18 @@ pub fn run(cli: &Cli) -> anyhow::Result<Exit> {
             cli.output_file.as_deref(),
         )?;
         github::append_outputs(file, &outputs)
-            .with_context(|| format!("failed to write GitHub outputs to {}", file.display()))?;
+            .map_err(|e| Error::write(format!("the GitHub outputs to {}", file.display()), e))?;
     }
     if let Some(file) = &actions.summary {
         github::append(file, &render::summary(&report))
-            .with_context(|| format!("failed to write the step summary to {}", file.display()))?;
+            .map_err(|e| Error::write(format!("the step summary to {}", file.display()), e))?;
     }
     match &cli.output_file {
         Some(path) => slipway_cli::write_atomically(path, data.as_bytes())
-            .with_context(|| format!("failed to write {}", path.display()))?,
-        None => write_stdout(&data)?,
+            .map_err(|e| Error::write(path.display().to_string(), e))?,
+        None => slipway_cli::write_stdout(&data).map_err(|e| Error::write("stdout", e))?,
     }
-    Ok(Exit::Ok)
+    Ok(())
 }
 
 /// Pushes the run's figures, grouped by repository when Actions names it.
@@ -223,9 +185,9 @@ fn step_outputs(
     matrix_json: &str,
     count: usize,
     output_file: Option<&Path>,
-) -> anyhow::Result<Vec<(&'static str, String)>> {
+) -> Result<Vec<(&'static str, String)>, Error> {
     let names: Vec<&str> = report.affected.iter().map(|p| p.package.as_str()).collect();
-    let packages = serde_json::to_string(&names)?;
+    let packages = report::to_json_line(&names);
     let mut outputs = vec![
         ("has_affected", (count > 0).to_string()),
         ("count", count.to_string()),
@@ -245,11 +207,10 @@ fn step_outputs(
         return Ok(outputs);
     }
     let Some(file) = output_file else {
-        return Err(OutputTooLarge(format!(
-            "the matrix and package list take {size} bytes, over GitHub's limit of {JOB_OUTPUT_LIMIT} bytes for a job's outputs; \
-             lower --max-jobs to pack packages into fewer shards, or pass --output-file FILE and hand the file to later jobs as an artifact"
-        ))
-        .into());
+        return Err(Error::OutputTooLarge {
+            size,
+            limit: JOB_OUTPUT_LIMIT,
+        });
     };
     tracing::warn!(
         "the matrix ({size} bytes) is over GitHub's job-output limit: it is only in {}, not in the step outputs",
@@ -264,7 +225,7 @@ fn options(
     config: &config::Config,
     config_path: Option<&Path>,
     graph: &mut PackageGraph,
-) -> anyhow::Result<slipway_graph::Options> {
+) -> Result<slipway_graph::Options, Error> {
     let config_path = config_path.unwrap_or(Path::new(config::FILE));
     let pick = |flag: &[String], file: &[String]| {
         if flag.is_empty() {
@@ -299,7 +260,7 @@ fn options(
                 &format!("[packages.{name}] extra-inputs"),
                 &package.extra_inputs,
             )
-            .map_err(|err| config::ConfigError::new(config_path, format!("{err:#}")))?;
+            .map_err(|err| config::ConfigError::new(config_path, slipway_cli::chain(&err)))?;
             extra_inputs.push((id, globs));
         }
     }
@@ -348,8 +309,11 @@ fn read_shared_inputs(
 
 /// `--root`, else the git top level of the current directory, else the
 /// current directory; canonical.
-fn repo_root(cli: &Cli) -> anyhow::Result<PathBuf> {
-    let cwd = std::env::current_dir().context("failed to read the current directory")?;
+fn repo_root(cli: &Cli) -> Result<PathBuf, Error> {
+    let cwd = std::env::current_dir().map_err(|source| Error::Root {
+        path: ".".into(),
+        source,
+    })?;
     let root = match &cli.root {
         Some(root) => root.clone(),
         None => git::toplevel(&cwd).unwrap_or_else(|| {
@@ -357,10 +321,10 @@ fn repo_root(cli: &Cli) -> anyhow::Result<PathBuf> {
             cwd.clone()
         }),
     };
-    std::fs::canonicalize(&root).with_context(|| format!("failed to open root {}", root.display()))
+    std::fs::canonicalize(&root).map_err(|source| Error::Root { path: root, source })
 }
 
-fn load_graph(cli: &Cli, root: &Path, nested: &[String]) -> anyhow::Result<PackageGraph> {
+fn load_graph(cli: &Cli, root: &Path, nested: &[String]) -> Result<PackageGraph, Error> {
     let graph = match cli.graph.as_ref().or(cli.graph_positional.as_ref()) {
         Some(file) => slipway_graph::load_graph_file(file)?,
         None => slipway_graph::discover_with_nested(root, nested)?,
@@ -368,61 +332,12 @@ fn load_graph(cli: &Cli, root: &Path, nested: &[String]) -> anyhow::Result<Packa
     Ok(graph)
 }
 
-/// A nested workspace's lockfiles and root manifests are not read
-/// precisely (only the repository root's are): a change to one affects
-/// every package of that workspace, and says so.
-fn nested_shared_inputs(
-    graph: &PackageGraph,
-    changed: &[ChangedPath],
-    nested: &[String],
-    options: &mut slipway_graph::Options,
-) {
-    const SHARED: [&str; 10] = [
-        "Cargo.lock",
-        "Cargo.toml",
-        "package.json",
-        "package-lock.json",
-        "pnpm-lock.yaml",
-        "pnpm-workspace.yaml",
-        "yarn.lock",
-        "go.work",
-        "go.work.sum",
-        ".yarnrc.yml",
-    ];
-    for dir in nested.iter().filter_map(|d| slipway_graph::normalize(d)) {
-        for change in changed {
-            let Some((parent, file)) = change.path.rsplit_once('/') else {
-                continue;
-            };
-            if parent != dir || !SHARED.contains(&file) {
-                continue;
-            }
-            let why = format!(
-                "{} changed: a nested workspace's shared file affects all its packages",
-                change.path
-            );
-            let packages: Vec<(slipway_graph::PackageId, String)> = graph
-                .ids()
-                .filter(|&id| {
-                    let path = &graph.package(id).path;
-                    *path == dir || path.starts_with(&format!("{dir}/"))
-                })
-                .map(|id| (id, why.clone()))
-                .collect();
-            options.resolved.insert(
-                change.path.clone(),
-                slipway_graph::Resolution::Packages(packages),
-            );
-        }
-    }
-}
-
 fn collect_changes(
     cli: &Cli,
     root: &Path,
     actions: &Actions,
-) -> anyhow::Result<(Vec<ChangedPath>, ChangeSource)> {
-    let listed = |paths: Vec<String>, source_name: &str| -> anyhow::Result<_> {
+) -> Result<(Vec<ChangedPath>, ChangeSource), Error> {
+    let listed = |paths: Vec<String>, source_name: &str| -> Result<_, Error> {
         let paths = input::relative_paths(paths, root, source_name)?;
         // A listed path that is not on disk was deleted by the change.
         let changed = paths
@@ -471,23 +386,24 @@ fn collect_changes(
     if cli.changes.github || actions.annotate {
         return Ok(event::changes(root));
     }
-    Err(UsageError(
-        "no changes given: pass --changed-files JSON, --changed-files-from FILE, --base REV or --github"
-            .to_owned(),
-    )
-    .into())
+    Err(Error::NoChanges)
 }
 
-fn build_globs(what: &str, patterns: &[String]) -> anyhow::Result<globset::GlobSet> {
+fn build_globs(what: &str, patterns: &[String]) -> Result<globset::GlobSet, Error> {
+    let bad = |pattern: &str, err: &globset::Error| Error::BadGlob {
+        option: what.to_owned(),
+        pattern: pattern.to_owned(),
+        message: err.kind().to_string(),
+    };
     let mut set = globset::GlobSetBuilder::new();
     for pattern in patterns {
         let glob = globset::GlobBuilder::new(pattern)
             .literal_separator(true)
             .build()
-            .map_err(|err| UsageError(format!("{what} {pattern:?}: {}", err.kind())))?;
+            .map_err(|err| bad(pattern, &err))?;
         set.add(glob);
     }
-    Ok(set.build()?)
+    set.build().map_err(|err| bad(&patterns.join(","), &err))
 }
 
 fn log_result(
@@ -548,8 +464,4 @@ fn removed_name(root: &Path, source: &ChangeSource, dir: &str) -> Option<String>
 
 fn short(sha: &str) -> &str {
     &sha[..sha.len().min(12)]
-}
-
-fn write_stdout(text: &str) -> anyhow::Result<()> {
-    slipway_cli::write_stdout(text).context("failed to write to stdout")
 }

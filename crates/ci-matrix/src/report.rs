@@ -201,3 +201,19 @@ pub fn report<'a>(
             .collect(),
     }
 }
+
+/// The report as pretty JSON, the `--format json` output.
+///
+/// # Panics
+///
+/// Never: the report's types (strings, numbers, lists, string-keyed
+/// maps) always serialize.
+#[must_use]
+pub fn to_json(report: &Report<'_>) -> String {
+    serde_json::to_string_pretty(report).expect("the report's types always serialize")
+}
+
+/// A list of names as one line of JSON (the `packages` output).
+pub(crate) fn to_json_line(names: &[&str]) -> String {
+    serde_json::to_string(names).expect("a list of strings always serializes")
+}

@@ -12,15 +12,18 @@
 //! ```
 
 mod bytes;
+mod exit;
 pub mod github;
 mod logging;
 pub mod metrics;
 mod progress;
+pub mod transfer;
 
 use std::io::Write as _;
 use std::path::Path;
 
 pub use bytes::{hex, random_bytes};
+pub use exit::{ToolError, chain, finish};
 pub use logging::{LogArgs, init_logging};
 pub use progress::Progress;
 

@@ -42,7 +42,7 @@ pub enum GraphError {
         name: String,
     },
     #[error(
-        "no package graph found under {root}: expected a Cargo, npm, yarn, pnpm or Go workspace, or pass a dep-graph.json with --graph"
+        "no package graph found under {root}: expected a Cargo, npm, yarn, pnpm or Go workspace"
     )]
     NothingFound { root: PathBuf },
     #[error("nested workspace root {root:?}: {message}")]

@@ -46,6 +46,6 @@ pub use affected::{
 pub use discover::{discover, discover_with_nested, load_graph_file, package_name};
 pub use error::GraphError;
 pub use graph::{GraphBuilder, PackageGraph};
-pub use inputs::{InputDiff, SharedInput, diff_input};
+pub use inputs::{InputDiff, SharedInput, WORKSPACE_FILES, diff_input, nested_inputs};
 pub use model::{DepKind, Ecosystem, Package, PackageId};
 pub use paths::normalize;

@@ -208,9 +208,7 @@ pub const SECRET_ENV: &str = "ART_STREAM_SECRET";
 /// Why no keys could be had.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error(
-        "no shared secret: set {SECRET_ENV} or pass --secret-file (the same on both sides), or pass --insecure to run without authentication"
-    )]
+    #[error("no shared secret: {SECRET_ENV} is not set and no secret file was given")]
     Missing,
     #[error("failed to read the secret file {path}")]
     Read {

@@ -27,6 +27,8 @@
 
 mod auth;
 mod codec;
+#[cfg(test)]
+mod golden;
 mod message;
 
 pub use auth::{Keys, SECRET_ENV, SecretError, Session, load_keys, random_nonce};

@@ -1,9 +1,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::scale::ScaleRule;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use slipway_cli::LogArgs;
-use slipway_github::queue::ScaleRule;
 
 use crate::github::{ApiArgs, ScopeArgs};
 use crate::register::RunnerArgs;

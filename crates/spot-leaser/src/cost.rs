@@ -3,39 +3,16 @@
 //! on-demand price of the same type.
 
 use aws_sdk_ec2::Client;
-use serde::Serialize;
 use slipway_spot::billing::charge;
 use slipway_spot::time::parse_rfc3339;
 
+use crate::Result;
 use crate::cli::CostArgs;
 use crate::ec2;
+use crate::output::{Costs, InstanceCost, Lifecycle, OUTPUT_VERSION};
 use crate::plan::now;
 
-/// What `cost` prints: a JSON contract.
-#[derive(Debug, Serialize)]
-pub struct Costs {
-    pub instances: Vec<InstanceCost>,
-    pub so_far: f64,
-    pub projected: f64,
-    pub on_demand_so_far: Option<f64>,
-    /// What spot saved against on-demand so far, in percent.
-    pub savings_percent: Option<f64>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct InstanceCost {
-    pub instance_id: String,
-    pub instance_type: String,
-    pub availability_zone: String,
-    pub lifecycle: String,
-    pub seconds: i64,
-    pub price: Option<f64>,
-    pub so_far: f64,
-    pub projected: f64,
-    pub on_demand_price: Option<f64>,
-}
-
-pub(crate) async fn cost(args: &CostArgs, client: &Client) -> anyhow::Result<Costs> {
+pub(crate) async fn cost(args: &CostArgs, client: &Client) -> Result<Costs> {
     let on_demand = crate::plan::on_demand_table(args.on_demand.as_deref())?;
     let filter: Vec<(&str, &str)> = match &args.run_id {
         Some(run) => vec![
@@ -85,7 +62,11 @@ pub(crate) async fn cost(args: &CostArgs, client: &Client) -> anyhow::Result<Cos
             on_demand_price: on_demand.price(&instance_type),
             instance_type,
             availability_zone,
-            lifecycle: if spot { "spot" } else { "on-demand" }.to_owned(),
+            lifecycle: if spot {
+                Lifecycle::Spot
+            } else {
+                Lifecycle::OnDemand
+            },
             seconds,
             price,
             so_far: round(so_far),
@@ -103,6 +84,7 @@ pub(crate) async fn cost(args: &CostArgs, client: &Client) -> anyhow::Result<Cos
         .filter(|&od| od > 0.0)
         .map(|od| round((1.0 - so_far / od) * 100.0));
     Ok(Costs {
+        version: OUTPUT_VERSION,
         instances: rows,
         so_far: round(so_far),
         projected: round(projected),

@@ -239,7 +239,28 @@ pub(crate) async fn instance_shapes(
         .send()
         .await
         .map_err(|e| ec2_error("DescribeInstanceTypes", &e))?;
-    Ok(crate::register::shapes_map(out.instance_types()))
+    Ok(shapes_map(out.instance_types()))
+}
+
+/// vCPUs and architecture by type name, from `DescribeInstanceTypes`.
+fn shapes_map(
+    types: &[aws_sdk_ec2::types::InstanceTypeInfo],
+) -> HashMap<String, (i32, Option<String>)> {
+    types
+        .iter()
+        .filter_map(|t| {
+            let name = t.instance_type()?.as_str().to_owned();
+            let vcpus = t.v_cpu_info()?.default_v_cpus()?;
+            let arch = t
+                .processor_info()
+                .and_then(|p| p.supported_architectures().first())
+                .map(|a| match a.as_str() {
+                    "x86_64" => "x64".to_owned(),
+                    other => other.to_owned(),
+                });
+            Some((name, (vcpus, arch)))
+        })
+        .collect()
 }
 
 /// Adds tags to one instance.

@@ -4,11 +4,10 @@
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::Args;
 use slipway_github::{Budget, Config, Credentials, GitHub, PUBLIC_API_URL, Scope};
 
-use crate::UsageError;
+use crate::{Error, Result};
 
 #[derive(Debug, Clone, Args)]
 #[group(id = "github_scope", multiple = false)]
@@ -24,17 +23,13 @@ pub struct ScopeArgs {
 
 impl ScopeArgs {
     /// The scope, when one was given.
-    pub(crate) fn scope(&self) -> anyhow::Result<Option<Scope>> {
+    pub(crate) fn scope(&self) -> Result<Option<Scope>> {
         Ok(match (&self.github_org, &self.github_repo) {
-            (Some(org), _) => Some(Scope::org(org).map_err(|e| usage(&e))?),
-            (None, Some(repo)) => Some(Scope::repo(repo).map_err(|e| usage(&e))?),
+            (Some(org), _) => Some(Scope::org(org)?),
+            (None, Some(repo)) => Some(Scope::repo(repo)?),
             (None, None) => None,
         })
     }
-}
-
-fn usage(err: &slipway_github::GitHubError) -> UsageError {
-    UsageError(err.to_string())
 }
 
 /// How to reach and authenticate to GitHub, and how fast to go.
@@ -79,27 +74,29 @@ pub struct ApiArgs {
 }
 
 impl ApiArgs {
-    fn config(&self) -> anyhow::Result<Config> {
+    fn config(&self) -> Result<Config> {
         let credentials =
             if let (Some(app_id), Some(key)) = (&self.github_app_id, &self.github_app_key) {
                 Credentials::App {
                     app_id: *app_id,
-                    private_key_pem: std::fs::read(key).with_context(|| {
-                        format!("failed to read the GitHub App key {}", key.display())
+                    private_key_pem: std::fs::read(key).map_err(|source| Error::Read {
+                        path: key.clone(),
+                        source,
                     })?,
                     installation_id: self.github_app_installation_id,
                 }
             } else {
                 {
                     let var = &self.github_token_env;
-                    let token = std::env::var(var).map_err(|_| {
-                        UsageError(format!(
-                            "no GitHub credentials: set {var} (or --github-token-env VAR), \
-                         or give --github-app-id and --github-app-key"
-                        ))
+                    let token = std::env::var(var).map_err(|_| Error::NoCredentials {
+                        var: var.clone(),
+                        state: "not set",
                     })?;
                     if token.trim().is_empty() {
-                        return Err(UsageError(format!("{var} is empty")).into());
+                        return Err(Error::NoCredentials {
+                            var: var.clone(),
+                            state: "empty",
+                        });
                     }
                     Credentials::Token(token.trim().to_owned())
                 }
@@ -115,7 +112,7 @@ impl ApiArgs {
     }
 
     /// A client for `scope`.
-    pub(crate) async fn connect(&self, scope: Scope) -> anyhow::Result<GitHub> {
+    pub(crate) async fn connect(&self, scope: Scope) -> Result<GitHub> {
         let config = self.config()?;
         Ok(GitHub::connect(&config, scope).await?)
     }

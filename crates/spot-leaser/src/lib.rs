@@ -9,17 +9,19 @@
 mod cli;
 mod cost;
 mod ec2;
+mod error;
 mod github;
 mod launch;
+mod output;
 mod plan;
 mod queue;
 mod reap;
 mod register;
 mod rerun;
+mod scale;
 mod summary;
 mod watch;
 
-use anyhow::Context as _;
 use slipway_cli::github::Actions;
 use slipway_cli::metrics::Metrics;
 use slipway_github::GitHub;
@@ -28,217 +30,187 @@ pub use cli::{
     Cli, Command, CostArgs, Format, LaunchArgs, PlanArgs, QueueArgs, ReapArgs, RerunArgs,
     UserDataArgs, WatchArgs,
 };
-pub use cost::{Costs, InstanceCost};
 pub use ec2::Ec2Error;
 pub use ec2::client;
+pub use error::{Error, Exit};
 pub use github::{ApiArgs, ScopeArgs};
-pub use launch::{Launched, LaunchedInstance, Scaled, Unusable, launch, launch_then};
-pub use plan::Plan;
-pub use reap::{Reaped, ReapedInstance, RemovedRunner};
-pub use register::RunnerArgs;
-pub use register::{RunnerInfo, RunnerMode, boot_script, size_label};
-pub use rerun::{Rerun, RerunJob};
-pub use watch::{Notice, Watched};
+pub use launch::{Unusable, launch, launch_then};
+pub use output::{
+    Costs, Evidence, Failure, FailureKind, InstanceCost, Launched, LaunchedInstance, Lifecycle,
+    Notice, NoticeAction, OUTPUT_VERSION, Plan, Queue, ReapReason, Reaped, ReapedInstance,
+    RemovedRunner, Rerun, RerunJob, RunnerInfo, Scaled, Watched,
+};
+pub use register::{RunnerArgs, RunnerMode, boot_script, size_label};
 
-/// Exit codes of `spot-leaser`, documented in the README.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Exit {
-    Ok = 0,
-    Internal = 1,
-    /// Bad command line or input file.
-    Usage = 2,
-    /// An EC2 call failed (credentials, permissions, throttling, a bad request).
-    Ec2 = 3,
-    /// No eligible pool, or no capacity in any pool (nothing was left running).
-    NoCapacity = 4,
-    /// A GitHub call failed (credentials, permissions, rate limits beyond
-    /// the allowed wait), or no launched instance could be registered.
-    GitHub = 5,
-}
+/// Results of this crate: its one error type.
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The command line or an input is wrong.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub(crate) String);
-
-/// No launched instance could be registered (all were terminated).
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct RegistrationFailed(pub(crate) String);
-
-/// Nothing could be launched.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct NoCapacity(pub(crate) String);
-
-#[must_use]
-pub fn exit_code_for(err: &anyhow::Error) -> Exit {
-    for cause in err.chain() {
-        if cause.is::<UsageError>() || cause.is::<slipway_spot::SpotError>() {
-            return Exit::Usage;
-        }
-        if let Some(err) = cause.downcast_ref::<slipway_github::GitHubError>() {
-            return match err {
-                slipway_github::GitHubError::Usage(_) => Exit::Usage,
-                _ => Exit::GitHub,
-            };
-        }
-        if cause.is::<RegistrationFailed>() {
-            return Exit::GitHub;
-        }
-        if cause.is::<NoCapacity>() {
-            return Exit::NoCapacity;
-        }
-        if cause.is::<Ec2Error>() {
-            return Exit::Ec2;
-        }
-    }
-    Exit::Internal
-}
-
-pub fn run(cli: &Cli) -> anyhow::Result<()> {
+/// Runs the subcommand on a current-thread runtime.
+pub fn run(cli: &Cli) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .context("failed to start the async runtime")?;
-    runtime.block_on(run_async(cli))
-}
-
-async fn run_async(cli: &Cli) -> anyhow::Result<()> {
+        .map_err(|source| Error::io("start", "the async runtime", source))?;
     let actions = Actions::from_env();
-    match &cli.command {
-        Command::Plan(args) => {
-            let client = match &args.price_history {
-                Some(_) => None,
-                None => Some(ec2::client(&args.region).await),
-            };
-            let planned = plan::plan(args, client.as_ref()).await?;
-            let text = match args.format {
-                Format::Json => format!("{}\n", serde_json::to_string_pretty(&planned)?),
-                Format::Table => plan::table(&planned),
-            };
-            slipway_cli::write_stdout(&text)?;
-        }
-        Command::Launch(args) => {
-            let (launched, github) = launch_command(args).await?;
-            launch_metrics(&launched, github.as_ref())
-                .push_if(cli.pushgateway.as_deref(), &[("run_id", &launched.run_id)]);
-            if let Some(file) = &actions.output {
-                let ids: Vec<&str> = launched
-                    .instances
-                    .iter()
-                    .map(|i| i.instance_id.as_str())
-                    .collect();
-                let ips: Vec<&str> = launched
-                    .instances
-                    .iter()
-                    .filter_map(|i| i.private_ip.as_deref())
-                    .collect();
-                let runners: Vec<&str> = launched
-                    .instances
-                    .iter()
-                    .filter_map(|i| i.runner.as_ref().map(|r| r.name.as_str()))
-                    .collect();
-                slipway_cli::github::append_outputs(
-                    file,
-                    &[
-                        ("instance_ids", ids.join(",")),
-                        ("private_ips", ips.join(",")),
-                        ("runner_names", runners.join(",")),
-                        ("run_id", launched.run_id.clone()),
-                    ],
-                )?;
+    runtime.block_on(async {
+        match &cli.command {
+            Command::Plan(args) => plan_command(args).await,
+            Command::Launch(args) => {
+                launch_and_report(args, &actions, cli.pushgateway.as_deref()).await
             }
-            summarize(&actions, &summary::launched(&launched))?;
-            slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&launched)?))?;
-        }
-        Command::Reap(args) => {
-            let client = ec2::client(&args.region).await;
-            let github = match args.github.scope()? {
-                Some(scope) => Some(args.api.connect(scope).await?),
-                None => None,
-            };
-            let reaped = reap::reap(args, &client, github.as_ref()).await?;
-            summarize(&actions, &summary::reaped(&reaped))?;
-            slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&reaped)?))?;
-        }
-        Command::Cost(args) => {
-            let client = ec2::client(&args.region).await;
-            let costs = cost::cost(args, &client).await?;
-            summarize(&actions, &summary::costs(&costs))?;
-            slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&costs)?))?;
-        }
-        Command::Queue(args) => {
-            let depth = queue::queue(args).await?;
-            if let Some(file) = &actions.output {
-                slipway_cli::github::append_outputs(file, &[("queued", depth.queued.to_string())])?;
+            Command::Reap(args) => reap_command(args, &actions).await,
+            Command::Cost(args) => {
+                let client = ec2::client(&args.region).await;
+                let costs = cost::cost(args, &client).await?;
+                summarize(&actions, &summary::costs(&costs))?;
+                print(&output::to_json(&costs))
             }
-            summarize(&actions, &summary::depth(&depth))?;
-            slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&depth)?))?;
-        }
-        Command::Watch(args) => {
-            let watched = watch::watch(args, &actions, cli.pushgateway.as_deref()).await?;
-            slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&watched)?))?;
-        }
-        Command::Rerun(args) => {
-            let rerun = rerun::rerun(args).await?;
-            summarize(&actions, &summary::rerun(&rerun))?;
-            slipway_cli::write_stdout(&format!("{}\n", serde_json::to_string_pretty(&rerun)?))?;
-        }
-        Command::UserData(args) => {
-            slipway_cli::write_stdout(&register::boot_script(
+            Command::Queue(args) => queue_command(args, &actions).await,
+            Command::Watch(args) => {
+                let watched = watch::watch(args, &actions, cli.pushgateway.as_deref()).await?;
+                print(&output::to_json(&watched))
+            }
+            Command::Rerun(args) => {
+                let rerun = rerun::rerun(args).await?;
+                summarize(&actions, &summary::rerun(&rerun))?;
+                print(&output::to_json(&rerun))
+            }
+            Command::UserData(args) => print(&register::boot_script(
                 &args.parameter_prefix,
                 &args.watch_args,
-            ))?;
+            )),
         }
+    })
+}
+
+async fn plan_command(args: &PlanArgs) -> Result<()> {
+    let client = match &args.price_history {
+        Some(_) => None,
+        None => Some(ec2::client(&args.region).await),
+    };
+    let planned = plan::plan(args, client.as_ref()).await?;
+    print(&match args.format {
+        Format::Json => output::to_json(&planned),
+        Format::Table => plan::table(&planned),
+    })
+}
+
+async fn launch_and_report(
+    args: &LaunchArgs,
+    actions: &Actions,
+    pushgateway: Option<&str>,
+) -> Result<()> {
+    let (launched, github) = launch_command(args).await?;
+    launch_metrics(&launched, github.as_ref())
+        .push_if(pushgateway, &[("run_id", &launched.run_id)]);
+    if let Some(file) = &actions.output {
+        let join = |f: &dyn Fn(&LaunchedInstance) -> Option<&str>| {
+            launched
+                .instances
+                .iter()
+                .filter_map(f)
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let outputs = [
+            ("instance_ids", join(&|i| Some(i.instance_id.as_str()))),
+            ("private_ips", join(&|i| i.private_ip.as_deref())),
+            (
+                "runner_names",
+                join(&|i| i.runner.as_ref().map(|r| r.name.as_str())),
+            ),
+            ("run_id", launched.run_id.clone()),
+        ];
+        slipway_cli::github::append_outputs(file, &outputs)
+            .map_err(|source| Error::io("write", file, source))?;
     }
-    Ok(())
+    summarize(actions, &summary::launched(&launched))?;
+    print(&output::to_json(&launched))
+}
+
+async fn reap_command(args: &ReapArgs, actions: &Actions) -> Result<()> {
+    let client = ec2::client(&args.region).await;
+    let github = match args.github.scope()? {
+        Some(scope) => Some(args.api.connect(scope).await?),
+        None => None,
+    };
+    let reaped = reap::reap(args, &client, github.as_ref()).await?;
+    summarize(actions, &summary::reaped(&reaped))?;
+    print(&output::to_json(&reaped))
+}
+
+async fn queue_command(args: &QueueArgs, actions: &Actions) -> Result<()> {
+    let depth = queue::queue(args).await?;
+    if let Some(file) = &actions.output {
+        slipway_cli::github::append_outputs(file, &[("queued", depth.queued.to_string())])
+            .map_err(|source| Error::io("write", file, source))?;
+    }
+    summarize(actions, &summary::depth(&depth))?;
+    print(&output::to_json(&depth))
+}
+
+/// Data on stdout.
+fn print(text: &str) -> Result<()> {
+    slipway_cli::write_stdout(text).map_err(|source| Error::io("write", "stdout", source))
+}
+
+/// Reads an input file the command line named.
+pub(crate) fn read(path: &std::path::Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Appends to the step summary under GitHub Actions.
-fn summarize(actions: &Actions, markdown: &str) -> anyhow::Result<()> {
+fn summarize(actions: &Actions, markdown: &str) -> Result<()> {
     if let Some(file) = &actions.summary {
         slipway_cli::github::append(file, markdown)
-            .with_context(|| format!("failed to write the step summary to {}", file.display()))?;
+            .map_err(|source| Error::io("write the step summary to", file, source))?;
     }
     Ok(())
+}
+
+/// The queue depth the scale rules see, and the rule that matched (its
+/// types replace `--instance-types`).
+async fn apply_scale_rules(
+    args: &mut LaunchArgs,
+    github: Option<&GitHub>,
+) -> Result<Option<Scaled>> {
+    if args.scale_rules.is_empty() {
+        return Ok(None);
+    }
+    let depth = match (args.queue_depth, github) {
+        (Some(depth), _) => depth,
+        (None, Some(github)) => queue::depth_for_runners(github, &args.runner).await?,
+        (None, None) => {
+            return Err(Error::Arguments(
+                "--scale-rule needs --queue-depth or --github-repo to count the queue",
+            ));
+        }
+    };
+    let rule = scale::choose(&args.scale_rules, depth);
+    if let Some(rule) = rule {
+        tracing::info!(depth, rule = rule.text, "scale rule matched");
+        args.plan.instance_types.clone_from(&rule.instance_types);
+    } else {
+        tracing::info!(depth, "no scale rule matched: --instance-types");
+    }
+    Ok(Some(Scaled {
+        queue_depth: depth,
+        rule: rule.map(|r| r.text.clone()),
+    }))
 }
 
 /// `launch`, with the scale rules applied and, when a GitHub scope is
 /// given, every instance registered as a runner.
-async fn launch_command(args: &LaunchArgs) -> anyhow::Result<(Launched, Option<GitHub>)> {
-    let scope = args.github.scope()?;
-    let github = match &scope {
-        Some(scope) => Some(args.api.connect(scope.clone()).await?),
+async fn launch_command(args: &LaunchArgs) -> Result<(Launched, Option<GitHub>)> {
+    let github = match args.github.scope()? {
+        Some(scope) => Some(args.api.connect(scope).await?),
         None => None,
     };
     let mut args = args.clone();
-    let mut scaled = None;
-    if !args.scale_rules.is_empty() {
-        let depth = match (args.queue_depth, &github) {
-            (Some(depth), _) => depth,
-            (None, Some(github)) => queue::depth_for_runners(github, &args.runner).await?,
-            (None, None) => {
-                return Err(UsageError(
-                    "--scale-rule needs --queue-depth or --github-repo to count the queue"
-                        .to_owned(),
-                )
-                .into());
-            }
-        };
-        let rule = slipway_github::queue::choose(&args.scale_rules, depth);
-        if let Some(rule) = rule {
-            tracing::info!(depth, rule = rule.text, "scale rule matched");
-            args.plan.instance_types.clone_from(&rule.instance_types);
-        } else {
-            tracing::info!(depth, "no scale rule matched: --instance-types");
-        }
-        scaled = Some(launch::Scaled {
-            queue_depth: depth,
-            rule: rule.map(|r| r.text.clone()),
-        });
-    }
+    let scaled = apply_scale_rules(&mut args, github.as_ref()).await?;
     let client = ec2::client(&args.plan.region).await;
     let Some(github) = github else {
         let mut launched = launch::launch(&args, &client).await?;
@@ -246,12 +218,10 @@ async fn launch_command(args: &LaunchArgs) -> anyhow::Result<(Launched, Option<G
         return Ok((launched, None));
     };
     if args.user_data.is_some() && args.launch_template.is_none() {
-        return Err(UsageError(
+        return Err(Error::Arguments(
             "--user-data and runner registration: the boot script is the user data \
-             (`spot-leaser user-data` prints it to combine with your own)"
-                .to_owned(),
-        )
-        .into());
+             (`spot-leaser user-data` prints it to combine with your own)",
+        ));
     }
     let ssm = ec2::ssm_client(&args.plan.region).await;
     let boot = register::boot_script(&args.runner.parameter_prefix, &args.watch_args);

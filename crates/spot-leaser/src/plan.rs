@@ -3,43 +3,29 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use anyhow::Context as _;
-use serde::Serialize;
 use slipway_spot::time::{format_rfc3339, parse_duration, parse_rfc3339};
-use slipway_spot::{
-    Advisor, Candidate, OnDemand, Scoring, by_pool, parse_history, rank, window_stats,
-};
+use slipway_spot::{Advisor, OnDemand, Scoring, by_pool, parse_history, rank, window_stats};
 
 use crate::cli::PlanArgs;
-use crate::{UsageError, ec2};
-
-/// The plan: a JSON contract (`spot-leaser plan --format json`).
-#[derive(Debug, Serialize)]
-pub struct Plan {
-    pub region: String,
-    pub window_hours: f64,
-    pub at: String,
-    pub candidates: Vec<Candidate>,
-    /// What the plan could not use, and what it assumed.
-    pub notes: Vec<String>,
-}
+use crate::output::{OUTPUT_VERSION, Plan};
+use crate::{Error, Result, ec2};
 
 /// Builds the plan. `client` is `None` for a recorded history.
-pub(crate) async fn plan(
-    args: &PlanArgs,
-    client: Option<&aws_sdk_ec2::Client>,
-) -> anyhow::Result<Plan> {
+pub(crate) async fn plan(args: &PlanArgs, client: Option<&aws_sdk_ec2::Client>) -> Result<Plan> {
     let window = parse_duration(&args.window).ok_or_else(|| {
-        UsageError(format!(
-            "--window {:?}: expected a duration like 7d, 36h or 90m",
-            args.window
-        ))
+        Error::bad(
+            "--window",
+            &args.window,
+            "expected a duration like 7d, 36h or 90m",
+        )
     })?;
     let at = match &args.at {
         Some(text) => parse_rfc3339(text).ok_or_else(|| {
-            UsageError(format!(
-                "--at {text:?}: expected an RFC 3339 time like 2022-06-07T10:00:00Z"
-            ))
+            Error::bad(
+                "--at",
+                text,
+                "expected an RFC 3339 time like 2022-06-07T10:00:00Z",
+            )
         })?,
         None => now(),
     };
@@ -77,6 +63,7 @@ pub(crate) async fn plan(
     #[expect(clippy::cast_precision_loss, reason = "hours for people to read")]
     let window_hours = window as f64 / 3600.0;
     Ok(Plan {
+        version: OUTPUT_VERSION,
         region: args.region.clone(),
         window_hours,
         at: format_rfc3339(at),
@@ -90,20 +77,22 @@ async fn load_history(
     client: Option<&aws_sdk_ec2::Client>,
     start: i64,
     end: i64,
-) -> anyhow::Result<Vec<slipway_spot::PriceChange>> {
+) -> Result<Vec<slipway_spot::PriceChange>> {
     match (&args.price_history, client) {
         (Some(file), _) => {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("failed to read {}", file.display()))?;
-            Ok(parse_history(&text)
-                .with_context(|| format!("invalid price history in {}", file.display()))?)
+            let text = crate::read(file)?;
+            parse_history(&text).map_err(|source| Error::Invalid {
+                what: "price history",
+                path: file.clone(),
+                source,
+            })
         }
         (None, Some(client)) => {
             Ok(ec2::price_history(client, &args.instance_types, start, end).await?)
         }
-        (None, None) => {
-            anyhow::bail!("no price history: pass --price-history FILE, or run with AWS access")
-        }
+        (None, None) => Err(Error::Arguments(
+            "no price history: pass --price-history FILE, or run with AWS access",
+        )),
     }
 }
 
@@ -158,7 +147,7 @@ async fn zones_and_placement(
     args: &PlanArgs,
     client: &aws_sdk_ec2::Client,
     notes: &mut Vec<String>,
-) -> anyhow::Result<(HashMap<String, String>, HashMap<String, u8>)> {
+) -> Result<(HashMap<String, String>, HashMap<String, u8>)> {
     let zone_ids = ec2::zone_ids(client).await?;
     let mut placement = HashMap::new();
     match ec2::placement_scores(client, &args.region, &args.instance_types, 1).await {
@@ -176,33 +165,38 @@ async fn zones_and_placement(
     Ok((zone_ids, placement))
 }
 
-fn load_advisor(args: &PlanArgs, notes: &mut Vec<String>) -> anyhow::Result<Option<Advisor>> {
+fn load_advisor(args: &PlanArgs, notes: &mut Vec<String>) -> Result<Option<Advisor>> {
     let Some(file) = &args.advisor else {
         notes.push(
             "no --advisor data: every type assumed in the 10-15% interruption bucket".to_owned(),
         );
         return Ok(None);
     };
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("failed to read {}", file.display()))?;
-    let advisor = Advisor::parse(&text, &args.region, "Linux")
-        .with_context(|| format!("invalid advisor data in {}", file.display()))?;
+    let text = crate::read(file)?;
+    let advisor =
+        Advisor::parse(&text, &args.region, "Linux").map_err(|source| Error::Invalid {
+            what: "advisor data",
+            path: file.clone(),
+            source,
+        })?;
     Ok(Some(advisor))
 }
 
 /// The on-demand table: `--on-demand FILE`, else the bundled one. `plan`
 /// and `cost` share it.
-pub(crate) fn on_demand_table(file: Option<&std::path::Path>) -> anyhow::Result<OnDemand> {
+pub(crate) fn on_demand_table(file: Option<&std::path::Path>) -> Result<OnDemand> {
     let Some(file) = file else {
         return Ok(OnDemand::bundled());
     };
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("failed to read {}", file.display()))?;
-    OnDemand::parse(&text)
-        .with_context(|| format!("invalid on-demand prices in {}", file.display()))
+    let text = crate::read(file)?;
+    OnDemand::parse(&text).map_err(|source| Error::Invalid {
+        what: "on-demand prices",
+        path: file.to_path_buf(),
+        source,
+    })
 }
 
-fn load_on_demand(args: &PlanArgs, notes: &mut Vec<String>) -> anyhow::Result<OnDemand> {
+fn load_on_demand(args: &PlanArgs, notes: &mut Vec<String>) -> Result<OnDemand> {
     let on_demand = on_demand_table(args.on_demand.as_deref())?;
     if on_demand.region != args.region {
         notes.push(format!(

@@ -3,33 +3,32 @@
 
 use std::io::Read as _;
 
-use anyhow::Context as _;
 use slipway_github::queue::{Depth, depth, jobs_from_webhooks};
 use slipway_github::{GitHub, Job};
 
-use crate::UsageError;
 use crate::cli::QueueArgs;
+use crate::output::{OUTPUT_VERSION, Queue};
 use crate::register::{RunnerArgs, is_size_label};
+use crate::{Error, Result};
 
-pub(crate) async fn queue(args: &QueueArgs) -> anyhow::Result<Depth> {
+pub(crate) async fn queue(args: &QueueArgs) -> Result<Queue> {
     let jobs = if let Some(path) = &args.webhooks {
         {
             let mut text = String::new();
             if path.as_os_str() == "-" {
                 std::io::stdin()
                     .read_to_string(&mut text)
-                    .context("failed to read webhook payloads from stdin")?;
+                    .map_err(|source| Error::io("read webhook payloads from", "stdin", source))?;
             } else {
-                text = std::fs::read_to_string(path)
-                    .with_context(|| format!("failed to read {}", path.display()))?;
+                text = crate::read(path)?;
             }
-            jobs_from_webhooks(&text).map_err(|e| UsageError(format!("{e}")))?
+            jobs_from_webhooks(&text)?
         }
     } else {
         {
-            let scope = args.github.scope()?.ok_or_else(|| {
-                UsageError("give --github-repo OWNER/REPO, or --webhooks FILE".to_owned())
-            })?;
+            let scope = args.github.scope()?.ok_or(Error::Arguments(
+                "give --github-repo OWNER/REPO, or --webhooks FILE",
+            ))?;
             let github = args.api.connect(scope).await?;
             let jobs = github.queued_jobs().await?;
             crate::github::log_stats(&github);
@@ -37,7 +36,12 @@ pub(crate) async fn queue(args: &QueueArgs) -> anyhow::Result<Depth> {
         }
     };
     let labels = (!args.labels.is_empty()).then_some(args.labels.as_slice());
-    Ok(depth_for(&jobs, labels))
+    let depth = depth_for(&jobs, labels);
+    Ok(Queue {
+        version: OUTPUT_VERSION,
+        queued: depth.queued,
+        by_labels: depth.by_labels,
+    })
 }
 
 /// Depth as a runner with `runner_labels` sees it. Unless those labels
@@ -66,7 +70,7 @@ fn depth_for(jobs: &[Job], runner_labels: Option<&[String]>) -> Depth {
 
 /// The queue depth for `launch --scale-rule`: queued jobs the runners
 /// about to be launched could take.
-pub(crate) async fn depth_for_runners(github: &GitHub, args: &RunnerArgs) -> anyhow::Result<usize> {
+pub(crate) async fn depth_for_runners(github: &GitHub, args: &RunnerArgs) -> Result<usize> {
     let jobs = github.queued_jobs().await?;
     let mut labels: Vec<String> = ["self-hosted", "linux", "x64", "arm64"]
         .map(str::to_owned)

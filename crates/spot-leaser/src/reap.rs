@@ -4,54 +4,27 @@
 //! touched, nor a runner whose name is not `<prefix>-i-…`.
 
 use aws_sdk_ec2::Client;
-use serde::Serialize;
 use slipway_github::{GitHub, Runner};
 use slipway_spot::time::parse_rfc3339;
 
-use crate::UsageError;
 use crate::cli::ReapArgs;
 use crate::ec2;
+use crate::output::{OUTPUT_VERSION, ReapReason, Reaped, ReapedInstance, RemovedRunner};
 use crate::plan::now;
-
-/// What `reap` prints: a JSON contract.
-#[derive(Debug, Serialize)]
-pub struct Reaped {
-    pub dry_run: bool,
-    pub terminated: Vec<ReapedInstance>,
-    /// GitHub runners removed because their instance is gone.
-    pub removed_runners: Vec<RemovedRunner>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RemovedRunner {
-    pub id: u64,
-    pub name: String,
-    pub instance_id: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ReapedInstance {
-    pub instance_id: String,
-    pub run_id: Option<String>,
-    pub expires_at: Option<String>,
-    /// `run` (its run was reaped), `expired`, or `never-registered` (no
-    /// runner online within --register-timeout).
-    pub reason: &'static str,
-}
+use crate::{Error, Result};
 
 pub(crate) async fn reap(
     args: &ReapArgs,
     client: &Client,
     github: Option<&GitHub>,
-) -> anyhow::Result<Reaped> {
+) -> Result<Reaped> {
     let register_timeout = args
         .register_timeout
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
     if register_timeout.is_some() && github.is_none() {
-        return Err(UsageError(
-            "--register-timeout needs --github-org or --github-repo to see the runners".to_owned(),
-        )
-        .into());
+        return Err(Error::Arguments(
+            "--register-timeout needs --github-org or --github-repo to see the runners",
+        ));
     }
     let mut filter = vec![("slipway:managed", "true")];
     if let (Some(run), false, None) = (&args.run_id, args.expired, register_timeout) {
@@ -62,45 +35,19 @@ pub(crate) async fn reap(
         Some(github) => github.runners().await?,
         None => Vec::new(),
     };
-    let mut chosen = Vec::new();
     let managed = ec2::instances(client, &[], &filter).await?;
-    for instance in &managed {
-        // Checked again here, whatever the filter did.
-        if ec2::tag(instance, "slipway:managed") != Some("true") {
-            continue;
-        }
-        let run_id = ec2::tag(instance, "slipway:run-id").map(str::to_owned);
-        let expires_at = ec2::tag(instance, "slipway:expires-at").map(str::to_owned);
-        let of_run = args.run_id.is_some() && run_id == args.run_id;
-        let expired = args.expired
-            && expires_at
-                .as_deref()
-                .and_then(parse_rfc3339)
-                .is_some_and(|t| t <= now);
-        let unregistered = register_timeout.is_some_and(|timeout| {
-            never_registered(
-                ec2::tag(instance, "slipway:runner-name"),
-                instance
-                    .launch_time()
-                    .map(aws_sdk_ec2::primitives::DateTime::secs),
-                &runners,
-                now,
-                timeout,
-            )
-        });
-        let reason = match (of_run, expired, unregistered) {
-            (true, _, _) => "run",
-            (_, true, _) => "expired",
-            (_, _, true) => "never-registered",
-            _ => continue,
-        };
-        chosen.push(ReapedInstance {
-            instance_id: instance.instance_id().unwrap_or_default().to_owned(),
-            run_id,
-            expires_at,
-            reason,
-        });
-    }
+    let chosen: Vec<ReapedInstance> = managed
+        .iter()
+        .filter_map(|instance| {
+            let reason = reason(args, instance, &runners, now, register_timeout)?;
+            Some(ReapedInstance {
+                instance_id: instance.instance_id().unwrap_or_default().to_owned(),
+                run_id: ec2::tag(instance, "slipway:run-id").map(str::to_owned),
+                expires_at: ec2::tag(instance, "slipway:expires-at").map(str::to_owned),
+                reason,
+            })
+        })
+        .collect();
     let ids: Vec<String> = chosen.iter().map(|i| i.instance_id.clone()).collect();
     let removed_runners = match github {
         Some(github) => remove_orphans(github, client, args, &runners, &ids).await?,
@@ -110,16 +57,55 @@ pub(crate) async fn reap(
     for i in &chosen {
         tracing::info!(
             instance = i.instance_id,
-            reason = i.reason,
+            reason = i.reason.as_str(),
             dry_run = args.dry_run,
             "terminated"
         );
     }
     Ok(Reaped {
+        version: OUTPUT_VERSION,
         dry_run: args.dry_run,
         terminated: chosen,
         removed_runners,
     })
+}
+
+/// Why `instance` is to be terminated, if it is: of the run asked for,
+/// expired, or its runner never came online. An instance without the
+/// managed tag never is, whatever the EC2 filter returned.
+fn reason(
+    args: &ReapArgs,
+    instance: &aws_sdk_ec2::types::Instance,
+    runners: &[Runner],
+    now: i64,
+    register_timeout: Option<i64>,
+) -> Option<ReapReason> {
+    if ec2::tag(instance, "slipway:managed") != Some("true") {
+        return None;
+    }
+    let run_id = ec2::tag(instance, "slipway:run-id");
+    if args.run_id.is_some() && run_id == args.run_id.as_deref() {
+        return Some(ReapReason::Run);
+    }
+    let expired = args.expired
+        && ec2::tag(instance, "slipway:expires-at")
+            .and_then(parse_rfc3339)
+            .is_some_and(|t| t <= now);
+    if expired {
+        return Some(ReapReason::Expired);
+    }
+    let unregistered = register_timeout.is_some_and(|timeout| {
+        never_registered(
+            ec2::tag(instance, "slipway:runner-name"),
+            instance
+                .launch_time()
+                .map(aws_sdk_ec2::primitives::DateTime::secs),
+            runners,
+            now,
+            timeout,
+        )
+    });
+    unregistered.then_some(ReapReason::NeverRegistered)
 }
 
 /// Removes our runners whose instance is gone (or about to be: `doomed`).
@@ -129,7 +115,7 @@ async fn remove_orphans(
     args: &ReapArgs,
     runners: &[Runner],
     doomed: &[String],
-) -> anyhow::Result<Vec<RemovedRunner>> {
+) -> Result<Vec<RemovedRunner>> {
     let live: Vec<String> = ec2::instances(client, &[], &[("slipway:managed", "true")])
         .await?
         .iter()

@@ -12,15 +12,14 @@
 //! it is valid; JIT mode asks for one configuration per runner, paced by
 //! the client's budget. A registration that fails terminates its instance.
 
-use std::collections::HashMap;
-
 use aws_sdk_ssm::types::ParameterType;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use slipway_github::{GitHub, JitRequest};
 
 use crate::ec2;
-use crate::{LaunchedInstance, RegistrationFailed};
+use crate::output::{LaunchedInstance, RunnerInfo};
+use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -54,18 +53,6 @@ pub struct RunnerArgs {
     /// Store (the instance's role must be able to read and delete it).
     #[arg(long, value_name = "PATH", default_value = "/slipway/runners/")]
     pub parameter_prefix: String,
-}
-
-/// The runner an instance was registered as.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunnerInfo {
-    pub name: String,
-    /// GitHub's id (JIT mode; a token-mode runner gets one when it starts).
-    pub id: Option<u64>,
-    pub labels: Vec<String>,
-    pub mode: RunnerMode,
-    /// The SSM parameter holding the configuration until the instance reads it.
-    pub parameter: String,
 }
 
 /// The labels of a runner on `instance_type`.
@@ -114,7 +101,7 @@ impl Registrar<'_> {
     pub(crate) async fn register(
         &self,
         instances: &mut [LaunchedInstance],
-    ) -> anyhow::Result<Vec<(String, String)>> {
+    ) -> Result<Vec<(String, String)>> {
         let mut types: Vec<String> = instances.iter().map(|i| i.instance_type.clone()).collect();
         types.sort();
         types.dedup();
@@ -150,11 +137,10 @@ impl Registrar<'_> {
         {
             Ok(runner) => first.runner = Some(runner),
             Err(err) => {
-                return Err(RegistrationFailed(format!(
-                    "registering {} failed, so no other instance was tried: {err:#}",
-                    first.instance_id
-                ))
-                .into());
+                return Err(Error::FirstRegistration {
+                    instance_id: first.instance_id.clone(),
+                    source: Box::new(err),
+                });
             }
         }
         let mut failed = Vec::new();
@@ -188,11 +174,12 @@ impl Registrar<'_> {
             match result {
                 Ok(runner) => instance.runner = Some(runner),
                 Err(err) => {
+                    let why = slipway_cli::chain(&err);
                     tracing::error!(
                         instance = instance.instance_id,
-                        "registration failed: {err:#}"
+                        "registration failed: {why}"
                     );
-                    failed.push((instance.instance_id.clone(), format!("{err:#}")));
+                    failed.push((instance.instance_id.clone(), why));
                 }
             }
         }
@@ -204,7 +191,7 @@ impl Registrar<'_> {
         instance: &LaunchedInstance,
         labels: Vec<String>,
         group_name: Option<&str>,
-    ) -> anyhow::Result<RunnerInfo> {
+    ) -> Result<RunnerInfo> {
         let name = format!("{}-{}", self.args.runner_prefix, instance.instance_id);
         let parameter = format!("{}{}", self.args.parameter_prefix, instance.instance_id);
         let (value, id) = match self.args.runner_mode {
@@ -249,10 +236,11 @@ impl Registrar<'_> {
             .await;
         if let Err(e) = put {
             self.undo(&name, id, None).await;
-            return Err(anyhow::anyhow!(
-                "SSM PutParameter {parameter} failed: {}",
-                aws_sdk_ssm::error::DisplayErrorContext(&e)
-            ));
+            return Err(Error::Ssm {
+                operation: "PutParameter",
+                parameter,
+                message: aws_sdk_ssm::error::DisplayErrorContext(&e).to_string(),
+            });
         }
         let mut tags = vec![("slipway:runner-name", name.clone())];
         if let Some(id) = id {
@@ -260,7 +248,7 @@ impl Registrar<'_> {
         }
         if let Err(e) = ec2::create_tags(self.ec2, &instance.instance_id, &tags).await {
             self.undo(&name, id, Some(&parameter)).await;
-            return Err(anyhow::Error::new(e).context("failed to tag the instance with its runner"));
+            return Err(e.into());
         }
         Ok(RunnerInfo {
             name,
@@ -338,26 +326,6 @@ fn shell_quote(s: &str) -> String {
 }
 
 const BOOT_SCRIPT: &str = include_str!("boot.sh");
-
-pub(crate) fn shapes_map(
-    types: &[aws_sdk_ec2::types::InstanceTypeInfo],
-) -> HashMap<String, (i32, Option<String>)> {
-    types
-        .iter()
-        .filter_map(|t| {
-            let name = t.instance_type()?.as_str().to_owned();
-            let vcpus = t.v_cpu_info()?.default_v_cpus()?;
-            let arch = t
-                .processor_info()
-                .and_then(|p| p.supported_architectures().first())
-                .map(|a| match a.as_str() {
-                    "x86_64" => "x64".to_owned(),
-                    other => other.to_owned(),
-                });
-            Some((name, (vcpus, arch)))
-        })
-        .collect()
-}
 
 #[cfg(test)]
 mod tests {

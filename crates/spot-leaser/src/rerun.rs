@@ -12,38 +12,19 @@
 use std::time::Duration;
 
 use aws_sdk_ec2::types::Instance;
-use serde::Serialize;
 use slipway_github::Job;
 
-use crate::UsageError;
 use crate::cli::RerunArgs;
 use crate::ec2;
+use crate::output::{Evidence, OUTPUT_VERSION, Rerun, RerunJob};
+use crate::{Error, Result};
 
-#[derive(Debug, Serialize)]
-pub struct Rerun {
-    pub run_id: u64,
-    /// The run's status when looked at (`completed` when jobs were re-run).
-    pub status: Option<String>,
-    pub dry_run: bool,
-    pub jobs: Vec<RerunJob>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RerunJob {
-    pub job_id: u64,
-    pub name: String,
-    pub runner_name: String,
-    pub instance_id: String,
-    /// `recorded` (by `watch --rerun`) or `spot-termination` (EC2's reason).
-    pub evidence: &'static str,
-}
-
-pub(crate) async fn rerun(args: &RerunArgs) -> anyhow::Result<Rerun> {
+pub(crate) async fn rerun(args: &RerunArgs) -> Result<Rerun> {
     let wait = args.wait;
     let scope = args
         .github
         .scope()?
-        .ok_or_else(|| UsageError("give --github-repo OWNER/REPO".to_owned()))?;
+        .ok_or(Error::Arguments("give --github-repo OWNER/REPO"))?;
     let github = args.api.connect(scope).await?;
     let started = tokio::time::Instant::now();
     let run = loop {
@@ -54,6 +35,7 @@ pub(crate) async fn rerun(args: &RerunArgs) -> anyhow::Result<Rerun> {
         tokio::time::sleep(Duration::from_secs(15).min(wait)).await;
     };
     let mut out = Rerun {
+        version: OUTPUT_VERSION,
         run_id: args.run_id,
         status: run.status.clone(),
         dry_run: args.dry_run,
@@ -83,7 +65,7 @@ pub(crate) async fn rerun(args: &RerunArgs) -> anyhow::Result<Rerun> {
             job = job.job_id,
             name = job.name,
             instance = job.instance_id,
-            evidence = job.evidence,
+            evidence = job.evidence.as_str(),
             dry_run = args.dry_run,
             "re-run"
         );
@@ -115,11 +97,11 @@ fn interrupted(jobs: &[Job], instances: &[Instance], prefix: &str) -> Vec<RerunJ
             continue;
         };
         let evidence = if ec2::tag(instance, "slipway:interrupted-at").is_some() {
-            "recorded"
+            Evidence::Recorded
         } else if instance.state_reason().and_then(|r| r.code())
             == Some("Server.SpotInstanceTermination")
         {
-            "spot-termination"
+            Evidence::SpotTermination
         } else {
             continue;
         };
@@ -189,11 +171,14 @@ mod tests {
                 )
                 .build(),
         ];
-        let chosen: Vec<(u64, &str)> = interrupted(&jobs, &instances, "slipway")
+        let chosen: Vec<(u64, Evidence)> = interrupted(&jobs, &instances, "slipway")
             .iter()
             .map(|j| (j.job_id, j.evidence))
             .collect();
-        assert_eq!(chosen, [(1, "recorded"), (2, "spot-termination")]);
+        assert_eq!(
+            chosen,
+            [(1, Evidence::Recorded), (2, Evidence::SpotTermination)]
+        );
         assert_eq!(candidates(&jobs, "slipway").len(), 4);
     }
 }

@@ -4,9 +4,7 @@
 
 use std::fmt::Write as _;
 
-use slipway_github::queue::Depth;
-
-use crate::{Costs, Launched, Reaped, Rerun};
+use crate::output::{Costs, Failure, Launched, Queue, Reaped, Rerun};
 
 pub(crate) fn launched(l: &Launched) -> String {
     let mut md = format!(
@@ -79,7 +77,7 @@ pub(crate) fn costs(c: &Costs) -> String {
     md
 }
 
-pub(crate) fn depth(d: &Depth) -> String {
+pub(crate) fn depth(d: &Queue) -> String {
     let mut md = format!("### spot-leaser queue: {} jobs queued\n\n", d.queued);
     if !d.by_labels.is_empty() {
         md.push_str("| labels | queued |\n| --- | ---: |\n");
@@ -108,11 +106,11 @@ pub(crate) fn rerun(r: &Rerun) -> String {
     md
 }
 
-fn failures(md: &mut String, failures: &[String]) {
+fn failures(md: &mut String, failures: &[Failure]) {
     if !failures.is_empty() {
         let _ = writeln!(md, "\nFailures:\n");
         for f in failures {
-            let _ = writeln!(md, "- {}", f.replace('\n', " "));
+            let _ = writeln!(md, "- {}", f.to_string().replace('\n', " "));
         }
     }
 }

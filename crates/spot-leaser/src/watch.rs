@@ -7,41 +7,18 @@
 
 use std::time::Duration;
 
-use anyhow::Context as _;
 use aws_config::imds::client::error::ImdsError;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use slipway_cli::github::Actions;
 use slipway_cli::metrics::Metrics;
 
-use crate::UsageError;
 use crate::cli::WatchArgs;
 use crate::ec2;
+use crate::output::{Notice, OUTPUT_VERSION, Watched};
+use crate::{Error, Result};
 
 const INSTANCE_ACTION: &str = "/latest/meta-data/spot/instance-action";
 const REBALANCE: &str = "/latest/meta-data/events/recommendations/rebalance";
-
-/// The interruption notice, as IMDS gives it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Notice {
-    /// `terminate`, `stop` or `hibernate`.
-    pub action: String,
-    pub time: String,
-}
-
-/// What `watch` prints when it stops: a JSON contract.
-#[derive(Debug, Serialize)]
-pub struct Watched {
-    pub instance_id: String,
-    pub polls: u64,
-    pub notice: Option<Notice>,
-    /// When EC2 recommended rebalancing, if it did.
-    pub rebalance_recommended_at: Option<String>,
-    pub runner_name: String,
-    /// Whether the runner was removed from GitHub (None: not asked to).
-    pub runner_removed: Option<bool>,
-    /// Whether the interruption was recorded for `spot-leaser rerun`.
-    pub recorded_for_rerun: bool,
-}
 
 #[derive(Deserialize)]
 struct Rebalance {
@@ -53,16 +30,16 @@ pub(crate) async fn watch(
     args: &WatchArgs,
     actions: &Actions,
     pushgateway: Option<&str>,
-) -> anyhow::Result<Watched> {
+) -> Result<Watched> {
     let (interval, timeout) = (args.interval, args.timeout);
     let imds = aws_config::imds::Client::builder()
         .endpoint(&args.imds_url)
-        .map_err(|e| UsageError(format!("--imds-url {:?}: {e}", args.imds_url)))?
+        .map_err(|e| Error::bad("--imds-url", &args.imds_url, e.to_string()))?
         .max_attempts(3)
         .build();
     let instance_id = get(&imds, "/latest/meta-data/instance-id")
         .await?
-        .ok_or_else(|| anyhow::anyhow!("the instance metadata service has no instance id"))?;
+        .ok_or_else(|| Error::Imds("it has no instance id".to_owned()))?;
     let runner_name = args
         .runner_name
         .clone()
@@ -73,6 +50,7 @@ pub(crate) async fn watch(
     );
     let started = tokio::time::Instant::now();
     let mut watched = Watched {
+        version: OUTPUT_VERSION,
         instance_id: instance_id.clone(),
         polls: 0,
         notice: None,
@@ -92,11 +70,12 @@ pub(crate) async fn watch(
             Err(err) => {
                 let since = *failing_since.get_or_insert_with(tokio::time::Instant::now);
                 if since.elapsed() >= Duration::from_mins(1) {
-                    return Err(
-                        err.context("the instance metadata service has failed for a minute")
-                    );
+                    return Err(Error::Imds(format!(
+                        "it has failed for a minute: {}",
+                        slipway_cli::chain(&err)
+                    )));
                 }
-                tracing::warn!("{err:#}; still watching");
+                tracing::warn!("{}; still watching", slipway_cli::chain(&err));
             }
         }
         if timeout.is_some_and(|t| started.elapsed() >= t) {
@@ -104,9 +83,24 @@ pub(crate) async fn watch(
         }
         tokio::time::sleep(interval).await;
     };
+    on_notice(&imds, args, actions, pushgateway, &mut watched, notice).await?;
+    Ok(watched)
+}
+
+/// A notice came: an annotation and a metric, the runner removed from
+/// GitHub, and with `--rerun` the record `spot-leaser rerun` reads.
+async fn on_notice(
+    imds: &aws_config::imds::Client,
+    args: &WatchArgs,
+    actions: &Actions,
+    pushgateway: Option<&str>,
+    watched: &mut Watched,
+    notice: Notice,
+) -> Result<()> {
+    let instance_id = watched.instance_id.clone();
     tracing::warn!(
         instance = instance_id,
-        action = notice.action,
+        action = notice.action.as_str(),
         time = notice.time,
         "spot interruption notice"
     );
@@ -117,7 +111,7 @@ pub(crate) async fn watch(
             notice.action, notice.time, watched.runner_name
         ),
     );
-    write_metrics(args, pushgateway, &watched, Some(&notice))?;
+    write_metrics(args, pushgateway, watched, Some(&notice))?;
     watched.notice = Some(notice.clone());
     if let Some(scope) = args.github.scope()? {
         let github = args.api.connect(scope).await?;
@@ -125,10 +119,10 @@ pub(crate) async fn watch(
         crate::github::log_stats(&github);
     }
     if args.rerun {
-        record_for_rerun(&imds, &instance_id, &notice, &watched.runner_name).await?;
+        record_for_rerun(imds, &instance_id, &notice, &watched.runner_name).await?;
         watched.recorded_for_rerun = true;
     }
-    Ok(watched)
+    Ok(())
 }
 
 /// One look: the notice when there is one; a rebalance recommendation is
@@ -139,10 +133,12 @@ async fn poll(
     args: &WatchArgs,
     actions: &Actions,
     pushgateway: Option<&str>,
-) -> anyhow::Result<Option<Notice>> {
+) -> Result<Option<Notice>> {
     if let Some(text) = get(imds, INSTANCE_ACTION).await? {
-        let notice: Notice = serde_json::from_str(&text).with_context(|| {
-            format!("the interruption notice is not what EC2 documents: {text}")
+        let notice: Notice = serde_json::from_str(&text).map_err(|e| {
+            Error::Imds(format!(
+                "the interruption notice is not what EC2 documents ({e}): {text}"
+            ))
         })?;
         return Ok(Some(notice));
     }
@@ -176,10 +172,10 @@ async fn record_for_rerun(
     instance_id: &str,
     notice: &Notice,
     runner_name: &str,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let region = get(imds, "/latest/meta-data/placement/region")
         .await?
-        .ok_or_else(|| anyhow::anyhow!("the instance metadata service has no region"))?;
+        .ok_or_else(|| Error::Imds("it has no region".to_owned()))?;
     let client = ec2::client(&region).await;
     ec2::create_tags(
         &client,
@@ -189,25 +185,24 @@ async fn record_for_rerun(
             ("slipway:interrupted-runner", runner_name.to_owned()),
         ],
     )
-    .await
-    .context("failed to record the interruption on the instance")?;
+    .await?;
     Ok(())
 }
 
 /// A metadata path, `None` on 404 (IMDS's "not now").
-async fn get(imds: &aws_config::imds::Client, path: &str) -> anyhow::Result<Option<String>> {
+async fn get(imds: &aws_config::imds::Client, path: &str) -> Result<Option<String>> {
     match imds.get(path).await {
         Ok(value) => Ok(Some(value.as_ref().to_owned())),
         Err(ImdsError::ErrorResponse(e)) if e.response().status().as_u16() == 404 => Ok(None),
-        Err(e) => Err(anyhow::anyhow!(
-            "the instance metadata service failed on {path}: {}",
+        Err(e) => Err(Error::Imds(format!(
+            "{path}: {}",
             aws_sdk_ec2::error::DisplayErrorContext(&e)
-        )),
+        ))),
     }
 }
 
 /// Removes the runner by name; `false` when GitHub does not have it.
-async fn remove_runner(github: &slipway_github::GitHub, name: &str) -> anyhow::Result<bool> {
+async fn remove_runner(github: &slipway_github::GitHub, name: &str) -> Result<bool> {
     let runners = github.runners().await?;
     let Some(runner) = runners.iter().find(|r| r.name == name) else {
         tracing::warn!(runner = name, "no such runner on GitHub: nothing to remove");
@@ -233,7 +228,7 @@ fn metrics(watched: &Watched, notice: Option<&Notice>) -> Metrics {
         Some(n) => m.gauge(
             "slipway_spot_interruption_notice",
             help,
-            &[("instance_id", id), ("action", &n.action)],
+            &[("instance_id", id), ("action", n.action.as_str())],
             1.0,
         ),
         None => m.gauge(
@@ -257,12 +252,12 @@ fn write_metrics(
     pushgateway: Option<&str>,
     watched: &Watched,
     notice: Option<&Notice>,
-) -> anyhow::Result<()> {
+) -> Result<()> {
     let m = metrics(watched, notice);
     m.push_if(pushgateway, &[("instance_id", &watched.instance_id)]);
     if let Some(file) = &args.metrics_file {
         slipway_cli::write_atomically(file, m.render().as_bytes())
-            .with_context(|| format!("failed to write metrics to {}", file.display()))?;
+            .map_err(|source| Error::io("write metrics to", file, source))?;
     }
     Ok(())
 }

@@ -21,7 +21,6 @@ pub(crate) fn github_url() -> String {
     })
 }
 
-
 /// The mock's log as one block of lines per request received: the
 /// `[HTTP SERVER] method path … Request received` line and what prism
 /// logged after it (validation, negotiation, errors).

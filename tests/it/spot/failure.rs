@@ -55,11 +55,16 @@ fn a_failure_after_launch_terminates_everything_this_call_launched() {
                 seen.lock()
                     .unwrap()
                     .extend(instances.iter().map(|i| i.instance_id.clone()));
-                anyhow::bail!("the runner registration failed")
+                Err(spot_leaser::Error::Arguments(
+                    "the runner registration failed",
+                ))
             },
         ))
         .unwrap_err();
-    assert_eq!(err.to_string(), "the runner registration failed");
+    assert_eq!(
+        slipway_cli::chain(&err),
+        "launched 2 instances, then failed: the runner registration failed"
+    );
     let launched = seen.into_inner().unwrap();
     assert_eq!(launched.len(), 2, "both were up before the failure");
     let running = instances_in_state(region, "running");

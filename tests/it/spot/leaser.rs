@@ -6,7 +6,6 @@ use crate::support::unique;
 /// A public Amazon Linux image id that moto knows.
 const AMI: &str = "ami-12c6146b";
 
-
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }

@@ -5,6 +5,7 @@
 //! `CreateFleet` fills from the first override; the tests rely on neither
 //! beyond what they say.
 
+mod contract;
 mod failure;
 mod leaser;
 mod metrics;

@@ -212,7 +212,10 @@ fn queue_depth_counts_jobs_not_runs() {
         .args(["queue", "--github-repo", &format!("{owner}/app")])
         .success();
     // The description's example: one queued run whose one job completed.
-    assert_eq!(parse(&out), json!({"queued": 0, "by_labels": []}));
+    assert_eq!(
+        parse(&out),
+        json!({"version": 1, "queued": 0, "by_labels": []})
+    );
     assert_eq!(
         requests("get", &format!("/repos/{owner}/app/actions/runs")),
         2
@@ -246,7 +249,7 @@ fn queue_depth_from_webhook_deliveries() {
         .success();
     assert_eq!(
         parse(&out),
-        json!({"queued": 1, "by_labels": [{"labels": ["ubuntu-latest"], "queued": 1}]})
+        json!({"version": 1, "queued": 1, "by_labels": [{"labels": ["ubuntu-latest"], "queued": 1}]})
     );
     // A runner labelled for GPUs could not take it.
     let out = leaser()
@@ -406,7 +409,7 @@ fn rerun_waits_for_the_run_to_complete() {
     // The description's example run is still queued: nothing is re-run.
     assert_eq!(
         parse(&out),
-        json!({"run_id": 30_433_642, "status": "queued", "dry_run": false, "jobs": []})
+        json!({"version": 1, "run_id": 30_433_642, "status": "queued", "dry_run": false, "jobs": []})
     );
     assert_eq!(
         requests("get", &format!("/repos/{owner}/app/actions/runs/30433642")),

@@ -91,3 +91,33 @@ pub(super) fn compare(graph: &PackageGraph, base: &str, head: &str) -> Result<In
         warnings: Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::inputs::SharedInput;
+
+    fn check(base: &str, head: &str, expected: &str) {
+        crate::inputs::testing::check(SharedInput::GoWorkSum, Some(base), Some(head), expected);
+    }
+
+    const BASE: &str =
+        "golang.org/x/text v0.3.0 h1:aaa=\ngolang.org/x/text v0.3.0/go.mod h1:bbb=\n";
+
+    #[test]
+    fn changed_modules_are_named() {
+        check(BASE, BASE, "");
+        check(
+            BASE,
+            &BASE.replace("v0.3.0 h1:aaa", "v0.3.1 h1:ccc"),
+            "everything: go.work.sum changed modules no workspace module requires directly (golang.org/x/text v0.3.0 -> v0.3.1)",
+        );
+        check(
+            BASE,
+            "golang.org/x/text v0.3.0\n",
+            concat!(
+                "everything: go.work.sum could not be parsed (line 1: expected `module version hash`), so every package is affected\n",
+                "warning: go.work.sum could not be parsed (line 1: expected `module version hash`), so every package is affected"
+            ),
+        );
+    }
+}

@@ -284,3 +284,69 @@ impl Ord for Member {
         rank(self).cmp(&rank(other))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inputs::testing::{graph, render};
+
+    /// A lock graph from `key -> child, child` lines; `@name` marks the
+    /// entry as the workspace package of that name.
+    #[expect(clippy::unnecessary_wraps, reason = "the shape of a lockfile parser")]
+    fn lock(graph: &PackageGraph, text: &str) -> Result<LockGraph, String> {
+        let mut nodes = HashMap::new();
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            // `#…` changes the fingerprint only: the same entry, changed.
+            let entry = line.split('#').next().unwrap_or(line);
+            let (key, children) = entry.split_once("->").unwrap_or((entry, ""));
+            let (key, member) = match key.trim().split_once('@') {
+                Some((key, name)) => (key, graph.find(name).map(Member::Package)),
+                None => (key.trim(), None),
+            };
+            nodes.insert(
+                key.to_owned(),
+                Node {
+                    name: key.to_owned(),
+                    version: "1".to_owned(),
+                    fingerprint: line.to_owned(),
+                    children: children
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    member,
+                },
+            );
+        }
+        Ok(LockGraph { nodes })
+    }
+
+    fn check(base: &str, head: &str, expected: &str) {
+        let graph = graph();
+        let diff = compare(&graph, Some(base), Some(head), lock).unwrap();
+        let expected: Vec<&str> = expected
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert_eq!(render(&graph, &diff), expected.join("\n"));
+    }
+
+    #[test]
+    fn changes_walk_up_to_the_members_that_reach_them() {
+        let base = "core@core -> leaf\napp@app -> core, other\nleaf\nother";
+        check(base, base, "");
+        check(
+            base,
+            &base.replace("\nleaf", "\nleaf #2"),
+            "core: leaf 1 changed",
+        );
+        check(
+            base,
+            &base.replace("\nother", "\nother #2"),
+            "app: other 1 changed",
+        );
+        check(base, &format!("{base}\nstray"), "");
+    }
+}

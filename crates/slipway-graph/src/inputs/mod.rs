@@ -9,11 +9,16 @@
 mod cargo_lock;
 mod go_sum;
 mod lock_graph;
+mod nested;
 mod npm_lock;
 mod pnpm_lock;
 mod root_manifest;
+#[cfg(test)]
+mod testing;
 mod yaml;
 mod yarn_lock;
+
+pub use nested::{WORKSPACE_FILES, nested_inputs};
 
 use crate::affected::Resolution;
 use crate::graph::PackageGraph;

@@ -227,3 +227,70 @@ fn unparseable(file: &str, err: &str) -> InputDiff {
         warnings: vec![why],
     }
 }
+
+#[cfg(test)]
+mod data_tests {
+    use crate::inputs::SharedInput;
+
+    fn cargo(base: &str, head: &str, expected: &str) {
+        crate::inputs::testing::check(SharedInput::CargoRoot, Some(base), Some(head), expected);
+    }
+
+    fn package_json(base: &str, head: &str, expected: &str) {
+        crate::inputs::testing::check(
+            SharedInput::PackageJsonRoot,
+            Some(base),
+            Some(head),
+            expected,
+        );
+    }
+
+    const CARGO: &str = "[workspace]\nmembers = [\"crates/*\"]\n[workspace.dependencies]\nserde = \"1.0.1\"\nitoa = \"1\"\n";
+
+    #[test]
+    fn root_cargo_toml() {
+        cargo(CARGO, CARGO, "");
+        cargo(CARGO, &CARGO.replace("1.0.1", "1.0.2"), "");
+        cargo(
+            CARGO,
+            &CARGO.replace(
+                "members = [\"crates/*\"]",
+                "members = [\"crates/*\"]\nresolver = \"2\"",
+            ),
+            "everything: root Cargo.toml [workspace.resolver] changed",
+        );
+        cargo(
+            CARGO,
+            "[workspace",
+            concat!(
+                "everything: root Cargo.toml could not be parsed (at head: unclosed table, expected `]`), so every package is affected\n",
+                "warning: root Cargo.toml could not be parsed (at head: unclosed table, expected `]`), so every package is affected"
+            ),
+        );
+    }
+
+    const PACKAGE: &str = r#"{"workspaces": ["apps/*", "packages/*"], "devDependencies": {"vitest": "3.1.0"}, "scripts": {"test": "vitest"}}"#;
+
+    #[test]
+    fn root_package_json() {
+        package_json(PACKAGE, PACKAGE, "");
+        package_json(
+            PACKAGE,
+            &PACKAGE.replace("3.1.0", "3.2.0"),
+            "warning: root package.json changed vitest and no workspace package declares them",
+        );
+        package_json(
+            PACKAGE,
+            &PACKAGE.replace("vitest\"}", "vitest run\"}"),
+            "everything: root package.json \"scripts\" changed",
+        );
+        package_json(
+            PACKAGE,
+            "[1]",
+            concat!(
+                "everything: root package.json could not be parsed (at head: not a JSON object), so every package is affected\n",
+                "warning: root package.json could not be parsed (at head: not a JSON object), so every package is affected"
+            ),
+        );
+    }
+}

@@ -227,3 +227,49 @@ fn unquote(s: &str) -> &str {
         .and_then(|s| s.strip_suffix('"'))
         .unwrap_or(s)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::inputs::SharedInput;
+
+    fn check(base: &str, head: &str, expected: &str) {
+        crate::inputs::testing::check(SharedInput::YarnLock, Some(base), Some(head), expected);
+    }
+
+    const CLASSIC: &str = "# yarn lockfile v1\n\n\
+lodash@^4:\n  version \"4.17.20\"\n  resolved \"https://registry.yarnpkg.com/lodash/-/lodash-4.17.20.tgz#a\"\n\n\
+react@^18:\n  version \"18.2.0\"\n  resolved \"https://registry.yarnpkg.com/react/-/react-18.2.0.tgz#b\"\n";
+
+    const BERRY: &str = "__metadata:\n  version: 8\n\n\
+\"@x/ui@workspace:packages/ui\":\n  version: 0.0.0-use.local\n  resolution: \"@x/ui@workspace:packages/ui\"\n  dependencies:\n    lodash: \"npm:^4\"\n  languageName: unknown\n  linkType: soft\n\n\
+\"web@workspace:apps/web\":\n  version: 0.0.0-use.local\n  resolution: \"web@workspace:apps/web\"\n  dependencies:\n    \"@x/ui\": \"workspace:*\"\n  languageName: unknown\n  linkType: soft\n\n\
+\"lodash@npm:^4\":\n  version: 4.17.20\n  resolution: \"lodash@npm:4.17.20\"\n  checksum: aaa\n  languageName: node\n  linkType: hard\n";
+
+    #[test]
+    fn classic_entries_by_name() {
+        check(CLASSIC, CLASSIC, "");
+        check(CLASSIC, &CLASSIC.replace("4.17.20", "4.17.21"), "");
+    }
+
+    #[test]
+    fn berry_follows_workspace_entries() {
+        check(BERRY, BERRY, "");
+        check(
+            BERRY,
+            &BERRY.replace("4.17.20", "4.17.21").replace("aaa", "bbb"),
+            "@x/ui: lodash 4.17.20 -> 4.17.21",
+        );
+    }
+
+    #[test]
+    fn junk_is_everything() {
+        check(
+            BERRY,
+            "__metadata:\n  version: [\n",
+            concat!(
+                "everything: yarn.lock could not be parsed (at head: line 3, column 1: while parsing a node, did not find expected node content), so every package is affected\n",
+                "warning: yarn.lock could not be parsed (at head: line 3, column 1: while parsing a node, did not find expected node content), so every package is affected"
+            ),
+        );
+    }
+}
