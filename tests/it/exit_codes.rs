@@ -251,7 +251,15 @@ fn spot_leaser_codes() {
     );
     check(
         leaser()
-            .args(["rerun", "--github-org", "acme", "--run-id", "1"])
+            .args([
+                "rerun",
+                "--region",
+                "eu-west-1",
+                "--github-org",
+                "acme",
+                "--run-id",
+                "1",
+            ])
             .env("GITHUB_TOKEN", "t"),
         2,
         "hint: use --github-repo OWNER/REPO",

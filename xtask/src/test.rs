@@ -58,15 +58,19 @@ pub(crate) fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A test of a `cargo tree` line: does it name a forbidden crate?
+type Forbidden<'a> = &'a dyn Fn(&str) -> bool;
+
 /// Only spot-leaser may link a cloud SDK: the other tools must stay small
 /// to build and install (`cargo install` per tool). And spot-leaser links
 /// none of the artifact protocol's compression and hashing crates.
 fn dependency_hygiene() -> anyhow::Result<()> {
-    let sdk = |l: &str| l.starts_with("aws-") || l.starts_with("octocrab") || l.starts_with("hyper ");
+    let sdk =
+        |l: &str| l.starts_with("aws-") || l.starts_with("octocrab") || l.starts_with("hyper ");
     let codec = |l: &str| {
         l.starts_with("zstd-sys ") || l.starts_with("blake3 ") || l.starts_with("flate2 ")
     };
-    let rules: [(&str, &dyn Fn(&str) -> bool, &str); 4] = [
+    let rules: [(&str, Forbidden, &str); 4] = [
         ("ci-matrix", &sdk, "a cloud SDK or HTTP stack"),
         ("art-stream", &sdk, "a cloud SDK or HTTP stack"),
         ("art-consume", &sdk, "a cloud SDK or HTTP stack"),

@@ -1,7 +1,7 @@
 //! Connecting, authenticating and receiving frames, with reconnection and
 //! resume from the last verified frame.
 
-use std::io::{BufReader, Read as _};
+use std::io::BufReader;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -192,43 +192,7 @@ fn session(
     loop {
         match read_message(&mut input, hello.frame_size)? {
             Message::Frame(header) => {
-                if header.index != state.frames || header.offset != state.bytes {
-                    return Err(Failure::Retry(format!(
-                        "frame {} at offset {} arrived, {} at {} was expected",
-                        header.index, header.offset, state.frames, state.bytes
-                    )));
-                }
-                if !header.verify(&session) {
-                    return Err(Failure::Retry(format!(
-                        "frame {}: its tag does not verify",
-                        header.index
-                    )));
-                }
-                let mut chunk = pipe.recycled.try_recv().unwrap_or_default();
-                if header.codec == Codec::None {
-                    // A raw frame goes straight into its buffer: no copy.
-                    chunk.resize(header.raw_len as usize, 0);
-                    input.read_exact(&mut chunk).map_err(io)?;
-                } else {
-                    wire.resize(header.wire_len as usize, 0);
-                    input.read_exact(&mut wire).map_err(io)?;
-                    decompress(header.codec, &wire, header.raw_len as usize, &mut chunk)?;
-                }
-                if frame_digest(&chunk) != header.digest {
-                    return Err(Failure::Retry(format!(
-                        "frame {}: its content does not match its digest",
-                        header.index
-                    )));
-                }
-                state.hasher.update(&chunk);
-                pipe.writer
-                    .send(ToWriter::Data(chunk))
-                    .map_err(|_| writer_stopped())?;
-                state.frames += 1;
-                state.bytes += u64::from(header.raw_len);
-                state.wire_bytes +=
-                    (slipway_wire::FrameHeader::LEN + header.wire_len as usize) as u64;
-                state.progress.update(state.bytes);
+                receive_frame(&header, &session, &mut input, &mut wire, state, pipe)?;
             }
             Message::End(end) => {
                 let sha256 = finish(&end, &session, state, &pipe.writer, expect)?;
@@ -252,6 +216,56 @@ fn session(
             }
         }
     }
+}
+
+/// One frame: in order, its tag and its digest verified, then handed to
+/// the writer.
+fn receive_frame(
+    header: &slipway_wire::FrameHeader,
+    session: &slipway_wire::Session,
+    input: &mut impl std::io::Read,
+    wire: &mut Vec<u8>,
+    state: &mut State,
+    pipe: &Pipe,
+) -> Result<(), Failure> {
+    let io = |err: std::io::Error| Failure::Retry(err.to_string());
+    if header.index != state.frames || header.offset != state.bytes {
+        return Err(Failure::Retry(format!(
+            "frame {} at offset {} arrived, {} at {} was expected",
+            header.index, header.offset, state.frames, state.bytes
+        )));
+    }
+    if !header.verify(session) {
+        return Err(Failure::Retry(format!(
+            "frame {}: its tag does not verify",
+            header.index
+        )));
+    }
+    let mut chunk = pipe.recycled.try_recv().unwrap_or_default();
+    if header.codec == Codec::None {
+        // A raw frame goes straight into its buffer: no copy.
+        chunk.resize(header.raw_len as usize, 0);
+        input.read_exact(&mut chunk).map_err(io)?;
+    } else {
+        wire.resize(header.wire_len as usize, 0);
+        input.read_exact(wire).map_err(io)?;
+        decompress(header.codec, wire, header.raw_len as usize, &mut chunk)?;
+    }
+    if frame_digest(&chunk) != header.digest {
+        return Err(Failure::Retry(format!(
+            "frame {}: its content does not match its digest",
+            header.index
+        )));
+    }
+    state.hasher.update(&chunk);
+    pipe.writer
+        .send(ToWriter::Data(chunk))
+        .map_err(|_| writer_stopped())?;
+    state.frames += 1;
+    state.bytes += u64::from(header.raw_len);
+    state.wire_bytes += (slipway_wire::FrameHeader::LEN + header.wire_len as usize) as u64;
+    state.progress.update(state.bytes);
+    Ok(())
 }
 
 /// Hellos and mutual proofs; the producer must serve the same artifact as

@@ -42,26 +42,9 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         .map_err(|source| Error::Listen { addr, source })?;
     tracing::info!(%addr, "listening");
 
-    let spool_file = match &cli.spool_dir {
-        Some(dir) => tempfile::tempfile_in(dir),
-        None => tempfile::tempfile(),
-    }
-    .map_err(Error::SpoolFile)?;
-    let spool = Arc::new(spool::Spool::new(spool_file));
     let start = Instant::now();
     let timeout = Duration::from_secs(cli.timeout);
-
-    let source_settings = source::Settings {
-        path: cli.file.clone(),
-        codec: cli.codec.codec(),
-        level: cli.level,
-        frame_size: cli.frame_size,
-        wait: timeout,
-    };
-    let producer = {
-        let spool = Arc::clone(&spool);
-        std::thread::spawn(move || source::produce(&source_settings, &spool))
-    };
+    let (spool, producer) = start_producing(cli, timeout)?;
 
     let serve_settings = Arc::new(serve::Settings {
         keys,
@@ -78,12 +61,41 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         outcome?;
     }
 
-    let (end, frames) = spool.end().ok_or(Error::NoEnd)?;
-    let seconds = start.elapsed().as_secs_f64();
     let delivered = stats
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .delivered;
+    report(cli, &spool, delivered, start.elapsed().as_secs_f64())
+}
+
+/// The thread reading the artifact into the spool.
+type Producer = std::thread::JoinHandle<Result<spool::EndInfo, source::SourceError>>;
+
+/// The spool, and the thread that reads the artifact into it.
+fn start_producing(cli: &Cli, wait: Duration) -> Result<(Arc<spool::Spool>, Producer), Error> {
+    let spool_file = match &cli.spool_dir {
+        Some(dir) => tempfile::tempfile_in(dir),
+        None => tempfile::tempfile(),
+    }
+    .map_err(Error::SpoolFile)?;
+    let spool = Arc::new(spool::Spool::new(spool_file));
+    let settings = source::Settings {
+        path: cli.file.clone(),
+        codec: cli.codec.codec(),
+        level: cli.level,
+        frame_size: cli.frame_size,
+        wait,
+    };
+    let producer = {
+        let spool = Arc::clone(&spool);
+        std::thread::spawn(move || source::produce(&settings, &spool))
+    };
+    Ok((spool, producer))
+}
+
+/// The finished transfer: summary line, metrics, step summary, outputs.
+fn report(cli: &Cli, spool: &spool::Spool, delivered: u32, seconds: f64) -> Result<(), Error> {
+    let (end, frames) = spool.end().ok_or(Error::NoEnd)?;
     let sha256 = slipway_cli::hex(&end.sha256);
     tracing::info!(bytes = end.total_len, consumers = delivered, "done");
     let transfer = Transfer {

@@ -203,16 +203,7 @@ pub fn affected<'c>(
     let mut ignored = Vec::new();
     let mut removed: Vec<RemovedPackage> = Vec::new();
 
-    let deleted_manifest_dirs: HashSet<&str> = changed
-        .iter()
-        .filter(|c| {
-            c.deleted
-                && MANIFESTS
-                    .iter()
-                    .any(|m| c.path.rsplit('/').next() == Some(m))
-        })
-        .map(|c| parent(&c.path))
-        .collect();
+    let deleted_manifest_dirs = deleted_manifest_dirs(changed);
 
     let mut extra_owners: Vec<PackageId> = Vec::new();
     for change in changed {
@@ -231,13 +222,7 @@ pub fn affected<'c>(
                     reasons[id.index()].get_or_insert(Reason::Input { file: path, detail });
                 }
             }
-            Class::Removed(dir) => match removed.iter_mut().find(|r| r.path == dir) {
-                Some(r) => r.files.push(change.path.clone()),
-                None => removed.push(RemovedPackage {
-                    path: dir.to_owned(),
-                    files: vec![change.path.clone()],
-                }),
-            },
+            Class::Removed(dir) => add_removed(&mut removed, dir, &change.path),
             Class::Owned(owners) => {
                 for &owner in owners.iter().chain(&extra_owners) {
                     match &mut reasons[owner.index()] {
@@ -248,19 +233,12 @@ pub fn affected<'c>(
             }
         }
     }
-    // Sorting each small list, rather than all paths up front, keeps the
-    // result independent of input order at a fraction of the cost.
-    for reason in reasons.iter_mut().flatten() {
-        if let Reason::Changed { files } = reason {
-            sort_dedup(files);
-        }
-    }
-    sort_dedup(&mut ignored);
-    global_triggers.sort_by(|a, b| a.path.cmp(b.path));
-    global_triggers.dedup_by(|a, b| a.path == b.path);
-    for r in &mut removed {
-        sort_dedup(&mut r.files);
-    }
+    sort_lists(
+        &mut reasons,
+        &mut ignored,
+        &mut global_triggers,
+        &mut removed,
+    );
 
     let fallback = options.fallback.as_deref();
     if fallback.is_some() {
@@ -290,6 +268,53 @@ pub fn affected<'c>(
         ignored,
         cycles,
         fallback,
+    }
+}
+
+/// Records `file` under the removed package at `dir`.
+fn add_removed(removed: &mut Vec<RemovedPackage>, dir: &str, file: &str) {
+    match removed.iter_mut().find(|r| r.path == dir) {
+        Some(r) => r.files.push(file.to_owned()),
+        None => removed.push(RemovedPackage {
+            path: dir.to_owned(),
+            files: vec![file.to_owned()],
+        }),
+    }
+}
+
+/// The directories whose manifest the change deletes: their packages are
+/// removed, not changed.
+fn deleted_manifest_dirs(changed: &[ChangedPath]) -> HashSet<&str> {
+    changed
+        .iter()
+        .filter(|c| {
+            c.deleted
+                && MANIFESTS
+                    .iter()
+                    .any(|m| c.path.rsplit('/').next() == Some(m))
+        })
+        .map(|c| parent(&c.path))
+        .collect()
+}
+
+/// Sorting each small list, rather than all paths up front, keeps the
+/// result independent of input order at a fraction of the cost.
+fn sort_lists<'c>(
+    reasons: &mut [Option<Reason<'c>>],
+    ignored: &mut Vec<&'c str>,
+    global_triggers: &mut Vec<GlobalTrigger<'c>>,
+    removed: &mut [RemovedPackage],
+) {
+    for reason in reasons.iter_mut().flatten() {
+        if let Reason::Changed { files } = reason {
+            sort_dedup(files);
+        }
+    }
+    sort_dedup(ignored);
+    global_triggers.sort_by(|a, b| a.path.cmp(b.path));
+    global_triggers.dedup_by(|a, b| a.path == b.path);
+    for r in removed.iter_mut() {
+        sort_dedup(&mut r.files);
     }
 }
 

@@ -18,7 +18,7 @@
 //!   the middle bucket, and says so.
 //! - Ties (equal expected cost) go to the steadier pool: lower standard
 //!   deviation relative to the mean.
-//! - Filters: `--max-price` on the current price (the origin article's
+//! - Filters: a maximum price on the current price (the origin article's
 //!   threshold), a ceiling on the interruption bucket, and a floor on the
 //!   placement score when scores are known. Filtered pools are listed
 //!   with the reason, after the eligible ones.
@@ -230,7 +230,7 @@ fn exclusion(
         && stats.current > max
     {
         return Some(format!(
-            "current price {} is above --max-price {max}",
+            "current price {} is above the maximum price {max}",
             stats.current
         ));
     }
@@ -331,7 +331,7 @@ mod tests {
         assert!(!ranked[1].eligible);
         assert_eq!(
             ranked[1].excluded_reason.as_deref(),
-            Some("current price 0.09 is above --max-price 0.06")
+            Some("current price 0.09 is above the maximum price 0.06")
         );
         let placement = HashMap::from([("b".to_owned(), 2u8)]);
         let scoring = Scoring {

@@ -95,7 +95,7 @@ pub enum Error {
     #[error("EC2 accepted a dry run as a real request")]
     DryRunAccepted,
     /// The instance metadata service (`watch`).
-    #[error("the instance metadata service: {0}")]
+    #[error("the instance metadata service {0}")]
     Imds(String),
     /// Webhook payloads or metrics could not be read or written.
     #[error("failed to {action} {}", path.display())]

@@ -18,6 +18,7 @@ use serde::Serialize;
 use slipway_github::{GitHub, JitRequest};
 
 use crate::ec2;
+use crate::launch::Unusable;
 use crate::output::{LaunchedInstance, RunnerInfo};
 use crate::{Error, Result};
 
@@ -143,8 +144,20 @@ impl Registrar<'_> {
                 });
             }
         }
+        Ok(self
+            .register_rest(rest, &label_of, group_name.as_deref())
+            .await)
+    }
+
+    /// Registers the instances after the first, concurrently under the
+    /// budget, with progress; returns those that failed, with why.
+    async fn register_rest(
+        &self,
+        instances: &mut [LaunchedInstance],
+        label_of: &dyn Fn(&LaunchedInstance) -> Vec<String>,
+        group_name: Option<&str>,
+    ) -> Unusable {
         let mut failed = Vec::new();
-        let instances = rest;
         // Registration is paced by the budget (50 JIT runners take about
         // 17 s at 180 a minute): say how far it got every few seconds.
         let total = instances.len() + 1;
@@ -153,7 +166,7 @@ impl Registrar<'_> {
         let results = {
             let jobs = instances.iter().map(|instance| {
                 let labels = label_of(instance);
-                let (done, last_said, group) = (&done, &last_said, group_name.as_deref());
+                let (done, last_said, group) = (&done, &last_said, group_name);
                 async move {
                     let result = self.register_one(instance, labels, group).await;
                     done.set(done.get() + 1);
@@ -183,7 +196,7 @@ impl Registrar<'_> {
                 }
             }
         }
-        Ok(failed)
+        failed
     }
 
     async fn register_one(

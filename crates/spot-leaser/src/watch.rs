@@ -39,7 +39,7 @@ pub(crate) async fn watch(
         .build();
     let instance_id = get(&imds, "/latest/meta-data/instance-id")
         .await?
-        .ok_or_else(|| Error::Imds("it has no instance id".to_owned()))?;
+        .ok_or_else(|| Error::Imds("has no instance id".to_owned()))?;
     let runner_name = args
         .runner_name
         .clone()
@@ -71,7 +71,7 @@ pub(crate) async fn watch(
                 let since = *failing_since.get_or_insert_with(tokio::time::Instant::now);
                 if since.elapsed() >= Duration::from_mins(1) {
                     return Err(Error::Imds(format!(
-                        "it has failed for a minute: {}",
+                        "has failed for a minute: {}",
                         slipway_cli::chain(&err)
                     )));
                 }
@@ -137,7 +137,7 @@ async fn poll(
     if let Some(text) = get(imds, INSTANCE_ACTION).await? {
         let notice: Notice = serde_json::from_str(&text).map_err(|e| {
             Error::Imds(format!(
-                "the interruption notice is not what EC2 documents ({e}): {text}"
+                "gave an interruption notice that is not what EC2 documents ({e}): {text}"
             ))
         })?;
         return Ok(Some(notice));
@@ -175,7 +175,7 @@ async fn record_for_rerun(
 ) -> Result<()> {
     let region = get(imds, "/latest/meta-data/placement/region")
         .await?
-        .ok_or_else(|| Error::Imds("it has no region".to_owned()))?;
+        .ok_or_else(|| Error::Imds("has no region".to_owned()))?;
     let client = ec2::client(&region).await;
     ec2::create_tags(
         &client,
@@ -195,7 +195,7 @@ async fn get(imds: &aws_config::imds::Client, path: &str) -> Result<Option<Strin
         Ok(value) => Ok(Some(value.as_ref().to_owned())),
         Err(ImdsError::ErrorResponse(e)) if e.response().status().as_u16() == 404 => Ok(None),
         Err(e) => Err(Error::Imds(format!(
-            "{path}: {}",
+            "failed on {path}: {}",
             aws_sdk_ec2::error::DisplayErrorContext(&e)
         ))),
     }

@@ -67,7 +67,7 @@ fn a_request_the_description_does_not_allow_is_refused() {
     assert_eq!(refused(&format!("/orgs/{org}")).len(), 1);
     // Workflow runs belong to repositories: refused before any request.
     let err = rt.block_on(github.queued_jobs()).unwrap_err();
-    assert!(matches!(err, GitHubError::Usage(_)), "{err}");
+    assert!(matches!(err, GitHubError::RepositoryOnly { .. }), "{err}");
 }
 
 #[test]

@@ -91,7 +91,7 @@ fn an_offline_plan_on_recorded_history_is_deterministic_and_explains_itself() {
                 c["excluded_reason"]
                     .as_str()
                     .unwrap()
-                    .contains("above --max-price 0.05"),
+                    .contains("above the maximum price 0.05"),
                 "{c}"
             );
         }

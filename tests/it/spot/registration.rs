@@ -198,7 +198,9 @@ fn without_credentials_nothing_is_launched() {
         .output();
     let stderr = out.failure(2);
     assert!(
-        stderr.contains("no GitHub credentials: set GITHUB_TOKEN"),
+        stderr.contains("no GitHub credentials: GITHUB_TOKEN is not set")
+            && stderr
+                .contains("hint: set the variable (or name another with --github-token-env VAR)"),
         "{stderr}"
     );
     assert!(instances_in_state("ap-northeast-3", "running").is_empty());

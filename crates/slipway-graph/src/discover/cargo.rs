@@ -30,30 +30,10 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
     let root_manifest = parse(root, MANIFEST, &text)?;
     let workspace = root_manifest.get("workspace").and_then(Value::as_table);
 
-    let mut dirs = Vec::new();
-    if let Some(workspace) = workspace {
-        let members = string_array(root, MANIFEST, workspace, "workspace.members", "members")?;
-        let excludes = string_array(root, MANIFEST, workspace, "workspace.exclude", "exclude")?;
-        for member in members.iter().filter(|m| !m.contains(['*', '?', '['])) {
-            let dir = join(".", member).unwrap_or_default();
-            if !root.join(&dir).join(MANIFEST).is_file() {
-                return Err(GraphError::manifest(
-                    root.join(MANIFEST),
-                    format!("workspace member {member:?} has no {MANIFEST}"),
-                ));
-            }
-        }
-        let expanded = dirglob::expand(root, &members, MANIFEST, &root.join(MANIFEST))?;
-        let excludes: Vec<String> = excludes.iter().filter_map(|e| join(".", e)).collect();
-        dirs.extend(expanded.dirs.into_iter().filter(|dir| {
-            !excludes
-                .iter()
-                .any(|ex| dir == ex || dir.starts_with(&format!("{ex}/")))
-        }));
-        for glob in expanded.globs {
-            builder.add_package_dir_glob(glob);
-        }
-    }
+    let mut dirs = match workspace {
+        Some(workspace) => member_dirs(root, workspace, builder)?,
+        None => Vec::new(),
+    };
     if root_manifest.contains_key("package") && !dirs.iter().any(|d| d == ".") {
         dirs.push(".".to_owned());
     }
@@ -103,6 +83,42 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         }
     }
     Ok(true)
+}
+
+/// The member directories of a `[workspace]`: literal members checked to
+/// have a manifest, globs expanded (and kept for later ownership), then
+/// `exclude` applied.
+fn member_dirs(
+    root: &Path,
+    workspace: &Table,
+    builder: &mut GraphBuilder,
+) -> Result<Vec<String>, GraphError> {
+    let members = string_array(root, MANIFEST, workspace, "workspace.members", "members")?;
+    let excludes = string_array(root, MANIFEST, workspace, "workspace.exclude", "exclude")?;
+    for member in members.iter().filter(|m| !m.contains(['*', '?', '['])) {
+        let dir = join(".", member).unwrap_or_default();
+        if !root.join(&dir).join(MANIFEST).is_file() {
+            return Err(GraphError::manifest(
+                root.join(MANIFEST),
+                format!("workspace member {member:?} has no {MANIFEST}"),
+            ));
+        }
+    }
+    let expanded = dirglob::expand(root, &members, MANIFEST, &root.join(MANIFEST))?;
+    let excludes: Vec<String> = excludes.iter().filter_map(|e| join(".", e)).collect();
+    let dirs: Vec<String> = expanded
+        .dirs
+        .into_iter()
+        .filter(|dir| {
+            !excludes
+                .iter()
+                .any(|ex| dir == ex || dir.starts_with(&format!("{ex}/")))
+        })
+        .collect();
+    for glob in expanded.globs {
+        builder.add_package_dir_glob(glob);
+    }
+    Ok(dirs)
 }
 
 fn parse(root: &Path, rel: &str, text: &str) -> Result<Table, GraphError> {

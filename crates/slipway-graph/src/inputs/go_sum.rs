@@ -11,25 +11,7 @@ use crate::affected::Resolution;
 use crate::graph::PackageGraph;
 
 pub(super) fn compare(graph: &PackageGraph, base: &str, head: &str) -> Result<InputDiff, String> {
-    let lines = |text: &str| -> Result<BTreeSet<(String, String)>, String> {
-        let mut out = BTreeSet::new();
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            let words: Vec<&str> = line.split_whitespace().collect();
-            let [module, version, hash] = words[..] else {
-                return Err(format!("line {}: expected `module version hash`", i + 1));
-            };
-            out.insert((
-                module.to_owned(),
-                format!("{} {hash}", version.trim_end_matches("/go.mod")),
-            ));
-        }
-        Ok(out)
-    };
-    let (old, new) = (lines(base)?, lines(head)?);
+    let (old, new) = (entries(base)?, entries(head)?);
     let mut modules: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
     for (module, entry) in old.symmetric_difference(&new) {
         let version = entry.split(' ').next().unwrap_or("");
@@ -43,21 +25,7 @@ pub(super) fn compare(graph: &PackageGraph, base: &str, head: &str) -> Result<In
     let mut packages: BTreeMap<_, BTreeSet<String>> = BTreeMap::new();
     let mut unrequired = BTreeSet::new();
     for (module, (was, now)) in modules {
-        let label = match (was.is_empty(), now.is_empty()) {
-            (true, _) => format!(
-                "{module} {} added",
-                now.into_iter().collect::<Vec<_>>().join("/")
-            ),
-            (_, true) => format!(
-                "{module} {} removed",
-                was.into_iter().collect::<Vec<_>>().join("/")
-            ),
-            _ => format!(
-                "{module} {} -> {}",
-                was.into_iter().collect::<Vec<_>>().join("/"),
-                now.into_iter().collect::<Vec<_>>().join("/")
-            ),
-        };
+        let label = label(module, &was, &now);
         let users: Vec<_> = graph
             .ids()
             .filter(|&id| graph.externals(id).iter().any(|(name, _)| name == module))
@@ -90,6 +58,37 @@ pub(super) fn compare(graph: &PackageGraph, base: &str, head: &str) -> Result<In
         ),
         warnings: Vec::new(),
     })
+}
+
+/// `(module, "version hash")` per line; `/go.mod` lines count as the
+/// module's version.
+fn entries(text: &str) -> Result<BTreeSet<(String, String)>, String> {
+    let mut out = BTreeSet::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let [module, version, hash] = words[..] else {
+            return Err(format!("line {}: expected `module version hash`", i + 1));
+        };
+        out.insert((
+            module.to_owned(),
+            format!("{} {hash}", version.trim_end_matches("/go.mod")),
+        ));
+    }
+    Ok(out)
+}
+
+/// `m v1 added`, `m v1 removed` or `m v1 -> v2`.
+fn label(module: &str, was: &BTreeSet<&str>, now: &BTreeSet<&str>) -> String {
+    let join = |set: &BTreeSet<&str>| set.iter().copied().collect::<Vec<_>>().join("/");
+    match (was.is_empty(), now.is_empty()) {
+        (true, _) => format!("{module} {} added", join(now)),
+        (_, true) => format!("{module} {} removed", join(was)),
+        _ => format!("{module} {} -> {}", join(was), join(now)),
+    }
 }
 
 #[cfg(test)]

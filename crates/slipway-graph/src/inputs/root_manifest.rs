@@ -99,22 +99,9 @@ pub(super) fn package_json(
     base: Option<&str>,
     head: Option<&str>,
 ) -> InputDiff {
-    let parse = |text: Option<&str>, side: &str| -> Result<serde_json::Map<String, Json>, String> {
-        match serde_json::from_str::<Json>(text.unwrap_or("{}")) {
-            Ok(Json::Object(map)) => Ok(map),
-            Ok(_) => Err(format!("at {side}: not a JSON object")),
-            Err(err) => Err(format!("at {side}: {err}")),
-        }
-    };
-    let (old, new) = match (parse(base, "base"), parse(head, "head")) {
+    let (old, new) = match (json_object(base, "base"), json_object(head, "head")) {
         (Ok(old), Ok(new)) => (old, new),
         (Err(err), _) | (_, Err(err)) => return unparseable("package.json", &err),
-    };
-    let object = |m: &serde_json::Map<String, Json>, key: &str| {
-        m.get(key)
-            .and_then(Json::as_object)
-            .cloned()
-            .unwrap_or_default()
     };
     let mut names = BTreeSet::new();
     for key in json_changed_keys(&old, &new) {
@@ -174,6 +161,23 @@ pub(super) fn package_json(
     );
     diff.warnings = warnings;
     diff
+}
+
+/// One side of a root `package.json` (`None`: absent, read as `{}`).
+fn json_object(text: Option<&str>, side: &str) -> Result<serde_json::Map<String, Json>, String> {
+    match serde_json::from_str::<Json>(text.unwrap_or("{}")) {
+        Ok(Json::Object(map)) => Ok(map),
+        Ok(_) => Err(format!("at {side}: not a JSON object")),
+        Err(err) => Err(format!("at {side}: {err}")),
+    }
+}
+
+/// The object under `key`, empty when absent or not an object.
+fn object(m: &serde_json::Map<String, Json>, key: &str) -> serde_json::Map<String, Json> {
+    m.get(key)
+        .and_then(Json::as_object)
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn changed_keys(old: &Table, new: &Table) -> Vec<String> {

@@ -186,32 +186,41 @@ fn build(graph: &PackageGraph, list: &[Entry], classic: bool) -> LockGraph {
         );
     }
     if classic {
-        // Yarn 1 does not list workspace packages: their direct
-        // dependencies come from their manifests.
-        for id in graph
-            .ids()
-            .filter(|&id| graph.package(id).ecosystem == Ecosystem::Yarn)
-        {
-            let mut children: Vec<String> = graph
-                .externals(id)
-                .iter()
-                .filter_map(|(dep, range)| lookup(dep, range))
-                .map(|i| key(&list[i]))
-                .collect();
-            children.sort();
-            nodes.insert(
-                format!("workspace:{}", graph.package(id).path),
-                Node {
-                    name: graph.package(id).name.clone(),
-                    version: String::new(),
-                    fingerprint: String::new(),
-                    children,
-                    member: Some(Member::Package(id)),
-                },
-            );
-        }
+        add_classic_members(graph, &mut nodes, &|dep, range| {
+            lookup(dep, range).map(|i| key(&list[i]))
+        });
     }
     LockGraph { nodes }
+}
+
+/// Yarn 1 does not list workspace packages: their direct dependencies come
+/// from their manifests, resolved to entry keys by `resolve`.
+fn add_classic_members(
+    graph: &PackageGraph,
+    nodes: &mut HashMap<String, Node>,
+    resolve: &dyn Fn(&str, &str) -> Option<String>,
+) {
+    for id in graph
+        .ids()
+        .filter(|&id| graph.package(id).ecosystem == Ecosystem::Yarn)
+    {
+        let mut children: Vec<String> = graph
+            .externals(id)
+            .iter()
+            .filter_map(|(dep, range)| resolve(dep, range))
+            .collect();
+        children.sort();
+        nodes.insert(
+            format!("workspace:{}", graph.package(id).path),
+            Node {
+                name: graph.package(id).name.clone(),
+                version: String::new(),
+                fingerprint: String::new(),
+                children,
+                member: Some(Member::Package(id)),
+            },
+        );
+    }
 }
 
 /// `@scope/name@npm:^1` to `@scope/name`.

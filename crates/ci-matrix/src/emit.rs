@@ -1,0 +1,98 @@
+//! Writing the result: the requested output (stdout or `--output-file`,
+//! atomically), and under GitHub Actions the step outputs and summary. A
+//! matrix over GitHub's 1 MB job-output limit is never written cut short.
+
+use std::path::Path;
+
+use slipway_cli::github::{self, Actions};
+use slipway_graph::{Affected, PackageGraph};
+
+use crate::{Cli, Error, Format, render, report};
+
+/// GitHub's limit on one job's outputs, all of them together.
+const JOB_OUTPUT_LIMIT: usize = 1_000_000;
+
+/// Writes what `cli` asked for, and the step outputs and summary.
+pub(crate) fn emit(
+    cli: &Cli,
+    actions: &Actions,
+    graph: &PackageGraph,
+    affected: &Affected<'_>,
+    report: &report::Report<'_>,
+) -> Result<(), Error> {
+    let matrix_json = report::matrix_json(graph, affected, cli.max_jobs as usize);
+    let data = if let Some(name) = &cli.explain {
+        let id = graph
+            .find(name)
+            .ok_or_else(|| Error::UnknownPackage { name: name.clone() })?;
+        render::explain(graph, affected, id)
+    } else {
+        match cli.format {
+            Format::Matrix => format!("{matrix_json}\n"),
+            Format::Json => format!("{}\n", report::to_json(report)),
+            Format::List => render::list(graph, affected),
+            Format::Dot => render::dot(graph, affected),
+        }
+    };
+    if let Some(file) = &actions.output {
+        let outputs = step_outputs(
+            report,
+            &matrix_json,
+            affected.len(),
+            cli.output_file.as_deref(),
+        )?;
+        github::append_outputs(file, &outputs)
+            .map_err(|e| Error::write(format!("the GitHub outputs to {}", file.display()), e))?;
+    }
+    if let Some(file) = &actions.summary {
+        github::append(file, &render::summary(report))
+            .map_err(|e| Error::write(format!("the step summary to {}", file.display()), e))?;
+    }
+    match &cli.output_file {
+        Some(path) => slipway_cli::write_atomically(path, data.as_bytes())
+            .map_err(|e| Error::write(path.display().to_string(), e)),
+        None => slipway_cli::write_stdout(&data).map_err(|e| Error::write("stdout", e)),
+    }
+}
+
+/// The step outputs. A matrix over GitHub's 1 MB job-output limit is never
+/// written cut short: it fails, or with `--output-file` is left to the file.
+fn step_outputs(
+    report: &report::Report<'_>,
+    matrix_json: &str,
+    count: usize,
+    output_file: Option<&Path>,
+) -> Result<Vec<(&'static str, String)>, Error> {
+    let names: Vec<&str> = report.affected.iter().map(|p| p.package.as_str()).collect();
+    let packages = report::to_json_line(&names);
+    let mut outputs = vec![
+        ("has_affected", (count > 0).to_string()),
+        ("count", count.to_string()),
+        ("base_sha", report.base_sha.clone().unwrap_or_default()),
+        ("head_sha", report.head_sha.clone().unwrap_or_default()),
+        ("base_source", report.base_source.to_owned()),
+        (
+            "fallback_reason",
+            report.fallback_reason.clone().unwrap_or_default(),
+        ),
+    ];
+    let size =
+        matrix_json.len() + packages.len() + outputs.iter().map(|(_, v)| v.len()).sum::<usize>();
+    if size <= JOB_OUTPUT_LIMIT {
+        outputs.push(("matrix", matrix_json.to_owned()));
+        outputs.push(("packages", packages));
+        return Ok(outputs);
+    }
+    let Some(file) = output_file else {
+        return Err(Error::OutputTooLarge {
+            size,
+            limit: JOB_OUTPUT_LIMIT,
+        });
+    };
+    tracing::warn!(
+        "the matrix ({size} bytes) is over GitHub's job-output limit: it is only in {}, not in the step outputs",
+        file.display()
+    );
+    outputs.push(("output_file", file.display().to_string()));
+    Ok(outputs)
+}
