@@ -217,9 +217,9 @@ fn art_consume_codes() {
     assert!(!Path::new(out).exists(), "nothing at --out");
 }
 
-/// spot-leaser: 0, 3 (EC2 refusing) and 4 (no eligible pool, no capacity)
-/// run against moto in `spot::leaser`; 5 against a GitHub that cannot be
-/// reached, below.
+/// spot-leaser: 0 and 4 (no eligible pool, no capacity) run against moto
+/// in `spot::leaser`; 3 against moto refusing an unknown instance, and 5
+/// against a GitHub that cannot be reached, below.
 #[test]
 fn spot_leaser_codes() {
     let leaser = || {
@@ -286,5 +286,16 @@ fn spot_leaser_codes() {
             .env_remove("GITHUB_TOKEN"),
         2,
         "no GitHub credentials: GITHUB_TOKEN is not set",
+    );
+    check(
+        crate::spot::leaser().args([
+            "cost",
+            "--region",
+            "eu-west-1",
+            "--instance-ids",
+            "i-0123456789abcdef0",
+        ]),
+        3,
+        "EC2 DescribeInstances failed: InvalidInstanceID.NotFound",
     );
 }

@@ -25,13 +25,8 @@ pub(crate) async fn cost(args: &CostArgs, client: &Client) -> Result<Costs> {
     let now = now();
     let mut rows = Vec::new();
     for i in &instances {
-        let instance_type = i.instance_type().map_or("", |t| t.as_str()).to_owned();
-        let availability_zone = i
-            .placement()
-            .and_then(|p| p.availability_zone())
-            .unwrap_or("")
-            .to_owned();
-        let spot = i.instance_lifecycle().is_some_and(|l| l.as_str() == "spot");
+        let (instance_type, availability_zone, lifecycle) = ec2::shape(i);
+        let spot = lifecycle == Lifecycle::Spot;
         let launched = i
             .launch_time()
             .map_or(now, aws_sdk_ec2::primitives::DateTime::secs);
@@ -62,11 +57,7 @@ pub(crate) async fn cost(args: &CostArgs, client: &Client) -> Result<Costs> {
             on_demand_price: on_demand.price(&instance_type),
             instance_type,
             availability_zone,
-            lifecycle: if spot {
-                Lifecycle::Spot
-            } else {
-                Lifecycle::OnDemand
-            },
+            lifecycle,
             seconds,
             price,
             so_far: round(so_far),

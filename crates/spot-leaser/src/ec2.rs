@@ -263,6 +263,25 @@ fn shapes_map(
         .collect()
 }
 
+/// An instance's type, zone and lifecycle, as `launch` and `cost` report
+/// them (empty when EC2 left them out).
+pub(crate) fn shape(instance: &Instance) -> (String, String, crate::output::Lifecycle) {
+    let instance_type = instance.instance_type().map_or("", |t| t.as_str());
+    let zone = instance
+        .placement()
+        .and_then(|p| p.availability_zone())
+        .unwrap_or("");
+    let lifecycle = if instance
+        .instance_lifecycle()
+        .is_some_and(|l| l.as_str() == "spot")
+    {
+        crate::output::Lifecycle::Spot
+    } else {
+        crate::output::Lifecycle::OnDemand
+    };
+    (instance_type.to_owned(), zone.to_owned(), lifecycle)
+}
+
 /// Adds tags to one instance.
 pub(crate) async fn create_tags(
     client: &Client,

@@ -85,13 +85,8 @@ pub(super) async fn finish(
     Ok(described
         .iter()
         .map(|i| {
-            let instance_type = i.instance_type().map_or("", |t| t.as_str()).to_owned();
-            let availability_zone = i
-                .placement()
-                .and_then(|p| p.availability_zone())
-                .unwrap_or("")
-                .to_owned();
-            let spot = i.instance_lifecycle().is_some_and(|l| l.as_str() == "spot");
+            let (instance_type, availability_zone, lifecycle) = ec2::shape(i);
+            let spot = lifecycle == Lifecycle::Spot;
             // The plan priced every pool from its own tables: spot by the
             // pool, on-demand by the type.
             let price = if spot {
@@ -112,11 +107,7 @@ pub(super) async fn finish(
                 instance_type,
                 availability_zone,
                 private_ip: i.private_ip_address().map(str::to_owned),
-                lifecycle: if spot {
-                    Lifecycle::Spot
-                } else {
-                    Lifecycle::OnDemand
-                },
+                lifecycle,
                 price,
                 runner: None,
             }

@@ -6,8 +6,8 @@
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::DefaultTargetCapacityType;
 
+use super::Prepared;
 use super::fleet::{self, Pool, Request};
-use super::{Prepared, template};
 use crate::cli::LaunchArgs;
 use crate::ec2::ec2_error;
 use crate::output::{Launched, OUTPUT_VERSION};
@@ -19,19 +19,8 @@ pub(super) async fn check(
     client: &Client,
     prepared: &Prepared,
 ) -> Result<Launched> {
-    let (template, made_here) = template::template_for(
-        args,
-        client,
-        prepared.user_data.as_deref(),
-        &prepared.run_id,
-    )
-    .await?;
-    let request = Request {
-        client,
-        template: &template,
-        tags: template::tags(&prepared.run_id, &prepared.expires_at),
-        dry_run: true,
-    };
+    let (template, made_here) = prepared.template(args, client).await?;
+    let request = prepared.request(client, &template, true);
     let image = if made_here {
         args.image_id.as_deref()
     } else {

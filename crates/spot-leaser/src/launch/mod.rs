@@ -32,6 +32,28 @@ struct Prepared {
     user_data: Option<Vec<u8>>,
 }
 
+impl Prepared {
+    /// The launch template of the run, and whether it was made for it.
+    async fn template(&self, args: &LaunchArgs, client: &Client) -> Result<(String, bool)> {
+        template::template_for(args, client, self.user_data.as_deref(), &self.run_id).await
+    }
+
+    /// The fleet request of the run on `template`.
+    fn request<'a>(
+        &self,
+        client: &'a Client,
+        template: &'a str,
+        dry_run: bool,
+    ) -> fleet::Request<'a> {
+        fleet::Request {
+            client,
+            template,
+            tags: template::tags(&self.run_id, &self.expires_at),
+            dry_run,
+        }
+    }
+}
+
 /// Launches as `spot-leaser launch` does without GitHub.
 pub async fn launch(args: &LaunchArgs, client: &Client) -> Result<Launched> {
     launch_then(args, client, None, async |_: &mut [LaunchedInstance]| {
@@ -54,19 +76,8 @@ pub async fn launch_then(
     if args.dry_run {
         return dry_run::check(args, client, &prepared).await;
     }
-    let (template, made_here) = template::template_for(
-        args,
-        client,
-        prepared.user_data.as_deref(),
-        &prepared.run_id,
-    )
-    .await?;
-    let request = fleet::Request {
-        client,
-        template: &template,
-        tags: template::tags(&prepared.run_id, &prepared.expires_at),
-        dry_run: false,
-    };
+    let (template, made_here) = prepared.template(args, client).await?;
+    let request = prepared.request(client, &template, false);
     let outcome = fleet::fill(
         &request,
         &prepared.pools,
