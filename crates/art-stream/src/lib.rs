@@ -158,6 +158,12 @@ fn serve_until_done(
         }
         if spool.failure().is_some() {
             // The producer thread has the typed error; run() joins it.
+            // Connections waiting on frames are told why (`ERROR`, code
+            // `source`) by their own threads: give them a moment to.
+            let until = Instant::now() + Duration::from_secs(2);
+            while active(stats) > 0 && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(10));
+            }
             return Ok(());
         }
         let (active, delivered, last) = {
@@ -189,6 +195,14 @@ fn serve_until_done(
     }
 
     Ok(())
+}
+
+/// Connections being served now.
+fn active(stats: &Mutex<Stats>) -> usize {
+    stats
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .active
 }
 
 fn accept(

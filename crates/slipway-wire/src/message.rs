@@ -90,9 +90,23 @@ impl ServerHello {
 
     /// Reads and checks a hello; returns it with its bytes, which the
     /// consumer's proof covers.
+    /// A producer that cannot serve at all sends `ERROR` in its place: its
+    /// type byte (3) is never the magic's first byte (`S`), so that is
+    /// returned as [`WireError::Remote`].
     pub fn read(r: &mut impl Read) -> Result<(ServerHello, [u8; Self::LEN]), WireError> {
         let mut b = [0; Self::LEN];
-        r.read_exact(&mut b)?;
+        r.read_exact(&mut b[..1])?;
+        if b[0] == TYPE_ERROR {
+            let mut rest = (&[TYPE_ERROR][..]).chain(r);
+            return Err(match read_message(&mut rest, 1)? {
+                Message::Error(e) => WireError::Remote {
+                    code: e.code,
+                    message: e.message,
+                },
+                _ => WireError::Protocol("expected the producer's hello".to_owned()),
+            });
+        }
+        r.read_exact(&mut b[1..])?;
         check_magic_and_version(&b)?;
         let size = be_u64(&b[12..20]);
         let hello = ServerHello {
@@ -514,6 +528,18 @@ mod tests {
         let mut bytes = vec![TYPE_ERROR, 0, 1];
         bytes.extend_from_slice(&5000u16.to_be_bytes());
         assert!(read_message(&mut &bytes[..], 1).is_err());
+        // An ERROR in place of the hello is the producer's reason.
+        let mut refused = Vec::new();
+        ErrorMessage {
+            code: ErrorCode::Source,
+            message: "failed to read dist".to_owned(),
+        }
+        .write(&mut refused)
+        .unwrap();
+        assert!(matches!(
+            ServerHello::read(&mut &refused[..]),
+            Err(WireError::Remote { code: ErrorCode::Source, ref message }) if message == "failed to read dist"
+        ));
         let mut bad = ServerHello {
             version: 2,
             flags: 0,

@@ -512,3 +512,52 @@ fn both_sides_push_metrics() {
     );
     assert!(value("art-consume", "slipway_artifact_wire_bytes").is_some_and(|b| b > 0.0));
 }
+
+/// The producer fails to read what appears at its path (a directory) while
+/// a consumer waits for frames: the consumer is told why and exits 7 with
+/// nothing at `--out`.
+#[test]
+fn a_producer_that_cannot_read_its_artifact_is_exit_7() {
+    let scratch = Scratch::new();
+    let path = scratch.path("dist");
+    let producer = Producer::start(&path, &[]);
+    producer.wait_for_log("waiting for the file to appear");
+    let port = producer.port;
+    let out = scratch.path("out.bin");
+    let out2 = out.clone();
+    let consumer_run = std::thread::spawn(move || consumer(port, &out2).output());
+    producer.wait_for_log("consumer connected");
+    std::fs::create_dir(&path).unwrap();
+    let run = consumer_run.join().unwrap();
+    assert_eq!(run.code, Some(7), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("the producer could not serve the artifact"),
+        "{}",
+        run.stderr
+    );
+    assert!(!out.exists());
+    let (code, _, log) = producer.finish();
+    assert_eq!(code, Some(4), "{log}");
+}
+
+/// An output that cannot be written after a verified transfer is exit 1
+/// (unexpected), naming the file: here `$GITHUB_OUTPUT` is a directory.
+#[test]
+fn an_unwritable_step_output_is_exit_1() {
+    let scratch = Scratch::new();
+    let source = scratch.file("a.bin", &content(10_000));
+    let producer = Producer::start(&source, &[]);
+    let outputs = scratch.path("outputs-dir");
+    std::fs::create_dir(&outputs).unwrap();
+    let run = consumer(producer.port, &scratch.path("out.bin"))
+        .env("GITHUB_OUTPUT", &outputs)
+        .output();
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("failed to write the GitHub outputs to"),
+        "{}",
+        run.stderr
+    );
+    let _ = producer.finish();
+}
