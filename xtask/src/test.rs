@@ -45,17 +45,27 @@ pub(crate) fn run() -> anyhow::Result<()> {
                 "--no-fail-fast",
             ])
             .envs(peers.clone())
-            .env("INSTA_UPDATE", "no"))?;
+            .env("INSTA_UPDATE", insta_update()))?;
         sh(cargo().args(["test", "--doc", "--workspace", "--locked"]))?;
     } else {
         sh(cargo()
             .args(["test", "--workspace", "--locked", "--no-fail-fast"])
             .envs(peers)
-            .env("INSTA_UPDATE", "no"))?;
+            .env("INSTA_UPDATE", insta_update()))?;
     }
     actionlint()?;
     eprintln!("==> all checks passed");
     Ok(())
+}
+
+/// Snapshots are never written by a test run, unless the caller asks for
+/// it to accept new or changed ones (`INSTA_UPDATE=always cargo xtask
+/// test`, then review the files with git).
+fn insta_update() -> String {
+    std::env::var("INSTA_UPDATE")
+        .ok()
+        .filter(|v| !v.is_empty() && std::env::var_os("CI").is_none())
+        .unwrap_or_else(|| "no".to_owned())
 }
 
 /// A test of a `cargo tree` line: does it name a forbidden crate?

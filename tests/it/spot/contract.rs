@@ -12,7 +12,7 @@ use crate::support::unique;
 const AMI: &str = "ami-12c6146b";
 
 /// Replaces the values of `keys` (at any depth) with `"[redacted]"`.
-fn redact(mut value: Value, keys: &[&str]) -> String {
+pub(super) fn redact(mut value: Value, keys: &[&str]) -> String {
     fn walk(value: &mut Value, keys: &[&str]) {
         match value {
             Value::Object(map) => {

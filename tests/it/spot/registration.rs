@@ -648,6 +648,10 @@ fn rerun_reruns_only_the_jobs_an_interruption_ended() {
         .args(["--run-id", "7", "--github-api-url", &github.url])
         .success();
     let rerun = parse(&out);
+    insta::assert_snapshot!(
+        "rerun_json",
+        super::contract::redact(rerun.clone(), &["instance_id", "runner_name"])
+    );
     assert_eq!(rerun["status"], "completed");
     assert_eq!(
         rerun["jobs"],

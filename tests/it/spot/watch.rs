@@ -110,6 +110,10 @@ fn a_notice_removes_the_runner_annotates_counts_and_records_the_job() {
     assert_eq!(watched["rebalance_recommended_at"], "2026-11-29T05:00:00Z");
     assert_eq!(watched["runner_removed"], true);
     assert_eq!(watched["recorded_for_rerun"], true);
+    insta::assert_snapshot!(
+        "watch_json",
+        super::contract::redact(watched.clone(), &["instance_id", "runner_name"])
+    );
 
     assert!(
         out.stderr.contains(&format!(
