@@ -268,7 +268,14 @@ pub(crate) fn because_lines(report_json: &str) -> String {
             p["because"].as_str().unwrap()
         );
     }
-    for key in ["global_triggers", "removed", "ignored", "cycles"] {
+    for key in [
+        "global_triggers",
+        "removed",
+        "ignored",
+        "unowned",
+        "root_changes",
+        "cycles",
+    ] {
         let value = &report[key];
         if value.as_array().is_some_and(|a| !a.is_empty()) {
             let _ = writeln!(out, "{key}: {value}");

@@ -6,6 +6,7 @@
 )]
 
 mod bench;
+mod bench_jobs;
 mod bench_stream;
 mod demo;
 mod dist;
@@ -22,6 +23,8 @@ tasks:
   test             fmt check, clippy -D warnings, build, every test, actionlint
   demo             ci-matrix on a bundled example monorepo, with reasons
   bench-affected   ci-matrix against `turbo ls --affected`, whole processes
+  bench-jobs       jobs per run: commits replayed through ci-matrix and `turbo ls --affected`
+                   [--repo DIR] [--commits N] [--no-turbo]
   bench-stream     art-stream/art-consume against `zstd -1 | nc`, whole processes
   dist             release bundles for the host: dist/<tool>-<version>-<target>.tar.gz, SHA256SUMS
                    [--tools ci-matrix,art-stream,art-consume,spot-leaser] [--out DIR]";
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         Some("demo") => demo::run_demo(),
         Some("bench-affected") => bench::affected(&args[1..]),
+        Some("bench-jobs") => bench_jobs::run_bench(&args[1..]),
         Some("bench-stream") => bench_stream::run_bench(),
         Some("dist") => dist::run_dist(&args[1..]),
         Some("-h" | "--help" | "help") => {

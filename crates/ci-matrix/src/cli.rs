@@ -47,6 +47,19 @@ pub struct Cli {
     #[arg(long, value_name = "GLOB")]
     pub global: Vec<String>,
 
+    /// What a changed path in no package affects: `root` (nothing, it is
+    /// the root's) or `all` (every package) [default: the configuration's
+    /// `unowned`, else root].
+    #[arg(long, value_enum, value_name = "RULE")]
+    pub unowned: Option<UnownedRule>,
+
+    /// What a change to the root's own dependencies, or to a workspace
+    /// package the root depends on, affects: `all` (every package) or
+    /// `ignore` (nothing) [default: the configuration's
+    /// `root-dependencies`, else all].
+    #[arg(long, value_enum, value_name = "RULE")]
+    pub root_dependencies: Option<RootRule>,
+
     /// At most this many matrix entries: more affected packages are packed
     /// into this many shards, none dropped (GitHub allows 256 jobs).
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
@@ -101,6 +114,42 @@ pub struct Changes {
     /// source of changes is given.
     #[arg(long, conflicts_with_all = ["changed_files", "changed_files_from", "base", "changed_positional"])]
     pub github: bool,
+}
+
+/// `--unowned`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UnownedRule {
+    /// It belongs to the root and affects no package.
+    Root,
+    /// It affects every package.
+    All,
+}
+
+/// `--root-dependencies`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RootRule {
+    /// Every package is affected.
+    All,
+    /// Nothing is affected.
+    Ignore,
+}
+
+impl From<UnownedRule> for slipway_graph::Unowned {
+    fn from(rule: UnownedRule) -> Self {
+        match rule {
+            UnownedRule::Root => slipway_graph::Unowned::Root,
+            UnownedRule::All => slipway_graph::Unowned::All,
+        }
+    }
+}
+
+impl From<RootRule> for slipway_graph::RootDependencies {
+    fn from(rule: RootRule) -> Self {
+        match rule {
+            RootRule::All => slipway_graph::RootDependencies::All,
+            RootRule::Ignore => slipway_graph::RootDependencies::Ignore,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

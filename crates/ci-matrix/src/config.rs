@@ -5,6 +5,8 @@
 //! global = ["rust-toolchain.toml", ".github/workflows/**"]  # always everything
 //! ignore = ["**/*.md"]                                        # never anything; ignore is final
 //! nested-workspaces = ["frontend"]  # workspaces rooted below the repository root
+//! unowned = "root"            # a path in no package affects nothing ("all": everything)
+//! root-dependencies = "all"   # the root's own dependencies affect everything ("ignore": nothing)
 //!
 //! [packages.web]
 //! implicit-dependencies = ["design-tokens"]  # as if web depended on design-tokens
@@ -29,6 +31,8 @@ pub(crate) struct Config {
     pub(crate) packages: BTreeMap<String, PackageConfig>,
     #[serde(default)]
     pub(crate) nested_workspaces: Vec<String>,
+    pub(crate) unowned: Option<slipway_graph::Unowned>,
+    pub(crate) root_dependencies: Option<slipway_graph::RootDependencies>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -135,5 +139,21 @@ mod tests {
         assert_eq!(config.global, ["a"]);
         assert_eq!(config.packages["web"].implicit_dependencies, ["ui"]);
         assert_eq!(config.packages["web"].extra_inputs, ["c/**"]);
+        let config = parse(
+            Path::new("c"),
+            "unowned = \"all\"\nroot-dependencies = \"ignore\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.unowned, Some(slipway_graph::Unowned::All));
+        assert_eq!(
+            config.root_dependencies,
+            Some(slipway_graph::RootDependencies::Ignore)
+        );
+        let err = parse(Path::new("c"), "unowned = \"none\"\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown variant `none`, expected `root` or `all`"),
+            "{err}"
+        );
     }
 }

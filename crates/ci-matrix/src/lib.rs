@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use slipway_graph::{ChangedPath, PackageGraph};
 
-pub use cli::{Changes, Cli, Format};
+pub use cli::{Changes, Cli, Format, RootRule, UnownedRule};
 pub use config::ConfigError;
 pub use error::Error;
 pub use exit::Exit;
@@ -47,7 +47,7 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         &cli.nested_workspace
     };
     let (mut graph, changed, source) = read_inputs(cli, &root, &actions, nested)?;
-    let mut options = options::options(cli, &config, config_path.as_deref(), &mut graph)?;
+    let mut options = options::options(cli, &config, config_path.as_deref(), &root, &mut graph)?;
     if cli.fail_on_cycle
         && let Some(cycle) = graph.cycles().first()
     {
@@ -71,6 +71,7 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
 
     let affected = slipway_graph::affected(&graph, &changed, &options);
     observe::log_result(&graph, &affected, &actions, changed.len());
+    observe::warn_undeclared(&root, &affected.unowned, &actions);
     if let Some(gateway) = &cli.pushgateway {
         observe::push_metrics(gateway, &graph, affected.len(), changed.len(), started);
     }

@@ -61,6 +61,27 @@ pub(crate) fn log_result(
         tracing::warn!("{message}");
         actions.warning(TOOL, &message);
     }
+    if !affected.unowned.is_empty() {
+        tracing::info!(
+            "{} paths outside any package affect nothing (unowned = root), such as {}",
+            affected.unowned.len(),
+            affected.unowned[0]
+        );
+    }
+    if let Some(change) = affected.root_changes.first() {
+        match affected.root_rule {
+            slipway_graph::RootDependencies::All => tracing::info!(
+                "the root's own dependencies changed ({}: {}), so every package is affected",
+                change.file,
+                change.detail
+            ),
+            slipway_graph::RootDependencies::Ignore => tracing::info!(
+                "the root's own dependencies changed ({}: {}) and affect nothing (root-dependencies = ignore)",
+                change.file,
+                change.detail
+            ),
+        }
+    }
     for cycle in &affected.cycles {
         let names: Vec<&str> = cycle
             .iter()
@@ -82,4 +103,37 @@ pub(crate) fn log_result(
         affected.len(),
         graph.len()
     );
+}
+
+/// Warns about packages the graph does not have: a directory holding a
+/// changed path in no package that has a manifest of its own (a nested
+/// workspace not named, a package outside the workspace's globs). Such
+/// changes affect nothing under `unowned = root`, so they are said aloud.
+pub(crate) fn warn_undeclared(root: &std::path::Path, unowned: &[&str], actions: &Actions) {
+    const MANIFESTS: [&str; 4] = ["package.json", "Cargo.toml", "go.mod", "pyproject.toml"];
+    // Bounded: a change of a million loose files costs at most this many
+    // directory checks per path.
+    const PATHS: usize = 1_000;
+    let mut seen = std::collections::HashSet::new();
+    let mut found = std::collections::BTreeMap::new();
+    for path in unowned.iter().take(PATHS) {
+        let mut dir = *path;
+        while let Some(i) = dir.rfind('/') {
+            dir = &dir[..i];
+            if !seen.insert(dir) {
+                break;
+            }
+            if let Some(manifest) = MANIFESTS.iter().find(|m| root.join(dir).join(m).is_file()) {
+                found.insert(dir, *manifest);
+                break;
+            }
+        }
+    }
+    for (dir, manifest) in found {
+        let message = format!(
+            "{dir} has a {manifest} but is in no workspace ci-matrix read, so changes under it affect nothing (add it to its workspace, name that workspace in nested-workspaces, or set unowned = \"all\")"
+        );
+        tracing::warn!("{message}");
+        actions.warning(TOOL, &message);
+    }
 }

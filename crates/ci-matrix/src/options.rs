@@ -1,10 +1,11 @@
 //! The affected-set options from the command line and the configuration
-//! (a flag replaces the file's list): ignore and global globs, implicit
-//! dependencies and extra inputs per package.
+//! (a flag replaces the file's list): ignore and global globs, the root's
+//! rules, implicit dependencies and extra inputs per package, and what the
+//! repository's own build configuration (turbo.json, nx.json) declares.
 
 use std::path::Path;
 
-use slipway_graph::PackageGraph;
+use slipway_graph::{GlobalFiles, PackageGraph};
 
 use crate::{Cli, Error, config};
 
@@ -12,18 +13,83 @@ pub(crate) fn options(
     cli: &Cli,
     config: &config::Config,
     config_path: Option<&Path>,
+    root: &Path,
     graph: &mut PackageGraph,
 ) -> Result<slipway_graph::Options, Error> {
     let config_path = config_path.unwrap_or(Path::new(config::FILE));
-    let pick = |flag: &[String], file: &[String]| {
-        if flag.is_empty() {
-            file.to_vec()
-        } else {
-            flag.to_vec()
-        }
+    let (global_patterns, global_why) = if cli.global.is_empty() {
+        (
+            &config.global,
+            format!("matches a global glob of {}", file_name(config_path)),
+        )
+    } else {
+        (&cli.global, "matches a --global glob".to_owned())
     };
-    let ignore = build_globs("--ignore", &pick(&cli.ignore, &config.ignore))?;
-    let global = build_globs("--global", &pick(&cli.global, &config.global))?;
+    let ignore = build_globs(
+        "--ignore",
+        if cli.ignore.is_empty() {
+            &config.ignore
+        } else {
+            &cli.ignore
+        },
+    )?;
+    let mut global = GlobalFiles::builder();
+    for pattern in global_patterns {
+        global
+            .add(pattern, global_why.clone())
+            .map_err(|err| bad_glob("--global", pattern, &err))?;
+    }
+    let mut extra_inputs = package_config(config, config_path, graph)?;
+    for rule in slipway_graph::build_rules(root)? {
+        let why = format!("matches {} in {}", rule.pattern, rule.source);
+        let owners: Vec<_> = rule.packages.iter().map(|p| (p, graph.find(p))).collect();
+        if let Some((missing, _)) = owners.iter().find(|(_, id)| id.is_none()) {
+            tracing::warn!(
+                "{}: {} names no package {missing:?}; the file is taken as global",
+                rule.source,
+                rule.pattern
+            );
+        }
+        let packaged = !owners.is_empty() && owners.iter().all(|(_, id)| id.is_some());
+        if packaged {
+            let globs = build_globs(&rule.source, std::slice::from_ref(&rule.pattern))?;
+            extra_inputs.extend(
+                owners
+                    .iter()
+                    .filter_map(|(_, id)| *id)
+                    .map(|id| (id, globs.clone())),
+            );
+        } else {
+            global
+                .add(&rule.pattern, why)
+                .map_err(|err| bad_glob(&rule.source, &rule.pattern, &err))?;
+        }
+    }
+    Ok(slipway_graph::Options {
+        ignore,
+        global: global.build(),
+        extra_inputs,
+        unowned: cli
+            .unowned
+            .map(Into::into)
+            .or(config.unowned)
+            .unwrap_or_default(),
+        root_dependencies: cli
+            .root_dependencies
+            .map(Into::into)
+            .or(config.root_dependencies)
+            .unwrap_or_default(),
+        ..slipway_graph::Options::default()
+    })
+}
+
+/// `[packages.NAME]`: implicit dependencies join the graph; extra inputs
+/// are returned.
+fn package_config(
+    config: &config::Config,
+    config_path: &Path,
+    graph: &mut PackageGraph,
+) -> Result<Vec<(slipway_graph::PackageId, globset::GlobSet)>, Error> {
     let mut extra_inputs = Vec::new();
     for (name, package) in &config.packages {
         let id = graph.find(name).ok_or_else(|| {
@@ -52,27 +118,33 @@ pub(crate) fn options(
             extra_inputs.push((id, globs));
         }
     }
-    Ok(slipway_graph::Options {
-        ignore,
-        global,
-        extra_inputs,
-        ..slipway_graph::Options::default()
-    })
+    Ok(extra_inputs)
 }
 
-fn build_globs(what: &str, patterns: &[String]) -> Result<globset::GlobSet, Error> {
-    let bad = |pattern: &str, err: &globset::Error| Error::BadGlob {
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+fn bad_glob(what: &str, pattern: &str, err: &globset::Error) -> Error {
+    Error::BadGlob {
         option: what.to_owned(),
         pattern: pattern.to_owned(),
         message: err.kind().to_string(),
-    };
+    }
+}
+
+fn build_globs(what: &str, patterns: &[String]) -> Result<globset::GlobSet, Error> {
     let mut set = globset::GlobSetBuilder::new();
     for pattern in patterns {
         let glob = globset::GlobBuilder::new(pattern)
             .literal_separator(true)
             .build()
-            .map_err(|err| bad(pattern, &err))?;
+            .map_err(|err| bad_glob(what, pattern, &err))?;
         set.add(glob);
     }
-    set.build().map_err(|err| bad(&patterns.join(","), &err))
+    set.build()
+        .map_err(|err| bad_glob(what, &patterns.join(","), &err))
 }

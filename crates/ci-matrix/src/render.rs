@@ -67,7 +67,26 @@ fn escape(s: &str) -> String {
 pub(crate) fn explain(graph: &PackageGraph, affected: &Affected, id: PackageId) -> String {
     let package = graph.package(id);
     if let Some(chain) = affected.chain_text(graph, id) {
-        return format!("{} is affected: {chain}\n", package.id);
+        let mut out = format!("{} is affected: {chain}\n", package.id);
+        match affected.reason(id) {
+            Some(slipway_graph::Reason::Global { file }) => {
+                if let Some(trigger) = affected.global_triggers.iter().find(|t| t.path == *file) {
+                    let _ = writeln!(
+                        out,
+                        "rule: {file} {}, so every package is affected",
+                        trigger.why
+                    );
+                }
+            }
+            Some(slipway_graph::Reason::Root(_)) => {
+                let _ = writeln!(
+                    out,
+                    "rule: the root's own dependencies, and the workspace packages it depends on, are every package's tooling (root-dependencies = all)"
+                );
+            }
+            _ => {}
+        }
+        return out;
     }
     let mut deps = transitive_dependencies(graph, id);
     deps.sort();
@@ -89,6 +108,36 @@ pub(crate) fn explain(graph: &PackageGraph, affected: &Affected, id: PackageId) 
             out,
             "{} changed paths were ignored by --ignore globs",
             affected.ignored.len()
+        );
+    }
+    for input in &affected.inputs {
+        let _ = writeln!(
+            out,
+            "{input} changed and was compared at both revisions: none of its changes is in what {} or its dependencies resolve",
+            package.id
+        );
+    }
+    if !affected.unowned.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} changed paths lie in no package and belong to the root, which affects nothing (unowned = root): {}",
+            affected.unowned.len(),
+            affected
+                .unowned
+                .iter()
+                .take(5)
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if affected.root_rule == slipway_graph::RootDependencies::Ignore
+        && let Some(change) = affected.root_changes.first()
+    {
+        let _ = writeln!(
+            out,
+            "the root's own dependencies changed ({}: {}) and affect nothing (root-dependencies = ignore)",
+            change.file, change.detail
         );
     }
     out
@@ -144,6 +193,28 @@ pub(crate) fn summary(report: &Report) -> String {
             report.global_triggers.len()
         );
     }
+    if !report.unowned.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} paths outside any package affect nothing (unowned = {}): {}.",
+            report.unowned.len(),
+            report.unowned_rule,
+            code_list(&report.unowned)
+        );
+    }
+    for change in &report.root_changes {
+        let effect = if report.root_dependencies_rule == "all" {
+            "every package is affected"
+        } else {
+            "nothing is affected (root-dependencies = ignore)"
+        };
+        let _ = writeln!(
+            out,
+            "\nThe root's own dependencies changed in `{}` ({}): {effect}.",
+            change.path,
+            escape_cell(change.detail)
+        );
+    }
     if !report.affected.is_empty() {
         out.push_str("\n| package | path | why |\n| --- | --- | --- |\n");
         for p in &report.affected {
@@ -172,6 +243,20 @@ pub(crate) fn summary(report: &Report) -> String {
         );
     }
     out
+}
+
+/// The first few paths as code, `and N more`.
+fn code_list(paths: &[&str]) -> String {
+    const SHOWN: usize = 5;
+    let mut parts: Vec<String> = paths
+        .iter()
+        .take(SHOWN)
+        .map(|p| format!("`{}`", p.replace('`', "'")))
+        .collect();
+    if paths.len() > SHOWN {
+        parts.push(format!("and {} more", paths.len() - SHOWN));
+    }
+    parts.join(", ")
 }
 
 fn escape_cell(s: &str) -> String {

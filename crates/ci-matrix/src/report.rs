@@ -57,7 +57,26 @@ pub struct Report<'a> {
     pub global_triggers: Vec<GlobalTrigger<'a>>,
     pub removed: Vec<RemovedPackage>,
     pub ignored: Vec<&'a str>,
+    /// Changed paths in no package. Under `unowned_rule` `root` they
+    /// belong to the root and affect nothing; under `all` they are global
+    /// triggers instead and this is empty.
+    pub unowned: Vec<&'a str>,
+    /// `root` or `all` (`--unowned`, `unowned` in the configuration).
+    pub unowned_rule: &'static str,
+    /// Changes to the root's own dependencies. Under
+    /// `root_dependencies_rule` `all` they affect every package (reason
+    /// `root`); under `ignore`, nothing.
+    pub root_changes: Vec<RootChange<'a>>,
+    /// `all` or `ignore` (`--root-dependencies`).
+    pub root_dependencies_rule: &'static str,
     pub cycles: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RootChange<'a> {
+    pub path: &'a str,
+    /// `devDependencies vitest ^3.1.0 -> ^3.2.0`.
+    pub detail: &'a str,
 }
 
 #[derive(Debug, Serialize)]
@@ -66,9 +85,12 @@ pub struct AffectedPackage<'a> {
     pub name: String,
     pub path: String,
     pub ecosystem: Ecosystem,
-    /// `changed`, `dependency` or `global`.
+    /// `changed`, `dependency`, `input` (a lockfile or root manifest read
+    /// precisely), `root` (through the workspace root), `global` or
+    /// `fallback`.
     pub reason: &'static str,
-    /// From the package back to the change: `["web", "ui", "packages/ui/x.ts"]`.
+    /// From the package back to the change: `["web", "ui", "packages/ui/x.ts"]`;
+    /// `"(root)"` stands for the workspace root.
     pub chain: Vec<String>,
     /// The chain as text: `web <- ui <- packages/ui/x.ts`.
     pub because: String,
@@ -150,6 +172,7 @@ pub fn report<'a>(
                 Some(Reason::Dependency { .. }) => ("dependency", Vec::new()),
                 Some(Reason::Input { .. }) => ("input", Vec::new()),
                 Some(Reason::Fallback) => ("fallback", Vec::new()),
+                Some(Reason::Root(_)) => ("root", Vec::new()),
                 _ => ("global", Vec::new()),
             };
             let chain = affected
@@ -162,6 +185,7 @@ pub fn report<'a>(
                     | slipway_graph::Link::GlobalFile(f)
                     | slipway_graph::Link::Input { file: f, .. }
                     | slipway_graph::Link::Fallback(f) => f.to_owned(),
+                    slipway_graph::Link::Root => "(root)".to_owned(),
                 })
                 .collect();
             AffectedPackage {
@@ -194,6 +218,17 @@ pub fn report<'a>(
             .collect(),
         removed,
         ignored: affected.ignored.clone(),
+        unowned: affected.unowned.clone(),
+        unowned_rule: affected.unowned_rule.as_str(),
+        root_changes: affected
+            .root_changes
+            .iter()
+            .map(|c| RootChange {
+                path: c.file,
+                detail: c.detail,
+            })
+            .collect(),
+        root_dependencies_rule: affected.root_rule.as_str(),
         cycles: affected
             .cycles
             .iter()

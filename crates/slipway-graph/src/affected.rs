@@ -8,6 +8,7 @@ use globset::GlobSet;
 use crate::graph::PackageGraph;
 use crate::model::{DepKind, PackageId};
 use crate::paths::{ancestors, parent};
+use crate::root::{GlobalFiles, RootDependencies, Unowned};
 
 /// File names whose deletion means a package was removed with them.
 const MANIFESTS: [&str; 3] = ["Cargo.toml", "package.json", "go.mod"];
@@ -26,8 +27,9 @@ pub struct Options {
     /// Paths that never affect anything, wherever they are. Ignore is
     /// final: it wins over every other rule.
     pub ignore: GlobSet,
-    /// Paths that always affect everything, even inside a package.
-    pub global: GlobSet,
+    /// Paths that always affect everything, even inside a package: the
+    /// built-in list and the configured globs.
+    pub global: GlobalFiles,
     /// Paths outside a package's directory that belong to it too.
     pub extra_inputs: Vec<(PackageId, GlobSet)>,
     /// Changed paths whose effect was worked out elsewhere, precisely (a
@@ -36,16 +38,22 @@ pub struct Options {
     /// When set, what changed cannot be told: everything is affected, for
     /// this reason.
     pub fallback: Option<String>,
+    /// What a changed path in no package affects.
+    pub unowned: Unowned,
+    /// What a change to the root's own dependencies affects.
+    pub root_dependencies: RootDependencies,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             ignore: GlobSet::empty(),
-            global: GlobSet::empty(),
+            global: GlobalFiles::default(),
             extra_inputs: Vec::new(),
             resolved: HashMap::new(),
             fallback: None,
+            unowned: Unowned::default(),
+            root_dependencies: RootDependencies::default(),
         }
     }
 }
@@ -53,10 +61,26 @@ impl Default for Options {
 /// What a precisely read change (a lockfile, a root manifest) affects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
-    /// These packages, each with what changed for it (`serde 1.0.1 -> 1.0.2`).
-    Packages(Vec<(PackageId, String)>),
+    /// These packages, each with what changed for it (`serde 1.0.1 -> 1.0.2`),
+    /// and what changed in the root's own dependencies, if anything
+    /// (`devDependencies vitest ^3.1.0 -> ^3.2.0`).
+    Packages {
+        packages: Vec<(PackageId, String)>,
+        root: Option<String>,
+    },
     /// Everything, for this reason (`Cargo.lock could not be parsed: …`).
     Everything(String),
+}
+
+impl Resolution {
+    /// These packages, and nothing of the root's.
+    #[must_use]
+    pub fn packages(packages: Vec<(PackageId, String)>) -> Resolution {
+        Resolution::Packages {
+            packages,
+            root: None,
+        }
+    }
 }
 
 /// Why a package is affected.
@@ -71,8 +95,27 @@ pub enum Reason<'c> {
     Dependency { on: PackageId, kind: DepKind },
     /// A global change: everything is affected.
     Global { file: &'c str },
+    /// The root's own dependencies changed, or a workspace package the
+    /// root depends on is affected: everything is affected through the root.
+    Root(RootCause<'c>),
     /// What changed could not be told ([`Options::fallback`]).
     Fallback,
+}
+
+/// Why the root makes every package affected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootCause<'c> {
+    /// A change to the root's own dependencies, read from `file`.
+    Input { file: &'c str, detail: &'c str },
+    /// A workspace package the root depends on is affected.
+    Package(PackageId),
+}
+
+/// A change to the root's own dependencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RootChange<'c> {
+    pub file: &'c str,
+    pub detail: &'c str,
 }
 
 /// One step of a reason chain, from a package back to the change behind it.
@@ -80,8 +123,14 @@ pub enum Reason<'c> {
 pub enum Link<'a> {
     Package(PackageId),
     File(&'a str),
-    Input { file: &'a str, detail: &'a str },
+    Input {
+        file: &'a str,
+        detail: &'a str,
+    },
     GlobalFile(&'a str),
+    /// The workspace root, between a package and the root dependency or
+    /// root change that affected it.
+    Root,
     Fallback(&'a str),
 }
 
@@ -110,6 +159,18 @@ pub struct Affected<'c> {
     pub removed: Vec<RemovedPackage>,
     /// Changed paths that matched an ignore glob.
     pub ignored: Vec<&'c str>,
+    /// Changed paths in no package that belong to the root and so affect
+    /// nothing ([`Unowned::Root`]), sorted.
+    pub unowned: Vec<&'c str>,
+    /// Changes to the root's own dependencies, sorted by file. They affect
+    /// every package unless [`RootDependencies::Ignore`].
+    pub root_changes: Vec<RootChange<'c>>,
+    /// Changed shared inputs read precisely (lockfiles, root manifests),
+    /// sorted: each affects only what its change concerns.
+    pub inputs: Vec<&'c str>,
+    /// The rules the result was worked out with.
+    pub unowned_rule: Unowned,
+    pub root_rule: RootDependencies,
     /// Dependency cycles among the affected packages; each is affected as a unit.
     pub cycles: Vec<Vec<PackageId>>,
     /// Set when everything is affected because what changed is unknown.
@@ -159,6 +220,16 @@ impl<'c> Affected<'c> {
                 Reason::Input { file, detail } => Link::Input { file, detail },
                 Reason::Global { file } => Link::GlobalFile(file),
                 Reason::Fallback => Link::Fallback(self.fallback.unwrap_or_default()),
+                Reason::Root(RootCause::Input { file, detail }) => {
+                    links.push(Link::Root);
+                    Link::Input { file, detail }
+                }
+                Reason::Root(RootCause::Package(on)) => {
+                    links.push(Link::Root);
+                    links.push(Link::Package(*on));
+                    current = *on;
+                    continue;
+                }
                 Reason::Dependency { on, .. } => {
                     links.push(Link::Package(*on));
                     current = *on;
@@ -181,6 +252,7 @@ impl<'c> Affected<'c> {
                 Link::File(f) => (*f).to_owned(),
                 Link::Input { file, detail } => format!("{file} ({detail})"),
                 Link::GlobalFile(f) => format!("{f} (global)"),
+                Link::Root => "(root)".to_owned(),
                 Link::Fallback(why) => format!("everything ({why})"),
             })
             .collect();
@@ -190,8 +262,12 @@ impl<'c> Affected<'c> {
 
 /// Computes the packages affected by `changed`: the packages owning a changed
 /// path, and every package depending on one of them, transitively, over every
-/// kind of dependency. A changed path in no package affects every package,
-/// unless it is ignored. Cycles never fail: a cycle is affected as a unit.
+/// kind of dependency. A changed path in no package belongs to the root and
+/// affects nothing, unless it is global or [`Options::unowned`] says `all`.
+/// A change to the root's own dependencies, or to a workspace package the
+/// root depends on, affects every package unless
+/// [`Options::root_dependencies`] says `ignore`. Cycles never fail: a cycle
+/// is affected as a unit.
 #[must_use]
 pub fn affected<'c>(
     graph: &PackageGraph,
@@ -201,6 +277,9 @@ pub fn affected<'c>(
     let mut reasons: Vec<Option<Reason<'c>>> = vec![None; graph.len()];
     let mut global_triggers: Vec<GlobalTrigger<'c>> = Vec::new();
     let mut ignored = Vec::new();
+    let mut unowned = Vec::new();
+    let mut inputs = Vec::new();
+    let mut root_changes: Vec<RootChange<'c>> = Vec::new();
     let mut removed: Vec<RemovedPackage> = Vec::new();
 
     let deleted_manifest_dirs = deleted_manifest_dirs(changed);
@@ -216,10 +295,15 @@ pub fn affected<'c>(
             &mut extra_owners,
         ) {
             Class::Ignored => ignored.push(path),
+            Class::Unowned => unowned.push(path),
             Class::Global(why) => global_triggers.push(GlobalTrigger { path, why }),
-            Class::Resolved(packages) => {
+            Class::Resolved(packages, root) => {
+                inputs.push(path);
                 for (id, detail) in packages {
                     reasons[id.index()].get_or_insert(Reason::Input { file: path, detail });
+                }
+                if let Some(detail) = root {
+                    root_changes.push(RootChange { file: path, detail });
                 }
             }
             Class::Removed(dir) => add_removed(&mut removed, dir, &change.path),
@@ -239,6 +323,9 @@ pub fn affected<'c>(
         &mut global_triggers,
         &mut removed,
     );
+    sort_dedup(&mut unowned);
+    sort_dedup(&mut inputs);
+    root_changes.sort_by(|a, b| a.file.cmp(b.file));
 
     let fallback = options.fallback.as_deref();
     if fallback.is_some() {
@@ -251,6 +338,13 @@ pub fn affected<'c>(
         }
     } else {
         propagate(graph, &mut reasons);
+        if options.root_dependencies == RootDependencies::All
+            && let Some(cause) = root_cause(graph, &reasons, &root_changes)
+        {
+            for slot in &mut reasons {
+                slot.get_or_insert(Reason::Root(cause));
+            }
+        }
     }
 
     let count = reasons.iter().filter(|r| r.is_some()).count();
@@ -266,9 +360,37 @@ pub fn affected<'c>(
         global_triggers,
         removed,
         ignored,
+        unowned,
+        root_changes,
+        inputs,
+        unowned_rule: options.unowned,
+        root_rule: options.root_dependencies,
         cycles,
         fallback,
     }
+}
+
+/// What makes every package affected through the root: the first change to
+/// the root's own dependencies, else the first affected workspace package
+/// the root depends on.
+fn root_cause<'c>(
+    graph: &PackageGraph,
+    reasons: &[Option<Reason<'c>>],
+    root_changes: &[RootChange<'c>],
+) -> Option<RootCause<'c>> {
+    if let Some(change) = root_changes.first() {
+        return Some(RootCause::Input {
+            file: change.file,
+            detail: change.detail,
+        });
+    }
+    graph
+        .root_dependencies()
+        .iter()
+        .map(|&(id, _)| id)
+        .filter(|id| reasons[id.index()].is_some())
+        .min_by(|a, b| graph.package(*a).id.cmp(&graph.package(*b).id))
+        .map(RootCause::Package)
 }
 
 /// Records `file` under the removed package at `dir`.
@@ -319,12 +441,14 @@ fn sort_lists<'c>(
 }
 
 /// What one changed path means, by the rules in order: ignore (final),
-/// global globs, precisely resolved shared inputs, ownership (directories
-/// and extra inputs), removed packages, and else global.
+/// global files, precisely resolved shared inputs, ownership (directories,
+/// extra inputs, sources outside the workspace), removed packages, and else
+/// the root's (nothing, or everything under [`Unowned::All`]).
 enum Class<'c, 'g> {
     Ignored,
+    Unowned,
     Global(Cow<'c, str>),
-    Resolved(&'c [(PackageId, String)]),
+    Resolved(&'c [(PackageId, String)], Option<&'c str>),
     Removed(&'c str),
     /// Owned by these packages, and by those in `extra_owners`.
     Owned(&'g [PackageId]),
@@ -341,11 +465,13 @@ fn classify<'c, 'g>(
     if options.ignore.is_match(path) {
         return Class::Ignored;
     }
-    if options.global.is_match(path) {
-        return Class::Global(Cow::Borrowed("matches a global glob"));
+    if let Some(why) = options.global.rule(path) {
+        return Class::Global(Cow::Borrowed(why));
     }
     match options.resolved.get(path) {
-        Some(Resolution::Packages(packages)) => return Class::Resolved(packages),
+        Some(Resolution::Packages { packages, root }) => {
+            return Class::Resolved(packages, root.as_deref());
+        }
         Some(Resolution::Everything(why)) => return Class::Global(Cow::Borrowed(why)),
         None => {}
     }
@@ -369,7 +495,14 @@ fn classify<'c, 'g>(
         return Class::Removed(dir);
     }
     if owners.is_empty() && extra_owners.is_empty() {
-        return Class::Global(Cow::Borrowed("lies in no package"));
+        let outside = graph.outside_owners(path);
+        if !outside.is_empty() {
+            return Class::Owned(outside);
+        }
+        return match options.unowned {
+            Unowned::Root => Class::Unowned,
+            Unowned::All => Class::Global(Cow::Borrowed("lies in no package (unowned = all)")),
+        };
     }
     Class::Owned(owners)
 }
@@ -528,23 +661,148 @@ mod tests {
     #[test]
     fn a_global_file_affects_everything_and_is_named() {
         let g = graph();
-        let changes_got = changed(&["package.json", "apps/web/x"]);
+        let changes_got = changed(&["tsconfig.base.json", "apps/web/x"]);
         let got = affected(&g, &changes_got, &DEFAULTS);
         assert_eq!(got.len(), g.len());
         assert_eq!(
             got.global_triggers
                 .iter()
-                .map(|t| t.path)
+                .map(|t| (t.path, t.why.as_ref()))
                 .collect::<Vec<_>>(),
-            ["package.json"]
+            [("tsconfig.base.json", crate::root::BUILTIN_WHY)]
         );
         let web = g.find("web").unwrap();
         let ui = g.find("ui").unwrap();
         assert_eq!(got.chain_text(&g, web).unwrap(), "web <- apps/web/x");
         assert_eq!(
             got.chain_text(&g, ui).unwrap(),
-            "ui <- package.json (global)"
+            "ui <- tsconfig.base.json (global)"
         );
+    }
+
+    #[test]
+    fn a_path_in_no_package_belongs_to_the_root() {
+        let g = graph();
+        let changes = changed(&[".changeset/brave-cats.md", "docs/guide.md", "apps/web/x"]);
+        let got = affected(&g, &changes, &DEFAULTS);
+        let web = g.find("web").unwrap();
+        assert_eq!(got.packages(&g), [web]);
+        assert_eq!(got.unowned, [".changeset/brave-cats.md", "docs/guide.md"]);
+        assert!(got.global_triggers.is_empty());
+
+        let all = Options {
+            unowned: Unowned::All,
+            ..Options::default()
+        };
+        let got = affected(&g, &changes, &all);
+        assert_eq!(got.len(), g.len());
+        assert!(got.unowned.is_empty());
+        assert_eq!(
+            got.global_triggers[0].why,
+            "lies in no package (unowned = all)"
+        );
+    }
+
+    #[test]
+    fn a_source_outside_the_workspace_belongs_to_its_user() {
+        let mut b = GraphBuilder::new();
+        let ui = b.add_package("ui", "packages/ui", Ecosystem::Npm).unwrap();
+        let web = b.add_package("web", "apps/web", Ecosystem::Npm).unwrap();
+        b.add_edge(web, ui, DepKind::Normal);
+        b.add_outside_source(ui, "vendor/icons");
+        b.add_outside_source(web, ".");
+        let g = b.build();
+        let changes = changed(&["vendor/icons/src/a.svg", "notes.txt"]);
+        let got = affected(&g, &changes, &DEFAULTS);
+        assert_eq!(got.packages(&g), [ui, web]);
+        assert_eq!(
+            got.chain_text(&g, web).unwrap(),
+            "web <- ui <- vendor/icons/src/a.svg"
+        );
+        assert_eq!(got.unowned, ["notes.txt"], "the root is no outside source");
+    }
+
+    /// `lint` is built from the workspace and the root depends on it; so
+    /// is `tokens`' user `ui`.
+    fn rooted() -> PackageGraph {
+        let mut b = GraphBuilder::new();
+        let tokens = b
+            .add_package("tokens", "packages/tokens", Ecosystem::Pnpm)
+            .unwrap();
+        let lint = b
+            .add_package("lint", "packages/lint", Ecosystem::Pnpm)
+            .unwrap();
+        let web = b.add_package("web", "apps/web", Ecosystem::Pnpm).unwrap();
+        b.add_package("docs", "apps/docs", Ecosystem::Pnpm).unwrap();
+        b.add_edge(lint, tokens, DepKind::Normal);
+        b.add_edge(web, tokens, DepKind::Normal);
+        b.add_root_dependency(lint, DepKind::Dev);
+        b.build()
+    }
+
+    #[test]
+    fn the_roots_workspace_dependencies_affect_everything_through_the_root() {
+        let g = rooted();
+        let docs = g.find("docs").unwrap();
+        let changes = changed(&["packages/tokens/x.ts"]);
+        let got = affected(&g, &changes, &DEFAULTS);
+        assert_eq!(got.len(), g.len());
+        assert_eq!(
+            got.chain_text(&g, docs).unwrap(),
+            "docs <- (root) <- lint <- tokens <- packages/tokens/x.ts"
+        );
+        assert!(matches!(got.reason(docs), Some(Reason::Root(_))));
+        let web = g.find("web").unwrap();
+        assert_eq!(
+            got.chain_text(&g, web).unwrap(),
+            "web <- tokens <- packages/tokens/x.ts",
+            "a package's own chain wins"
+        );
+
+        let ignore = Options {
+            root_dependencies: RootDependencies::Ignore,
+            ..Options::default()
+        };
+        let got = affected(&g, &changes, &ignore);
+        assert!(!got.contains(docs));
+        let changes = changed(&["apps/web/x.ts"]);
+        let got = affected(&g, &changes, &DEFAULTS);
+        assert_eq!(got.packages(&g), [g.find("web").unwrap()]);
+    }
+
+    #[test]
+    fn a_change_to_the_roots_own_dependencies_affects_everything() {
+        let g = rooted();
+        let tokens = g.find("tokens").unwrap();
+        let mut options = Options::default();
+        options.resolved.insert(
+            "pnpm-lock.yaml".to_owned(),
+            Resolution::Packages {
+                packages: vec![(tokens, "zod 3.1.0 -> 3.2.0".to_owned())],
+                root: Some("vitest 3.1.0 -> 3.2.0".to_owned()),
+            },
+        );
+        let changes = changed(&["pnpm-lock.yaml"]);
+        let got = affected(&g, &changes, &options);
+        assert_eq!(got.len(), g.len());
+        let docs = g.find("docs").unwrap();
+        assert_eq!(
+            got.chain_text(&g, docs).unwrap(),
+            "docs <- (root) <- pnpm-lock.yaml (vitest 3.1.0 -> 3.2.0)"
+        );
+        assert_eq!(
+            got.root_changes,
+            [RootChange {
+                file: "pnpm-lock.yaml",
+                detail: "vitest 3.1.0 -> 3.2.0"
+            }]
+        );
+        options.root_dependencies = RootDependencies::Ignore;
+        let got = affected(&g, &changes, &options);
+        let mut want = vec![tokens, g.find("lint").unwrap(), g.find("web").unwrap()];
+        want.sort_by(|a, b| g.package(*a).id.cmp(&g.package(*b).id));
+        assert_eq!(got.packages(&g), want);
+        assert_eq!(got.root_changes.len(), 1, "still reported");
     }
 
     #[test]
@@ -552,7 +810,7 @@ mod tests {
         let g = graph();
         let options = Options {
             ignore: globs(&["**/*.md"]),
-            global: globs(&["**/*.md"]),
+            global: global(&["**/*.md"]),
             ..Options::default()
         };
         let changes = changed(&["README.md", "packages/ui/README.md"]);
@@ -574,11 +832,19 @@ mod tests {
         set.build().unwrap()
     }
 
+    fn global(patterns: &[&str]) -> GlobalFiles {
+        let mut builder = GlobalFiles::builder();
+        for p in patterns {
+            builder.add(p, "matches a global glob").unwrap();
+        }
+        builder.build()
+    }
+
     #[test]
     fn global_globs_win_over_ownership() {
         let g = graph();
         let options = Options {
-            global: globs(&["**/tsconfig.json"]),
+            global: global(&["**/tsconfig.json"]),
             ..Options::default()
         };
         let changes = changed(&["packages/ui/tsconfig.json"]);
@@ -611,7 +877,7 @@ mod tests {
         let mut options = Options::default();
         options.resolved.insert(
             "pnpm-lock.yaml".to_owned(),
-            Resolution::Packages(vec![(ui, "react 18.2.0 -> 18.3.1".to_owned())]),
+            Resolution::packages(vec![(ui, "react 18.2.0 -> 18.3.1".to_owned())]),
         );
         options.resolved.insert(
             "Cargo.lock".to_owned(),
@@ -670,15 +936,10 @@ mod tests {
         let got = affected(&g, &changes_got, &DEFAULTS);
         assert_eq!(got.removed.len(), 1);
         assert_eq!(got.removed[0].path, "tools/gen");
-        // A deleted loose file is still global.
+        // A deleted loose file is the root's.
         let changes_got = changed(&["-tools/run.sh"]);
         let got = affected(&g, &changes_got, &DEFAULTS);
-        assert_eq!(
-            got.global_triggers
-                .iter()
-                .map(|t| t.path)
-                .collect::<Vec<_>>(),
-            ["tools/run.sh"]
-        );
+        assert!(got.removed.is_empty());
+        assert_eq!(got.unowned, ["tools/run.sh"]);
     }
 }

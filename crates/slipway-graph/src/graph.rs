@@ -29,6 +29,24 @@ pub struct PackageGraph {
     /// (`crates/*`, `packages/*`): a deleted path in such a directory that
     /// holds no package any more belongs to a removed package.
     package_dirs: GlobSet,
+    /// The workspace root, when it is no package of its own.
+    root: RootManifest,
+    /// Directories outside every package that packages build from (a
+    /// Cargo `path` dependency, an npm `file:` dependency outside the
+    /// workspace), with the packages using each.
+    outside: FxHashMap<String, Vec<PackageId>>,
+}
+
+/// What the workspace root's own manifest (the root `package.json` of an
+/// npm, yarn or pnpm workspace) declares: the tooling every package's
+/// scripts run with.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RootManifest {
+    /// Workspace packages the root depends on (its lint or build tooling
+    /// built from the workspace).
+    pub(crate) dependencies: Vec<(PackageId, DepKind)>,
+    /// Everything else it depends on: `(name, requirement)`.
+    pub(crate) externals: Vec<(String, String)>,
 }
 
 impl PackageGraph {
@@ -118,6 +136,34 @@ impl PackageGraph {
         &self.externals[id.index()]
     }
 
+    /// Workspace packages the workspace root depends on, when the root is
+    /// no package of its own: when one is affected, so is every package.
+    #[must_use]
+    pub fn root_dependencies(&self) -> &[(PackageId, DepKind)] {
+        &self.root.dependencies
+    }
+
+    /// What the workspace root depends on outside the workspace.
+    #[must_use]
+    pub fn root_externals(&self) -> &[(String, String)] {
+        &self.root.externals
+    }
+
+    /// The packages building from a directory outside every package that
+    /// holds `path` (see [`GraphBuilder::add_outside_source`]).
+    #[must_use]
+    pub fn outside_owners(&self, path: &str) -> &[PackageId] {
+        if self.outside.is_empty() {
+            return &[];
+        }
+        for dir in ancestors(path) {
+            if let Some(ids) = self.outside.get(dir) {
+                return ids;
+            }
+        }
+        &[]
+    }
+
     /// The package whose directory is exactly `dir`, for one ecosystem.
     #[must_use]
     pub fn package_at(&self, dir: &str, ecosystem: Ecosystem) -> Option<PackageId> {
@@ -191,6 +237,8 @@ pub struct GraphBuilder {
     externals: Vec<Vec<(String, String)>>,
     by_name: HashMap<(&'static str, String), PackageId>,
     package_dirs: Vec<globset::Glob>,
+    root: RootManifest,
+    outside: Vec<(String, PackageId)>,
 }
 
 impl GraphBuilder {
@@ -243,6 +291,27 @@ impl GraphBuilder {
         self.externals[id.index()].push((name.to_owned(), requirement.to_owned()));
     }
 
+    /// Records that the workspace root, which is no package of its own,
+    /// depends on the workspace package `id`.
+    pub fn add_root_dependency(&mut self, id: PackageId, kind: DepKind) {
+        self.root.dependencies.push((id, kind));
+    }
+
+    /// Records a dependency of the workspace root outside the workspace.
+    pub fn add_root_external(&mut self, name: &str, requirement: &str) {
+        self.root
+            .externals
+            .push((name.to_owned(), requirement.to_owned()));
+    }
+
+    /// Records that `id` builds from `dir`, a directory outside the
+    /// workspace's packages (`path = "../vendored"`, `file:../lib`): a
+    /// change there belongs to `id`. A directory that turns out to hold a
+    /// package is that package's, and this is ignored.
+    pub fn add_outside_source(&mut self, id: PackageId, dir: &str) {
+        self.outside.push((dir.to_owned(), id));
+    }
+
     /// Looks up a package added earlier, by ecosystem and manifest name.
     #[must_use]
     pub fn lookup(&self, ecosystem: Ecosystem, name: &str) -> Option<PackageId> {
@@ -280,6 +349,9 @@ impl GraphBuilder {
         }
         for (i, externals) in other.externals.into_iter().enumerate() {
             self.externals[ids[i].index()].extend(externals);
+        }
+        for (dir, id) in other.outside {
+            self.outside.push((under(&dir), ids[id.index()]));
         }
         for glob in other.package_dirs {
             if let Ok(moved) = globset::Glob::new(&under(glob.glob())) {
@@ -341,6 +413,17 @@ impl GraphBuilder {
             package_dirs.add(glob);
         }
         let package_dirs = package_dirs.build().unwrap_or_else(|_| GlobSet::empty());
+        let mut outside: FxHashMap<String, Vec<PackageId>> = FxHashMap::default();
+        for (dir, id) in self.outside {
+            if dir != "." && !by_dir.contains_key(&dir) {
+                let users = outside.entry(dir).or_default();
+                if !users.contains(&id) {
+                    users.push(id);
+                }
+            }
+        }
+        self.root.dependencies.sort_unstable();
+        self.root.dependencies.dedup();
         PackageGraph {
             packages: self.packages,
             graph,
@@ -348,6 +431,8 @@ impl GraphBuilder {
             by_dir,
             externals: self.externals,
             package_dirs,
+            root: self.root,
+            outside,
         }
     }
 }

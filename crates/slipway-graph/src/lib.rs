@@ -38,14 +38,20 @@ mod model;
 mod paths;
 #[cfg(test)]
 mod proptests;
+mod root;
 
 pub use affected::{
     Affected, ChangedPath, GlobalTrigger, Link, Options, Reason, RemovedPackage, Resolution,
-    affected,
+    RootCause, RootChange, affected,
 };
-pub use discover::{discover, discover_with_nested, load_graph_file, package_name};
+pub use discover::{
+    BuildRule, build_rules, discover, discover_with_nested, load_graph_file, package_name,
+};
 pub use error::GraphError;
 pub use graph::{GraphBuilder, PackageGraph};
 pub use inputs::{InputDiff, SharedInput, WORKSPACE_FILES, diff_input, nested_inputs};
 pub use model::{DepKind, Ecosystem, Package, PackageId};
 pub use paths::normalize;
+pub use root::{
+    BUILTIN_GLOBAL_FILES, BUILTIN_WHY, GlobalFiles, GlobalFilesBuilder, RootDependencies, Unowned,
+};

@@ -227,7 +227,7 @@ proptest! {
         // Identical versions concern nobody.
         let same = crate::inputs::diff_input(&graph, input, Some(&base), Some(&base));
         match same.resolution {
-            crate::affected::Resolution::Packages(p) => prop_assert!(p.is_empty(), "{p:?}"),
+            crate::affected::Resolution::Packages { packages, root } => prop_assert!(packages.is_empty() && root.is_none(), "{packages:?} {root:?}"),
             crate::affected::Resolution::Everything(why) => prop_assert!(why.contains("could not be parsed"), "{why}"),
         }
     }

@@ -109,13 +109,36 @@ fn build_and_dev_dependencies_propagate() {
 }
 
 #[test]
-fn an_excluded_crate_is_no_package_and_so_global() {
+fn an_excluded_crate_is_no_package_and_so_the_roots() {
     let repo = Repo::with_files(WORKSPACE);
     let got = affected_by(&repo, &[("crates/excluded/src/lib.rs", Some("\n"))]);
-    assert_eq!(got.lines().count(), 8, "{got}");
+    assert_eq!(got, "unowned: [\"crates/excluded/src/lib.rs\"]\n");
+}
+
+#[test]
+fn a_path_dependency_outside_the_workspace_belongs_to_its_user() {
+    let repo = Repo::with_files(WORKSPACE);
+    repo.write(
+        "crates/testkit/Cargo.toml",
+        &format!(
+            "{}[dependencies]\nexcluded = {{ path = \"../excluded\" }}\n",
+            std::fs::read_to_string(repo.path().join("crates/testkit/Cargo.toml")).unwrap()
+        ),
+    );
+    repo.commit("testkit uses the excluded crate");
+    let got = affected_by(&repo, &[("crates/excluded/src/lib.rs", Some("// x\n"))]);
     assert!(
-        got.ends_with("global_triggers: [{\"path\":\"crates/excluded/src/lib.rs\",\"why\":\"lies in no package\"}]\n"),
+        got.contains("testkit (cargo) crates/testkit: testkit <- crates/excluded/src/lib.rs\n"),
         "{got}"
+    );
+    assert!(
+        got.contains("core (cargo) crates/core: core <- testkit <- crates/excluded/src/lib.rs\n"),
+        "{got}"
+    );
+    assert_eq!(
+        got.lines().count(),
+        6,
+        "testkit, core and core's four dependents: {got}"
     );
 }
 

@@ -23,7 +23,7 @@ fn three_hundred_packages_fit_in_256_jobs_with_none_dropped() {
     let repo = many(300, 0);
     let out = repo
         .ci_matrix()
-        .args(["dep-graph.json", "[\"Makefile\"]"])
+        .args(["dep-graph.json", "[\"Makefile\"]", "--unowned", "all"])
         .success();
     let matrix: serde_json::Value = serde_json::from_str(&out).unwrap();
     let entries = matrix["include"].as_array().unwrap();
@@ -44,7 +44,14 @@ fn three_hundred_packages_fit_in_256_jobs_with_none_dropped() {
 
     let out = repo
         .ci_matrix()
-        .args(["dep-graph.json", "[\"Makefile\"]", "--max-jobs", "300"])
+        .args([
+            "dep-graph.json",
+            "[\"Makefile\"]",
+            "--unowned",
+            "all",
+            "--max-jobs",
+            "300",
+        ])
         .success();
     let matrix: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
@@ -61,7 +68,14 @@ fn a_matrix_over_the_output_limit_fails_or_goes_to_a_file() {
     let output = dir.path().join("output");
     let out = repo
         .ci_matrix()
-        .args(["dep-graph.json", "[\"Makefile\"]", "--max-jobs", "2000"])
+        .args([
+            "dep-graph.json",
+            "[\"Makefile\"]",
+            "--unowned",
+            "all",
+            "--max-jobs",
+            "2000",
+        ])
         .env("GITHUB_OUTPUT", &output)
         .output();
     let stderr = out.failure(6);
@@ -82,6 +96,8 @@ fn a_matrix_over_the_output_limit_fails_or_goes_to_a_file() {
         .args([
             "dep-graph.json",
             "[\"Makefile\"]",
+            "--unowned",
+            "all",
             "--max-jobs",
             "2000",
             "--output-file",

@@ -84,13 +84,13 @@ fn warnings_become_annotations_under_actions() {
     repo.write("g.json", "{\"x\": {}}");
     let out = repo
         .ci_matrix()
-        .args(["g.json", "[\"Makefile\"]"])
+        .args(["g.json", "[\"Makefile\"]", "--unowned", "all"])
         .env("GITHUB_ACTIONS", "true")
         .output();
     assert_eq!(out.code, Some(0));
     assert!(
         out.stderr
-            .contains("::warning title=ci-matrix::Makefile lies in no package"),
+            .contains("::warning title=ci-matrix::Makefile lies in no package (unowned = all)"),
         "{}",
         out.stderr
     );

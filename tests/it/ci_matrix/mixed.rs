@@ -116,11 +116,18 @@ fn nested_workspaces_come_from_the_command_line_too_and_are_checked() {
         .ci_matrix()
         .args(["--changed-files", "[\"frontend/packages/ui/index.ts\"]"])
         .success();
-    // Not declared: frontend/ is outside every known package, so it counts
-    // against the whole known graph (the Cargo side), not its own packages.
-    assert_eq!(
-        matrix,
-        "{\"include\":[{\"package\":\"api\",\"path\":\"crates/api\"}]}\n"
+    // Not declared: frontend/ is outside every known package, so it is the
+    // root's and affects nothing, with a warning that names the package.
+    assert_eq!(matrix, "{\"include\":[]}\n");
+    let out = repo
+        .ci_matrix()
+        .args(["--changed-files", "[\"frontend/packages/ui/index.ts\"]"])
+        .env("GITHUB_ACTIONS", "true")
+        .output();
+    assert!(
+        out.stderr.contains("::warning title=ci-matrix::frontend/packages/ui has a package.json but is in no workspace ci-matrix read"),
+        "{}",
+        out.stderr
     );
     let matrix = repo
         .ci_matrix()

@@ -10,6 +10,7 @@ mod lockfiles;
 mod mixed;
 mod node;
 mod outputs;
+mod root;
 
 use crate::support::{Repo, because_lines};
 

@@ -126,12 +126,9 @@ fn pnpm_workspace_with_excludes() {
         "workspace:*",
     );
     check_tokens_change(&repo, "pnpm");
-    // The excluded directory is no package: a change there is global.
+    // The excluded directory is no package: a change there is the root's.
     let got = affected_by(&repo, &[("packages/legacy-x/index.js", Some("\n"))]);
-    assert!(
-        got.ends_with("global_triggers: [{\"path\":\"packages/legacy-x/index.js\",\"why\":\"lies in no package\"}]\n"),
-        "{got}"
-    );
+    assert_eq!(got, "unowned: [\"packages/legacy-x/index.js\"]\n");
 }
 
 #[test]

@@ -78,7 +78,12 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
             match resolve(builder, &by_dir, dir, key, spec, workspace_deps) {
                 Some(target) if target != *id => builder.add_edge(*id, target, kind),
                 Some(_) => {}
-                None => builder.add_external(*id, key, &requirement(spec)),
+                None => {
+                    if let Some(outside) = path_dependency(dir, key, spec, workspace_deps) {
+                        builder.add_outside_source(*id, &outside);
+                    }
+                    builder.add_external(*id, key, &requirement(spec));
+                }
             }
         }
     }
@@ -181,6 +186,21 @@ fn requirement(spec: &Value) -> String {
             .to_owned(),
         _ => String::new(),
     }
+}
+
+/// The directory of a `path` dependency, inherited or not.
+fn path_dependency(
+    member_dir: &str,
+    key: &str,
+    spec: &Value,
+    workspace_deps: Option<&Table>,
+) -> Option<String> {
+    let spec = spec.as_table()?;
+    if spec.get("workspace").and_then(Value::as_bool) == Some(true) {
+        let path = workspace_deps?.get(key)?.get("path")?.as_str()?;
+        return join(".", path);
+    }
+    join(member_dir, spec.get("path")?.as_str()?)
 }
 
 /// The member a dependency entry points at, if any. Registry and git

@@ -1,6 +1,7 @@
 //! Finding the packages of a repository from its own manifests, without
 //! running cargo, npm or go and without the network.
 
+mod build_config;
 mod cargo;
 mod dirglob;
 mod go;
@@ -9,6 +10,7 @@ mod node;
 
 use std::path::Path;
 
+pub use build_config::{BuildRule, build_rules};
 pub use graph_file::load_graph_file;
 #[cfg(test)]
 pub(crate) use graph_file::parse_graph as graph_file_parse;

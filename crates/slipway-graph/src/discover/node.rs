@@ -114,11 +114,49 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
             match resolve(builder, &by_dir, ecosystem, dir, name, spec) {
                 Some(target) if target != *id => builder.add_edge(*id, target, kind),
                 Some(_) => {}
-                None => builder.add_external(*id, name, spec),
+                None => {
+                    if let Some(outside) = local_path(dir, spec) {
+                        builder.add_outside_source(*id, &outside);
+                    }
+                    builder.add_external(*id, name, spec);
+                }
             }
         }
     }
+    if let Some(manifest) = root_manifest
+        && !by_dir.contains_key(".")
+    {
+        add_root(root, builder, &by_dir, ecosystem, manifest)?;
+    }
     Ok(true)
+}
+
+/// The root's own dependencies, when the root is no workspace package: on
+/// workspace packages (its tooling built from the workspace) and outside.
+fn add_root(
+    root: &Path,
+    builder: &mut GraphBuilder,
+    by_dir: &HashMap<String, PackageId>,
+    ecosystem: Ecosystem,
+    manifest: Value,
+) -> Result<(), GraphError> {
+    let manifest: Member = serde_json::from_value(manifest)
+        .map_err(|err| GraphError::json(root.join(MANIFEST), &err))?;
+    for (name, spec, kind) in manifest.dependencies() {
+        match resolve(builder, by_dir, ecosystem, ".", name, spec) {
+            Some(target) => builder.add_root_dependency(target, kind),
+            None => builder.add_root_external(name, spec),
+        }
+    }
+    Ok(())
+}
+
+/// The directory a `file:`, `link:` or `portal:` dependency points at.
+fn local_path(dir: &str, spec: &str) -> Option<String> {
+    ["file:", "link:", "portal:"]
+        .iter()
+        .find_map(|protocol| spec.strip_prefix(protocol))
+        .and_then(|path| join(dir, path))
 }
 
 /// The workspace package a dependency entry names, if any.
@@ -134,10 +172,11 @@ fn resolve(
     name: &str,
     spec: &str,
 ) -> Option<PackageId> {
-    for protocol in ["file:", "link:", "portal:"] {
-        if let Some(path) = spec.strip_prefix(protocol) {
-            return by_dir.get(&join(dir, path)?).copied();
-        }
+    if let Some(path) = local_path(dir, spec) {
+        return by_dir.get(&path).copied();
+    }
+    if spec.starts_with("file:") || spec.starts_with("link:") || spec.starts_with("portal:") {
+        return None;
     }
     // `npm:real-name@range` installs `real-name` under the alias `name`.
     if let Some(alias) = spec.strip_prefix("npm:") {

@@ -50,7 +50,7 @@ pub(super) fn compare(graph: &PackageGraph, base: &str, head: &str) -> Result<In
         });
     }
     Ok(InputDiff {
-        resolution: Resolution::Packages(
+        resolution: Resolution::packages(
             packages
                 .into_iter()
                 .map(|(id, l)| (id, join_limited(&l)))

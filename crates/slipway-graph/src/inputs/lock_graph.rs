@@ -16,7 +16,8 @@ pub(super) enum Member {
     /// A workspace package of the graph.
     Package(PackageId),
     /// The workspace root's own dependencies (root `package.json`), which no
-    /// package owns: what reaches it is matched to members by name.
+    /// package owns: a change reaching them is a change to every package's
+    /// tooling.
     Root,
 }
 
@@ -78,21 +79,26 @@ pub(super) fn compare(
         }
     }
 
-    let (packages, warnings) = to_packages(graph, reached);
+    let root = reached.remove(&Member::Root);
     if !unreached.is_empty() {
         tracing::info!(
             "changed lockfile entries that reach no workspace package: {}",
             join_limited(&unreached)
         );
     }
+    let packages = reached
+        .into_iter()
+        .filter_map(|(member, labels)| match member {
+            Member::Package(id) => Some((id, join_limited(&labels))),
+            Member::Root => None,
+        })
+        .collect();
     Ok(InputDiff {
-        resolution: Resolution::Packages(
-            packages
-                .into_iter()
-                .map(|(id, labels)| (id, join_limited(&labels)))
-                .collect(),
-        ),
-        warnings,
+        resolution: Resolution::Packages {
+            packages,
+            root: root.map(|labels| join_limited(&labels)),
+        },
+        warnings: Vec::new(),
     })
 }
 
@@ -142,41 +148,6 @@ fn starts<'g>(base: &'g LockGraph, head: &'g LockGraph) -> Vec<(&'g str, String)
     }
 
     starts
-}
-
-/// Turns the workspace nodes reached into packages; what reaches the root's
-/// own dependencies goes to the members declaring the same names.
-fn to_packages(
-    graph: &PackageGraph,
-    reached: BTreeMap<Member, BTreeSet<String>>,
-) -> (BTreeMap<PackageId, BTreeSet<String>>, Vec<String>) {
-    let mut packages: BTreeMap<PackageId, BTreeSet<String>> = BTreeMap::new();
-    let mut warnings = Vec::new();
-    for (member, labels) in reached {
-        match member {
-            Member::Package(id) => packages.entry(id).or_default().extend(labels),
-            Member::Root => {
-                let names: BTreeSet<String> = labels
-                    .iter()
-                    .map(|l| l.split(' ').next().unwrap_or("").to_owned())
-                    .collect();
-                let users = users_of(graph, &names);
-                if users.is_empty() {
-                    warnings.push(format!(
-                        "the root's own dependencies changed ({}), and no workspace package declares them",
-                        join_limited(&labels)
-                    ));
-                }
-                for id in users {
-                    packages
-                        .entry(id)
-                        .or_default()
-                        .extend(labels.iter().cloned());
-                }
-            }
-        }
-    }
-    (packages, warnings)
 }
 
 /// Members that declare a dependency on one of `names`.

@@ -53,7 +53,7 @@ pub fn nested_inputs(
                 })
                 .map(|id| (id, why.clone()))
                 .collect();
-            resolved.push((change.path.clone(), Resolution::Packages(packages)));
+            resolved.push((change.path.clone(), Resolution::packages(packages)));
         }
     }
     resolved
@@ -85,7 +85,7 @@ mod tests {
         ];
         let resolved = nested_inputs(&graph, &changed, &["frontend/".to_owned()]);
         assert_eq!(resolved.len(), 1, "{resolved:?}");
-        let (path, Resolution::Packages(packages)) = &resolved[0] else {
+        let (path, Resolution::Packages { packages, .. }) = &resolved[0] else {
             panic!("{resolved:?}");
         };
         assert_eq!(path, "frontend/pnpm-lock.yaml");

@@ -1,7 +1,8 @@
 //! The root manifests: a change to `[workspace.dependencies]` in the root
-//! `Cargo.toml`, or to the root `package.json`'s dependencies and
-//! overrides, concerns only the members using the changed entries. Any
-//! other change to them concerns everything.
+//! `Cargo.toml`, or to the root `package.json`'s overrides, concerns only
+//! the members using the changed entries; a change to the root
+//! `package.json`'s own dependencies is the root's (every package's
+//! tooling). Any other change to them concerns everything.
 
 use std::collections::BTreeSet;
 
@@ -94,6 +95,34 @@ pub(super) fn cargo(graph: &PackageGraph, base: Option<&str>, head: Option<&str>
     merge(packages)
 }
 
+/// Keys of a root `package.json` that describe the repository, not how
+/// anything builds: a change to them affects nothing.
+const METADATA_KEYS: [&str; 10] = [
+    "name",
+    "version",
+    "description",
+    "keywords",
+    "homepage",
+    "bugs",
+    "repository",
+    "author",
+    "contributors",
+    "funding",
+];
+
+/// The sections of the root's own dependencies.
+const DEPENDENCY_SECTIONS: [&str; 4] = [
+    "dependencies",
+    "devDependencies",
+    "optionalDependencies",
+    "peerDependencies",
+];
+
+/// A root `package.json` change: the root's own dependencies are reported
+/// as the root's (they are every package's tooling); overrides concern the
+/// members that use the overridden packages, and the root when it does;
+/// metadata concerns nothing; anything else (scripts, `packageManager`,
+/// `workspaces`) concerns everything.
 pub(super) fn package_json(
     graph: &PackageGraph,
     base: Option<&str>,
@@ -103,16 +132,21 @@ pub(super) fn package_json(
         (Ok(old), Ok(new)) => (old, new),
         (Err(err), _) | (_, Err(err)) => return unparseable("package.json", &err),
     };
-    let mut names = BTreeSet::new();
+    let mut own: BTreeSet<String> = BTreeSet::new();
+    let mut overridden = BTreeSet::new();
     for key in json_changed_keys(&old, &new) {
         match key.as_str() {
-            "dependencies"
-            | "devDependencies"
-            | "optionalDependencies"
-            | "peerDependencies"
-            | "overrides"
-            | "resolutions" => {
-                names.extend(json_changed_keys(&object(&old, &key), &object(&new, &key)));
+            section if DEPENDENCY_SECTIONS.contains(&section) => {
+                let (was, now) = (object(&old, section), object(&new, section));
+                for name in json_changed_keys(&was, &now) {
+                    own.insert(format!(
+                        "{section} {name} {}",
+                        spec_change(was.get(&name), now.get(&name))
+                    ));
+                }
+            }
+            "overrides" | "resolutions" => {
+                overridden.extend(json_changed_keys(&object(&old, &key), &object(&new, &key)));
             }
             "pnpm" => {
                 let (old_pnpm, new_pnpm) = (object(&old, "pnpm"), object(&new, "pnpm"));
@@ -120,47 +154,70 @@ pub(super) fn package_json(
                     if sub != "overrides" {
                         return everything(format!("root package.json pnpm.{sub} changed"));
                     }
-                    names.extend(json_changed_keys(
+                    overridden.extend(json_changed_keys(
                         &object(&old_pnpm, "overrides"),
                         &object(&new_pnpm, "overrides"),
                     ));
                 }
             }
+            metadata if METADATA_KEYS.contains(&metadata) => {
+                tracing::debug!(key = metadata, "root package.json metadata changed");
+            }
             other => return everything(format!("root package.json \"{other}\" changed")),
         }
     }
-    // Override keys may carry a range: `lodash@<4`.
-    let names: BTreeSet<String> = names
+    // Override keys may carry a range or a parent: `lodash@<4`, `a>b`.
+    let overridden: BTreeSet<String> = overridden
         .into_iter()
-        .map(|n| match n.get(1..).and_then(|rest| rest.find('@')) {
-            Some(i) => n[..=i].to_owned(),
-            None => n,
+        .map(|n| {
+            let last = n.rsplit('>').next().unwrap_or(&n).to_owned();
+            match last.get(1..).and_then(|rest| rest.find('@')) {
+                Some(i) => last[..=i].to_owned(),
+                None => last,
+            }
         })
         .collect();
-    let users = users_of(graph, &names);
-    let mut warnings = Vec::new();
-    if users.is_empty() && !names.is_empty() {
-        warnings.push(format!(
-            "root package.json changed {} and no workspace package declares them",
-            join_limited(&names)
-        ));
+    if graph
+        .root_externals()
+        .iter()
+        .any(|(name, _)| overridden.contains(name))
+    {
+        own.insert(format!("overrides {}", join_limited(&overridden)));
     }
-    let mut diff = merge(
-        users
-            .into_iter()
-            .map(|id| {
-                let mine: BTreeSet<String> = graph
-                    .externals(id)
-                    .iter()
-                    .filter(|(n, _)| names.contains(n))
-                    .map(|(n, _)| n.clone())
-                    .collect();
-                (id, format!("root dependency {}", join_limited(&mine)))
-            })
-            .collect(),
-    );
-    diff.warnings = warnings;
+    let users = users_of(graph, &overridden);
+    let packages = users
+        .into_iter()
+        .map(|id| {
+            let mine: BTreeSet<String> = graph
+                .externals(id)
+                .iter()
+                .filter(|(n, _)| overridden.contains(n))
+                .map(|(n, _)| n.clone())
+                .collect();
+            (id, format!("root override {}", join_limited(&mine)))
+        })
+        .collect();
+    let mut diff = merge(packages);
+    if let Resolution::Packages { root, .. } = &mut diff.resolution
+        && !own.is_empty()
+    {
+        *root = Some(join_limited(&own));
+    }
     diff
+}
+
+/// `^3.1.0 -> ^3.2.0`, `^3.1.0 added`, `^3.1.0 removed`.
+fn spec_change(was: Option<&Json>, now: Option<&Json>) -> String {
+    let text = |v: &Json| match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match (was, now) {
+        (Some(was), Some(now)) => format!("{} -> {}", text(was), text(now)),
+        (None, Some(now)) => format!("{} added", text(now)),
+        (Some(was), None) => format!("{} removed", text(was)),
+        (None, None) => String::new(),
+    }
 }
 
 /// One side of a root `package.json` (`None`: absent, read as `{}`).
@@ -212,7 +269,7 @@ fn merge(mut packages: Vec<(PackageId, String)>) -> InputDiff {
         }
     }
     InputDiff {
-        resolution: Resolution::Packages(merged),
+        resolution: Resolution::packages(merged),
         warnings: Vec::new(),
     }
 }
@@ -281,7 +338,23 @@ mod data_tests {
         package_json(
             PACKAGE,
             &PACKAGE.replace("3.1.0", "3.2.0"),
-            "warning: root package.json changed vitest and no workspace package declares them",
+            "(root): devDependencies vitest 3.1.0 -> 3.2.0",
+        );
+        package_json(
+            PACKAGE,
+            &PACKAGE.replace(
+                "\"3.1.0\"}",
+                "\"3.1.0\", \"@x/lint\": \"workspace:*\"}, \"description\": \"x\"",
+            ),
+            "(root): devDependencies @x/lint workspace:* added",
+        );
+        package_json(
+            PACKAGE,
+            &PACKAGE.replace(
+                "{\"workspaces\"",
+                "{\"overrides\": {\"left-pad\": \"1.3.0\", \"vitest\": \"3.2.0\"}, \"workspaces\"",
+            ),
+            "(root): overrides left-pad, vitest",
         );
         package_json(
             PACKAGE,

@@ -8,7 +8,8 @@ use crate::graph::{GraphBuilder, PackageGraph};
 use crate::model::{DepKind, Ecosystem};
 
 /// Cargo `core` and `app` (app depends on core), npm `@x/ui` and `web`
-/// (web depends on `@x/ui`), Go `example.com/a` and `example.com/b`.
+/// (web depends on `@x/ui`) under a root depending on `vitest`, Go
+/// `example.com/a` and `example.com/b`.
 pub(super) fn graph() -> PackageGraph {
     let mut b = GraphBuilder::new();
     let core = b
@@ -23,22 +24,24 @@ pub(super) fn graph() -> PackageGraph {
         .unwrap();
     let web = b.add_package("web", "apps/web", Ecosystem::Npm).unwrap();
     b.add_edge(web, ui, DepKind::Normal);
+    b.add_root_external("vitest", "3.1.0");
     b.add_package("example.com/a", "a", Ecosystem::Go).unwrap();
     b.add_package("example.com/b", "b", Ecosystem::Go).unwrap();
     b.build()
 }
 
-/// `pkg: why` lines sorted, `everything: why`, or `error: …`, then each
-/// warning as `warning: …`.
+/// `pkg: why` lines sorted and `(root): why`, or `everything: why`, then
+/// each warning as `warning: …`.
 pub(super) fn render(graph: &PackageGraph, diff: &InputDiff) -> String {
     let mut lines = match &diff.resolution {
         Resolution::Everything(why) => vec![format!("everything: {why}")],
-        Resolution::Packages(packages) => {
+        Resolution::Packages { packages, root } => {
             let mut lines: Vec<String> = packages
                 .iter()
                 .map(|(id, why)| format!("{}: {why}", graph.package(*id).id))
                 .collect();
             lines.sort();
+            lines.extend(root.iter().map(|why| format!("(root): {why}")));
             lines
         }
     };

@@ -193,8 +193,8 @@ fn build(graph: &PackageGraph, list: &[Entry], classic: bool) -> LockGraph {
     LockGraph { nodes }
 }
 
-/// Yarn 1 does not list workspace packages: their direct dependencies come
-/// from their manifests, resolved to entry keys by `resolve`.
+/// Yarn 1 does not list workspace packages: their direct dependencies, and
+/// the root's, come from their manifests, resolved to entry keys by `resolve`.
 fn add_classic_members(
     graph: &PackageGraph,
     nodes: &mut HashMap<String, Node>,
@@ -221,6 +221,22 @@ fn add_classic_members(
             },
         );
     }
+    let mut children: Vec<String> = graph
+        .root_externals()
+        .iter()
+        .filter_map(|(dep, range)| resolve(dep, range))
+        .collect();
+    children.sort();
+    nodes.insert(
+        "workspace:.".to_owned(),
+        Node {
+            name: "(root)".to_owned(),
+            version: String::new(),
+            fingerprint: String::new(),
+            children,
+            member: Some(Member::Root),
+        },
+    );
 }
 
 /// `@scope/name@npm:^1` to `@scope/name`.

@@ -1,0 +1,281 @@
+//! The workspace root as a package of its own, the way Turborepo models it:
+//! a changed path in no package belongs to the root and affects nothing,
+//! unless it is global; the root's own dependencies are every package's
+//! tooling, so a change to them affects every package.
+
+use std::fmt;
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use serde::{Deserialize, Serialize};
+
+/// Root files every package's build, lint or tests read: toolchain pins,
+/// build configuration, shared test and lint configuration. A change to
+/// one affects every package. Patterns are relative to the repository
+/// root; `*` stays within one directory.
+///
+/// The root manifests and lockfiles are not here: they are read precisely
+/// ([`crate::SharedInput`]).
+pub const BUILTIN_GLOBAL_FILES: [&str; 42] = [
+    // Toolchain pins.
+    "rust-toolchain",
+    "rust-toolchain.toml",
+    ".nvmrc",
+    ".node-version",
+    ".tool-versions",
+    "go.work",
+    ".yarn/releases/*",
+    // Build configuration.
+    ".cargo/config",
+    ".cargo/config.toml",
+    "tsconfig*.json",
+    "babel.config.*",
+    ".babelrc",
+    ".babelrc.*",
+    ".npmrc",
+    ".yarnrc",
+    ".yarnrc.yml",
+    "pnpm-workspace.yaml",
+    "turbo.json",
+    "turbo.jsonc",
+    "nx.json",
+    ".ci-matrix.toml",
+    // Shared test and lint configuration.
+    "vitest.config.*",
+    "vitest.workspace.*",
+    "jest.config.*",
+    "jest.preset.*",
+    "eslint.config.*",
+    ".eslintrc",
+    ".eslintrc.*",
+    "biome.json",
+    "biome.jsonc",
+    ".prettierrc",
+    ".prettierrc.*",
+    "prettier.config.*",
+    "clippy.toml",
+    ".clippy.toml",
+    "rustfmt.toml",
+    ".rustfmt.toml",
+    "deny.toml",
+    ".config/nextest.toml",
+    ".golangci.yml",
+    ".golangci.yaml",
+    ".golangci.toml",
+];
+
+/// Most `/` in a built-in global file's path (`.yarn/releases/x.cjs`):
+/// deeper paths skip the built-in list, which keeps it off the hot path.
+const BUILTIN_DEPTH: usize = 2;
+
+/// Why a built-in global file affects every package.
+pub const BUILTIN_WHY: &str =
+    "is read by every package's build, lint or tests (built-in global file)";
+
+/// What a changed path in no package affects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unowned {
+    /// It belongs to the root and affects no package (Turborepo's rule).
+    #[default]
+    Root,
+    /// It affects every package (the cautious rule of ci-matrix before 0.2).
+    All,
+}
+
+/// What a change to the root's own dependencies affects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RootDependencies {
+    /// Every package: the root's dependencies are every package's tooling.
+    #[default]
+    All,
+    /// Nothing: the root's dependencies are its own.
+    Ignore,
+}
+
+impl Unowned {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unowned::Root => "root",
+            Unowned::All => "all",
+        }
+    }
+}
+
+impl RootDependencies {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RootDependencies::All => "all",
+            RootDependencies::Ignore => "ignore",
+        }
+    }
+}
+
+impl fmt::Display for Unowned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Display for RootDependencies {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Globs whose paths affect every package, each with the rule it comes
+/// from (`matches globalDependencies in turbo.json`).
+#[derive(Debug, Clone)]
+pub struct GlobalFiles {
+    builtin: Option<GlobSet>,
+    set: GlobSet,
+    rules: Vec<String>,
+}
+
+impl Default for GlobalFiles {
+    /// The built-in list only.
+    fn default() -> Self {
+        GlobalFiles::builder().build()
+    }
+}
+
+impl GlobalFiles {
+    /// A builder holding the built-in list ([`BUILTIN_GLOBAL_FILES`]).
+    #[must_use]
+    pub fn builder() -> GlobalFilesBuilder {
+        GlobalFilesBuilder {
+            builtin: true,
+            set: GlobSetBuilder::new(),
+            rules: Vec::new(),
+        }
+    }
+
+    /// No global files at all, not even the built-in ones.
+    #[must_use]
+    pub fn none() -> GlobalFiles {
+        GlobalFiles {
+            builtin: None,
+            set: GlobSet::empty(),
+            rules: Vec::new(),
+        }
+    }
+
+    /// Why `path` affects every package, if it does.
+    #[must_use]
+    pub fn rule(&self, path: &str) -> Option<&str> {
+        if !self.set.is_empty()
+            && let Some(&first) = self.set.matches(path).first()
+        {
+            return Some(&self.rules[first]);
+        }
+        let builtin = self.builtin.as_ref()?;
+        (path.matches('/').count() <= BUILTIN_DEPTH && builtin.is_match(path))
+            .then_some(BUILTIN_WHY)
+    }
+}
+
+/// Collects global globs; see [`GlobalFiles::builder`].
+#[derive(Debug)]
+pub struct GlobalFilesBuilder {
+    builtin: bool,
+    set: GlobSetBuilder,
+    rules: Vec<String>,
+}
+
+impl GlobalFilesBuilder {
+    /// Adds `pattern` (`*` stays within a directory, `**` crosses them);
+    /// `why` completes "PATH …": `matches a global glob`.
+    ///
+    /// # Errors
+    ///
+    /// When `pattern` is no valid glob.
+    pub fn add(&mut self, pattern: &str, why: impl Into<String>) -> Result<(), globset::Error> {
+        self.set.add(glob(pattern)?);
+        self.rules.push(why.into());
+        Ok(())
+    }
+
+    /// Leaves out the built-in list.
+    #[must_use]
+    pub fn without_builtin(mut self) -> Self {
+        self.builtin = false;
+        self
+    }
+
+    /// # Panics
+    ///
+    /// Never: every glob was checked when it was added, and the built-in
+    /// ones are tested.
+    #[must_use]
+    pub fn build(self) -> GlobalFiles {
+        let builtin = self.builtin.then(|| {
+            let mut set = GlobSetBuilder::new();
+            for pattern in BUILTIN_GLOBAL_FILES {
+                set.add(glob(pattern).expect("the built-in globs are valid"));
+            }
+            set.build().expect("the built-in globs are valid")
+        });
+        GlobalFiles {
+            builtin,
+            set: self.set.build().expect("globs are checked when added"),
+            rules: self.rules,
+        }
+    }
+}
+
+fn glob(pattern: &str) -> Result<globset::Glob, globset::Error> {
+    GlobBuilder::new(pattern).literal_separator(true).build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_files_are_global_at_the_root_only() {
+        let globals = GlobalFiles::default();
+        for path in [
+            "tsconfig.json",
+            "tsconfig.base.json",
+            "rust-toolchain.toml",
+            ".cargo/config.toml",
+            ".config/nextest.toml",
+            "eslint.config.mjs",
+            ".eslintrc.cjs",
+            "vitest.workspace.ts",
+            ".yarn/releases/yarn-4.5.0.cjs",
+            "pnpm-workspace.yaml",
+        ] {
+            assert_eq!(globals.rule(path), Some(BUILTIN_WHY), "{path}");
+        }
+        for path in [
+            "packages/ui/tsconfig.json",
+            ".changeset/brave-cats.md",
+            "docs/tsconfig.json",
+            "README.md",
+            "package.json",
+            "Cargo.lock",
+            ".github/workflows/ci.yml",
+        ] {
+            assert_eq!(globals.rule(path), None, "{path}");
+        }
+        assert_eq!(GlobalFiles::none().rule("tsconfig.json"), None);
+    }
+
+    #[test]
+    fn configured_globs_name_their_rule() {
+        let mut builder = GlobalFiles::builder();
+        builder
+            .add("**/.env.*", "matches globalDependencies in turbo.json")
+            .unwrap();
+        let globals = builder.build();
+        assert_eq!(
+            globals.rule("apps/web/.env.local"),
+            Some("matches globalDependencies in turbo.json")
+        );
+        assert_eq!(globals.rule("tsconfig.json"), Some(BUILTIN_WHY));
+        assert!(GlobalFiles::builder().add("a[", "x").is_err());
+    }
+}
