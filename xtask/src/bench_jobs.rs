@@ -23,6 +23,8 @@ struct Args {
     repo: Option<PathBuf>,
     commits: usize,
     turbo: bool,
+    /// Where to generate (kept afterwards), instead of a scratch directory.
+    work: Option<PathBuf>,
 }
 
 fn parse(args: &[String]) -> anyhow::Result<Args> {
@@ -30,6 +32,7 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
         repo: None,
         commits: DEFAULT_COMMITS,
         turbo: true,
+        work: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -43,8 +46,9 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
                     .context("--commits takes a number")?;
             }
             "--no-turbo" => parsed.turbo = false,
+            "--work" => parsed.work = Some(it.next().context("--work takes a directory")?.into()),
             other => bail!(
-                "unknown argument {other:?}; usage: cargo xtask bench-jobs [--repo DIR] [--commits N] [--no-turbo]"
+                "unknown argument {other:?}; usage: cargo xtask bench-jobs [--repo DIR] [--commits N] [--no-turbo] [--work DIR]"
             ),
         }
     }
@@ -60,8 +64,9 @@ pub(crate) fn run_bench(args: &[String]) -> anyhow::Result<()> {
     } else {
         None
     };
-    let work = std::env::temp_dir().join(format!("slipway-bench-jobs-{}", std::process::id()));
-    let _cleanup = crate::tools::RemoveOnDrop(work.clone());
+    let scratch = std::env::temp_dir().join(format!("slipway-bench-jobs-{}", std::process::id()));
+    let work = args.work.clone().unwrap_or_else(|| scratch.clone());
+    let _cleanup = crate::tools::RemoveOnDrop(scratch);
     let tools = Tools {
         ci_matrix,
         turbo: turbo.as_deref(),
@@ -103,6 +108,8 @@ struct Commit {
     ours: BTreeSet<String>,
     /// With the reason chain of each.
     because: Vec<(String, String)>,
+    /// How many ci-matrix marks under `unowned = all`, its rule before 0.2.
+    old_rule: usize,
     theirs: Option<BTreeSet<String>>,
 }
 
@@ -150,6 +157,19 @@ fn replay(tools: &Tools<'_>, dir: &Path, commits: usize) -> anyhow::Result<Repla
             ));
             ours.insert(name);
         }
+        let old_rule = output(Command::new(&tools.ci_matrix).current_dir(dir).args([
+            "--base",
+            &parent,
+            "--head",
+            sha,
+            "--format",
+            "list",
+            "--quiet",
+            "--unowned",
+            "all",
+        ]))?
+        .lines()
+        .count();
         let theirs = match tools.turbo.filter(|_| is_turbo) {
             Some(turbo) => match turbo_affected(turbo, dir, &parent, sha) {
                 Ok(set) => Some(set),
@@ -168,6 +188,7 @@ fn replay(tools: &Tools<'_>, dir: &Path, commits: usize) -> anyhow::Result<Repla
             subject,
             ours,
             because,
+            old_rule,
             theirs,
         });
     }
@@ -209,7 +230,13 @@ impl Replay {
         let compared: Vec<&Commit> = self.commits.iter().filter(|c| c.theirs.is_some()).collect();
         let mut out = format!("### {name}\n\n{} commits replayed\n\n", self.commits.len());
         let _ = writeln!(out, "| tool | mean jobs per commit |\n| --- | --- |");
+        let old: usize = self.commits.iter().map(|c| c.old_rule).sum();
         let _ = writeln!(out, "| ci-matrix | {:.1} |", ours as f64 / n);
+        let _ = writeln!(
+            out,
+            "| ci-matrix --unowned all (the rule before the root model) | {:.1} |",
+            old as f64 / n
+        );
         if !compared.is_empty() {
             let theirs: usize = compared
                 .iter()
@@ -352,6 +379,7 @@ fn generate(dir: &Path, shape: &Shape, commits: usize) -> anyhow::Result<()> {
     write(dir, ".changeset/config.json", "{}\n")?;
     write(dir, ".github/workflows/ci.yml", "on: push\n")?;
     write(dir, "content/intro.md", "# Intro\n")?;
+    write(dir, "eslint.config.mjs", "export default [];\n")?;
     for i in 0..shape.packages {
         write(
             dir,
@@ -381,7 +409,10 @@ fn generate(dir: &Path, shape: &Shape, commits: usize) -> anyhow::Result<()> {
     for c in 0..commits {
         let package = next(shape.packages);
         let p = format!("packages/p{package:03}");
-        let subject = match next(100) {
+        // Every fiftieth commit touches the root's lint configuration, a
+        // file turbo does not know every package reads.
+        let kind = if c % 50 == 25 { 95 } else { next(100) };
+        let subject = match kind {
             0..15 => {
                 write(dir, &format!(".changeset/c{c}.md"), "---\n---\nA note.\n")?;
                 "changeset only".to_owned()
@@ -433,6 +464,15 @@ fn generate(dir: &Path, shape: &Shape, commits: usize) -> anyhow::Result<()> {
                     &format!("module.exports = {{c: {c}}};\n"),
                 )?;
                 "change the root's eslint-config".to_owned()
+            }
+            95 => {
+                // Read by every package's lint; turbo does not know it.
+                write(
+                    dir,
+                    "eslint.config.mjs",
+                    &format!("export default [/* {c} */];\n"),
+                )?;
+                "root eslint.config.mjs".to_owned()
             }
             _ => {
                 write(
@@ -518,20 +558,24 @@ impl State {
         if self.root_tooling {
             lock.push_str("  tools/eslint-config:\n    dependencies:\n      p000:\n        specifier: workspace:*\n        version: link:../../packages/p000\n\n");
         }
+        // As pnpm writes it: only the versions in use.
+        let mut used: BTreeSet<String> = self
+            .left_pad
+            .iter()
+            .flatten()
+            .map(|v| format!("left-pad@1.{v}.0"))
+            .collect();
+        used.insert(format!("vitest@3.{}.0", self.vitest));
         lock.push_str("packages:\n\n");
-        for v in 1..=3 {
+        for key in &used {
             let _ = writeln!(
                 lock,
-                "  left-pad@1.{v}.0:\n    resolution: {{integrity: sha512-leftpad{v}}}\n"
-            );
-            let _ = writeln!(
-                lock,
-                "  vitest@3.{v}.0:\n    resolution: {{integrity: sha512-vitest{v}}}\n"
+                "  {key}:\n    resolution: {{integrity: sha512-{key}}}\n"
             );
         }
         lock.push_str("snapshots:\n\n");
-        for v in 1..=3 {
-            let _ = writeln!(lock, "  left-pad@1.{v}.0: {{}}\n\n  vitest@3.{v}.0: {{}}\n");
+        for key in &used {
+            let _ = writeln!(lock, "  {key}: {{}}\n");
         }
         write(dir, "pnpm-lock.yaml", &lock)
     }

@@ -24,7 +24,7 @@ tasks:
   demo             ci-matrix on a bundled example monorepo, with reasons
   bench-affected   ci-matrix against `turbo ls --affected`, whole processes
   bench-jobs       jobs per run: commits replayed through ci-matrix and `turbo ls --affected`
-                   [--repo DIR] [--commits N] [--no-turbo]
+                   [--repo DIR] [--commits N] [--no-turbo] [--work DIR]
   bench-stream     art-stream/art-consume against `zstd -1 | nc`, whole processes
   dist             release bundles for the host: dist/<tool>-<version>-<target>.tar.gz, SHA256SUMS
                    [--tools ci-matrix,art-stream,art-consume,spot-leaser] [--out DIR]";

@@ -67,7 +67,9 @@ pub(crate) fn options(
     }
     Ok(slipway_graph::Options {
         ignore,
-        global: global.build(),
+        global: global
+            .build()
+            .map_err(|err| bad_glob("--global", &global_patterns.join(","), &err))?,
         extra_inputs,
         unowned: cli
             .unowned

@@ -837,7 +837,7 @@ mod tests {
         for p in patterns {
             builder.add(p, "matches a global glob").unwrap();
         }
-        builder.build()
+        builder.build().unwrap()
     }
 
     #[test]

@@ -129,7 +129,7 @@ impl fmt::Display for RootDependencies {
 /// from (`matches globalDependencies in turbo.json`).
 #[derive(Debug, Clone)]
 pub struct GlobalFiles {
-    builtin: Option<GlobSet>,
+    builtin: bool,
     set: GlobSet,
     rules: Vec<String>,
 }
@@ -137,7 +137,11 @@ pub struct GlobalFiles {
 impl Default for GlobalFiles {
     /// The built-in list only.
     fn default() -> Self {
-        GlobalFiles::builder().build()
+        GlobalFiles {
+            builtin: true,
+            set: GlobSet::empty(),
+            rules: Vec::new(),
+        }
     }
 }
 
@@ -156,7 +160,7 @@ impl GlobalFiles {
     #[must_use]
     pub fn none() -> GlobalFiles {
         GlobalFiles {
-            builtin: None,
+            builtin: false,
             set: GlobSet::empty(),
             rules: Vec::new(),
         }
@@ -166,12 +170,12 @@ impl GlobalFiles {
     #[must_use]
     pub fn rule(&self, path: &str) -> Option<&str> {
         if !self.set.is_empty()
+            && self.set.is_match(path)
             && let Some(&first) = self.set.matches(path).first()
         {
             return Some(&self.rules[first]);
         }
-        let builtin = self.builtin.as_ref()?;
-        (path.matches('/').count() <= BUILTIN_DEPTH && builtin.is_match(path))
+        (self.builtin && path.matches('/').count() <= BUILTIN_DEPTH && BUILTIN.is_match(path))
             .then_some(BUILTIN_WHY)
     }
 }
@@ -204,26 +208,28 @@ impl GlobalFilesBuilder {
         self
     }
 
-    /// # Panics
+    /// # Errors
     ///
-    /// Never: every glob was checked when it was added, and the built-in
-    /// ones are tested.
-    #[must_use]
-    pub fn build(self) -> GlobalFiles {
-        let builtin = self.builtin.then(|| {
-            let mut set = GlobSetBuilder::new();
-            for pattern in BUILTIN_GLOBAL_FILES {
-                set.add(glob(pattern).expect("the built-in globs are valid"));
-            }
-            set.build().expect("the built-in globs are valid")
-        });
-        GlobalFiles {
-            builtin,
-            set: self.set.build().expect("globs are checked when added"),
+    /// When the globs together are too large to compile.
+    pub fn build(self) -> Result<GlobalFiles, globset::Error> {
+        Ok(GlobalFiles {
+            builtin: self.builtin,
+            set: self.set.build()?,
             rules: self.rules,
-        }
+        })
     }
 }
+
+/// The built-in list as one set, compiled on first use: most runs never
+/// see a changed path shallow enough to need it, and compiling it costs
+/// about a millisecond.
+static BUILTIN: std::sync::LazyLock<GlobSet> = std::sync::LazyLock::new(|| {
+    let mut set = GlobSetBuilder::new();
+    for pattern in BUILTIN_GLOBAL_FILES {
+        set.add(glob(pattern).expect("the built-in globs are valid (tested)"));
+    }
+    set.build().expect("the built-in globs are valid (tested)")
+});
 
 fn glob(pattern: &str) -> Result<globset::Glob, globset::Error> {
     GlobBuilder::new(pattern).literal_separator(true).build()
@@ -270,7 +276,7 @@ mod tests {
         builder
             .add("**/.env.*", "matches globalDependencies in turbo.json")
             .unwrap();
-        let globals = builder.build();
+        let globals = builder.build().unwrap();
         assert_eq!(
             globals.rule("apps/web/.env.local"),
             Some("matches globalDependencies in turbo.json")

@@ -30,8 +30,9 @@ pub struct BuildRule {
 ///
 /// # Errors
 ///
-/// When one of them cannot be read, is larger than 1 MiB, or is no JSON
-/// object; the error names the file and, for bad syntax, the line.
+/// When one of them cannot be read, is larger than 1 MiB, is no JSON
+/// object, or holds a glob that does not parse; the error names the file
+/// and, for bad syntax, the line.
 pub fn build_rules(root: &Path) -> Result<Vec<BuildRule>, GraphError> {
     let mut rules = Vec::new();
     for file in ["turbo.json", "turbo.jsonc"] {
@@ -41,6 +42,19 @@ pub fn build_rules(root: &Path) -> Result<Vec<BuildRule>, GraphError> {
     }
     if let Some(doc) = read_config(root, "nx.json")? {
         nx(&doc, &mut rules);
+    }
+    for rule in &rules {
+        if let Err(err) = globset::GlobBuilder::new(&rule.pattern)
+            .literal_separator(true)
+            .build()
+        {
+            let file = rule.source.split(' ').next().unwrap_or_default();
+            return Err(GraphError::Glob {
+                path: root.join(file),
+                pattern: rule.pattern.clone(),
+                message: err.kind().to_string(),
+            });
+        }
     }
     Ok(rules)
 }
@@ -256,5 +270,16 @@ mod tests {
         std::fs::write(dir.path().join("nx.json"), " ".repeat(MAX_CONFIG_BYTES + 1)).unwrap();
         let err = build_rules(dir.path()).unwrap_err().to_string();
         assert!(err.contains("limit"), "{err}");
+        std::fs::write(dir.path().join("nx.json"), "{}").unwrap();
+        std::fs::write(
+            dir.path().join("turbo.json"),
+            r#"{"globalDependencies": ["a[b"]}"#,
+        )
+        .unwrap();
+        let err = build_rules(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.starts_with("invalid glob \"a[b\" in ") && err.contains("turbo.json"),
+            "{err}"
+        );
     }
 }
