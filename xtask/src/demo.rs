@@ -25,7 +25,7 @@ pub(crate) fn run_demo() -> anyhow::Result<()> {
         println!("  {file}");
     }
 
-    let args = ["--base", "HEAD~1", "--ignore", "docs/**"];
+    let args = ["--base", "HEAD~1"];
     let report = output(
         std::process::Command::new(&ci_matrix)
             .current_dir(&work)
@@ -38,11 +38,11 @@ pub(crate) fn run_demo() -> anyhow::Result<()> {
         .as_array()
         .context("report has no affected list")?;
     println!(
-        "\n$ ci-matrix {}\n{} of {} packages affected (ignored: {}):\n",
+        "\n$ ci-matrix {}\n{} of {} packages affected; in no package, so the root's and affecting nothing: {}\n",
         args.join(" "),
         affected.len(),
         report["packages_total"],
-        report["ignored"]
+        report["unowned"]
     );
     println!("  {:<14} {:<7} why", "package", "kind");
     for package in affected {
