@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub(crate) const FILE: &str = ".ci-matrix.toml";
+/// Larger configuration is refused: a pull request can change it.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -65,13 +67,15 @@ impl ConfigError {
 /// metadata table, else the defaults. Returns where it came from.
 pub(crate) fn load(root: &Path) -> Result<(Config, Option<PathBuf>), ConfigError> {
     let file = root.join(FILE);
-    match std::fs::read_to_string(&file) {
+    match slipway_cli::read_file_bounded(&file, MAX_CONFIG_BYTES) {
         Ok(text) => return parse(&file, &text).map(|c| (c, Some(file))),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => return Err(ConfigError::new(&file, err.to_string())),
     }
     let cargo = root.join("Cargo.toml");
-    let Ok(text) = std::fs::read_to_string(&cargo) else {
+    let Ok(text) =
+        slipway_cli::read_file_bounded(&cargo, slipway_graph::limits::MAX_MANIFEST_BYTES)
+    else {
         return Ok((Config::default(), None));
     };
     // A broken Cargo.toml is reported by discovery, with its position.

@@ -64,7 +64,8 @@ fn read_payload() -> Result<Value, String> {
         return Err("GITHUB_EVENT_PATH is not set".to_owned());
     };
     let path = Path::new(&path);
-    let text = std::fs::read_to_string(path).map_err(|err| {
+    // GitHub caps webhook payloads at 25 MB.
+    let text = slipway_cli::read_file_bounded(path, 32 << 20).map_err(|err| {
         format!(
             "the event payload {} could not be read: {err}",
             path.display()

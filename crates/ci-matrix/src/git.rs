@@ -116,6 +116,53 @@ pub fn show(root: &Path, rev: &str, path: &str) -> Option<String> {
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
 }
 
+/// A file at a revision, read with a bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blob {
+    /// The file is not there.
+    Missing,
+    Text(String),
+    /// The file is larger than the bound.
+    TooLarge,
+}
+
+/// A file's content at a revision, at most `max` bytes of it: git's output
+/// is read as it comes and git is stopped once it passes the bound.
+#[must_use]
+pub fn show_bounded(root: &Path, rev: &str, path: &str, max: u64) -> Blob {
+    use std::io::Read as _;
+
+    let Ok(mut child) = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["show", &format!("{rev}:{path}")])
+        .env("LC_ALL", "C")
+        .env("GIT_OPTIONAL_LOCKS", "0")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    else {
+        return Blob::Missing;
+    };
+    let mut bytes = Vec::new();
+    let read = child
+        .stdout
+        .take()
+        .map(|out| out.take(max + 1).read_to_end(&mut bytes));
+    if bytes.len() as u64 > max {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Blob::TooLarge;
+    }
+    match (read, child.wait()) {
+        (Some(Ok(_)), Ok(status)) if status.success() => {
+            Blob::Text(String::from_utf8_lossy(&bytes).into_owned())
+        }
+        _ => Blob::Missing,
+    }
+}
+
 /// Whether `rev` names a commit present in the repository.
 #[must_use]
 pub fn has_commit(root: &Path, rev: &str) -> bool {

@@ -52,6 +52,9 @@ pub(crate) fn parse_list(text: &str, source_name: &str) -> Result<Vec<String>, I
 }
 
 /// Reads a list from a file, or from stdin for `-`.
+/// Largest changed-file list read (a million paths fit).
+const MAX_LIST_BYTES: u64 = 256 << 20;
+
 pub(crate) fn read_list(file: &Path) -> Result<Vec<String>, InputError> {
     let source_name = if file == Path::new("-") {
         "stdin".to_owned()
@@ -59,9 +62,9 @@ pub(crate) fn read_list(file: &Path) -> Result<Vec<String>, InputError> {
         file.display().to_string()
     };
     let read = if file == Path::new("-") {
-        std::io::read_to_string(std::io::stdin())
+        slipway_cli::read_bounded(std::io::stdin(), MAX_LIST_BYTES)
     } else {
-        std::fs::read_to_string(file)
+        slipway_cli::read_file_bounded(file, MAX_LIST_BYTES)
     };
     let text = read.map_err(|source| InputError::Read {
         source_name: source_name.clone(),

@@ -139,15 +139,41 @@ fn read_shared_inputs(
             );
             continue;
         };
-        let old = git::show(root, base, &change.path);
-        let new = git::show(root, head, &change.path);
-        let diff = slipway_graph::diff_input(graph, input, old.as_deref(), new.as_deref());
+        // The two revisions at once: each is a git process and, for a
+        // large lockfile, tens of milliseconds of reading.
+        let max = slipway_graph::limits::MAX_LOCKFILE_BYTES;
+        let (old, new) = std::thread::scope(|scope| {
+            let old = scope.spawn(|| git::show_bounded(root, base, &change.path, max));
+            let new = git::show_bounded(root, head, &change.path, max);
+            (old.join().unwrap_or(git::Blob::Missing), new)
+        });
+        if old == git::Blob::TooLarge || new == git::Blob::TooLarge {
+            let why = format!(
+                "{} is larger than {} MiB at base or head, so every package is affected",
+                change.path,
+                max >> 20
+            );
+            warnings.push(why.clone());
+            options.resolved.insert(
+                change.path.clone(),
+                slipway_graph::Resolution::Everything(why),
+            );
+            continue;
+        }
+        let diff = slipway_graph::diff_input(graph, input, blob_text(&old), blob_text(&new));
         warnings.extend(diff.warnings);
         options
             .resolved
             .insert(change.path.clone(), diff.resolution);
     }
     warnings
+}
+
+fn blob_text(blob: &git::Blob) -> Option<&str> {
+    match blob {
+        git::Blob::Text(text) => Some(text),
+        git::Blob::Missing | git::Blob::TooLarge => None,
+    }
 }
 
 /// `--root`, else the git top level of the current directory, else the

@@ -52,10 +52,15 @@ pub(crate) fn log_result(
     changed: usize,
 ) {
     if let Some(first) = affected.global_triggers.first() {
+        // Whys of precisely read files name the file and the consequence.
+        let why = first.why.trim_end_matches(", so every package is affected");
+        let what = if why.starts_with(first.path) || why.starts_with("root ") {
+            why.to_owned()
+        } else {
+            format!("{} {why}", first.path)
+        };
         let message = format!(
-            "{} {}, so every package is affected ({} such paths; --ignore excludes paths)",
-            first.path,
-            first.why,
+            "{what}, so every package is affected ({} such paths; --ignore excludes paths)",
             affected.global_triggers.len()
         );
         tracing::warn!("{message}");

@@ -68,6 +68,10 @@ pub(crate) fn explain(graph: &PackageGraph, affected: &Affected, id: PackageId) 
     let package = graph.package(id);
     if let Some(chain) = affected.chain_text(graph, id) {
         let mut out = format!("{} is affected: {chain}\n", package.id);
+        let edges = chain_edges(graph, affected, id);
+        if !edges.is_empty() {
+            let _ = writeln!(out, "edges: {}", edges.join(", "));
+        }
         match affected.reason(id) {
             Some(slipway_graph::Reason::Global { file }) => {
                 if let Some(trigger) = affected.global_triggers.iter().find(|t| t.path == *file) {
@@ -110,6 +114,17 @@ pub(crate) fn explain(graph: &PackageGraph, affected: &Affected, id: PackageId) 
             affected.ignored.len()
         );
     }
+    for (name, version) in graph.externals(id) {
+        if let Some(other) = graph.find_in(package.ecosystem, name) {
+            let _ = writeln!(
+                out,
+                "{} requires {} {version} with no local link (a replace or a workspace source): it builds against the published version, so changes to {} do not affect it",
+                package.id,
+                graph.package(other).id,
+                graph.package(other).path
+            );
+        }
+    }
     for input in &affected.inputs {
         let _ = writeln!(
             out,
@@ -141,6 +156,35 @@ pub(crate) fn explain(graph: &PackageGraph, affected: &Affected, id: PackageId) 
         );
     }
     out
+}
+
+/// Each dependency of the chain with its kind: `web -> ui (dev)`.
+fn chain_edges(graph: &PackageGraph, affected: &Affected, id: PackageId) -> Vec<String> {
+    let mut edges = Vec::new();
+    let mut current = id;
+    loop {
+        match affected.reason(current) {
+            Some(slipway_graph::Reason::Dependency { on, kind }) => {
+                edges.push(format!(
+                    "{} -> {} ({})",
+                    graph.package(current).id,
+                    graph.package(*on).id,
+                    kind.describe()
+                ));
+                current = *on;
+            }
+            Some(slipway_graph::Reason::Root(slipway_graph::RootCause::Package(on))) => {
+                let kind = graph
+                    .root_dependencies()
+                    .iter()
+                    .find(|(p, _)| p == on)
+                    .map_or("normal", |(_, k)| k.describe());
+                edges.push(format!("(root) -> {} ({kind})", graph.package(*on).id));
+                current = *on;
+            }
+            _ => return edges,
+        }
+    }
 }
 
 fn transitive_dependencies(graph: &PackageGraph, id: PackageId) -> Vec<String> {

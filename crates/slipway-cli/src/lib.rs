@@ -17,6 +17,7 @@ pub mod github;
 mod logging;
 pub mod metrics;
 mod progress;
+mod read;
 pub mod transfer;
 
 use std::io::Write as _;
@@ -26,6 +27,7 @@ pub use bytes::{hex, random_bytes};
 pub use exit::{ToolError, chain, finish};
 pub use logging::{LogArgs, init_logging};
 pub use progress::Progress;
+pub use read::{read_bounded, read_file_bounded};
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it, and renames
 /// it into place, so a reader never sees half a file. On failure the

@@ -34,11 +34,13 @@ mod discover;
 mod error;
 mod graph;
 mod inputs;
+pub mod limits;
 mod model;
 mod paths;
 #[cfg(test)]
 mod proptests;
 mod root;
+mod yaml;
 
 pub use affected::{
     Affected, ChangedPath, GlobalTrigger, Link, Options, Reason, RemovedPackage, Resolution,

@@ -54,10 +54,33 @@ pub enum DepKind {
     Build,
     Peer,
     Optional,
+    /// A Go `replace` with a local directory.
+    Replace,
+    /// A workspace source: a uv `{ workspace = true }` or `path` source, a
+    /// Poetry `path` dependency.
+    Source,
     /// Declared in a hand-kept graph, which has no kinds.
     Declared,
     /// Declared in ci-matrix's configuration (`implicit-dependencies`).
     Implicit,
+}
+
+impl DepKind {
+    /// The kind as `--explain` names it: `dev`, `replace`, `workspace source`.
+    #[must_use]
+    pub fn describe(self) -> &'static str {
+        match self {
+            DepKind::Normal => "normal",
+            DepKind::Dev => "dev",
+            DepKind::Build => "build",
+            DepKind::Peer => "peer",
+            DepKind::Optional => "optional",
+            DepKind::Replace => "replace",
+            DepKind::Source => "workspace source",
+            DepKind::Declared => "declared",
+            DepKind::Implicit => "implicit",
+        }
+    }
 }
 
 /// One package of the repository.

@@ -6,6 +6,7 @@ mod events;
 mod github;
 mod go;
 mod graph_file;
+mod hostile;
 mod lockfiles;
 mod mixed;
 mod node;

@@ -94,7 +94,7 @@ fn explain_says_why_and_why_not() {
     };
     assert_eq!(
         run("b"),
-        "b is affected: b <- a <- packages/a/src/index.ts\n"
+        "b is affected: b <- a <- packages/a/src/index.ts\nedges: b -> a (normal)\n"
     );
     assert_eq!(
         run("c"),

@@ -22,7 +22,9 @@ const KNOWN_KEYS: [&str; 3] = ["path", "dependents", "dependencies"];
 /// Reads a hand-kept graph file. Every name it mentions must be a key of
 /// the file; an unknown name is an error naming both packages.
 pub fn load_graph_file(path: &Path) -> Result<PackageGraph, GraphError> {
-    let text = std::fs::read_to_string(path).map_err(|err| GraphError::read(path, err))?;
+    let text = super::read_path(path)?.ok_or_else(|| {
+        GraphError::read(path, std::io::Error::from(std::io::ErrorKind::NotFound))
+    })?;
     parse_graph(path, &text)
 }
 

@@ -148,21 +148,31 @@ where
     })
 }
 
-/// Reads a repository-relative file, `None` when it does not exist.
+/// Reads a repository-relative file, `None` when it does not exist;
+/// larger than [`crate::limits::MAX_MANIFEST_BYTES`] is an error.
+pub(crate) fn read_optional(root: &Path, rel: &str) -> Result<Option<String>, GraphError> {
+    read_path(&root.join(rel))
+}
+
+/// Reads a file, `None` when it does not exist.
 ///
 /// Discovery reads thousands of small manifests, so this skips the size
 /// query `fs::read_to_string` makes: one `open`, two `read`s, one `close`.
-pub(crate) fn read_optional(root: &Path, rel: &str) -> Result<Option<String>, GraphError> {
+pub(crate) fn read_path(path: &Path) -> Result<Option<String>, GraphError> {
     use std::io::Read as _;
 
-    let path = root.join(rel);
-    let mut file = match std::fs::File::open(&path) {
+    let mut file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(GraphError::read(path, err)),
     };
     let mut text = String::with_capacity(2 * 1024);
-    match (&mut file).take(u64::MAX).read_to_string(&mut text) {
+    let max = crate::limits::MAX_MANIFEST_BYTES;
+    match (&mut file).take(max + 1).read_to_string(&mut text) {
+        Ok(n) if n as u64 > max => Err(GraphError::manifest(
+            path,
+            format!("larger than the {} MiB limit for manifests", max >> 20),
+        )),
         Ok(_) => Ok(Some(text)),
         // A directory where a manifest should be reads as "no manifest".
         Err(err) if err.kind() == std::io::ErrorKind::IsADirectory => Ok(None),
@@ -172,6 +182,10 @@ pub(crate) fn read_optional(root: &Path, rel: &str) -> Result<Option<String>, Gr
 
 /// Reads a repository-relative file that must exist.
 pub(crate) fn read_required(root: &Path, rel: &str) -> Result<String, GraphError> {
-    let path = root.join(rel);
-    std::fs::read_to_string(&path).map_err(|err| GraphError::read(path, err))
+    read_optional(root, rel)?.ok_or_else(|| {
+        GraphError::read(
+            root.join(rel),
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        )
+    })
 }

@@ -231,16 +231,13 @@ fn npm_patterns(root: &Path, manifest: &Value) -> Result<Option<Vec<String>>, Gr
 
 fn pnpm_patterns(root: &Path, text: &str) -> Result<Vec<String>, GraphError> {
     let path = root.join(PNPM_WORKSPACE);
-    let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|err| GraphError::Syntax {
+    let doc = crate::yaml::load(text).map_err(|err| GraphError::Syntax {
         path: path.clone(),
         format: "YAML",
-        line: err.marker().line(),
-        column: err.marker().col() + 1,
-        message: err.info().to_owned(),
+        line: err.line,
+        column: err.column,
+        message: err.message,
     })?;
-    let Some(doc) = docs.first() else {
-        return Ok(Vec::new());
-    };
     let packages = &doc["packages"];
     if packages.is_badvalue() || packages.is_null() {
         return Ok(Vec::new());

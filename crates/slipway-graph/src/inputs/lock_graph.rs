@@ -39,6 +39,9 @@ pub(super) struct LockGraph {
     pub(super) nodes: HashMap<String, Node>,
 }
 
+/// From this size on, the two revisions of a lockfile are parsed at once.
+const PARALLEL_FROM: usize = 64 * 1024;
+
 /// Parses one version of a lockfile.
 pub(super) type Parser = fn(&PackageGraph, &str) -> Result<LockGraph, String>;
 
@@ -52,8 +55,21 @@ pub(super) fn compare(
         Some(text) => parse(graph, text).map_err(|err| format!("at {side}: {err}")),
         None => Ok(LockGraph::default()),
     };
-    let base = parse_side(base, "base")?;
-    let head = parse_side(head, "head")?;
+    // Large lockfiles are parsed at once, one revision on each core.
+    let large = |text: Option<&str>| text.is_some_and(|t| t.len() >= PARALLEL_FROM);
+    let (base, head) = if large(base) && large(head) {
+        std::thread::scope(|scope| {
+            let old = scope.spawn(|| parse_side(base, "base"));
+            let new = parse_side(head, "head");
+            let old = old
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (old, new)
+        })
+    } else {
+        (parse_side(base, "base"), parse_side(head, "head"))
+    };
+    let (base, head) = (base?, head?);
 
     let starts = starts(&base, &head);
     let mut reached: BTreeMap<Member, BTreeSet<String>> = BTreeMap::new();

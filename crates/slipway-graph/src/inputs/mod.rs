@@ -15,7 +15,6 @@ mod pnpm_lock;
 mod root_manifest;
 #[cfg(test)]
 mod testing;
-mod yaml;
 mod yarn_lock;
 
 pub use nested::{WORKSPACE_FILES, nested_inputs};

@@ -140,6 +140,23 @@ mod tests {
     }
 
     #[test]
+    fn the_roots_own_dependencies_are_the_roots() {
+        let base = BASE.replace(
+            r#""": {"workspaces": ["apps/*", "packages/*"]},"#,
+            r#""": {"workspaces": ["apps/*", "packages/*"], "devDependencies": {"vitest": "3.1.0"}},
+        "node_modules/vitest": {"version": "3.1.0", "dev": true, "integrity": "sha512-v"},"#,
+        );
+        check(
+            &base,
+            &base.replace(
+                r#""3.1.0", "dev": true, "integrity": "sha512-v""#,
+                r#""3.2.0", "dev": true, "integrity": "sha512-w""#,
+            ),
+            "(root): vitest 3.1.0 -> 3.2.0",
+        );
+    }
+
+    #[test]
     fn junk_is_everything() {
         check(
             BASE,

@@ -7,14 +7,14 @@ use std::collections::HashMap;
 use yaml_rust2::Yaml;
 
 use super::lock_graph::{LockGraph, Member, Node};
-use super::yaml::{entries, load, scalar};
 use crate::graph::PackageGraph;
 use crate::model::Ecosystem;
+use crate::yaml::{entries, scalar};
 
 const DEP_SECTIONS: [&str; 3] = ["dependencies", "devDependencies", "optionalDependencies"];
 
 pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, String> {
-    let doc = load(text)?;
+    let doc = crate::yaml::load(text).map_err(|err| err.to_string())?;
     let resolved = if doc["snapshots"].as_hash().is_some() {
         &doc["snapshots"]
     } else {

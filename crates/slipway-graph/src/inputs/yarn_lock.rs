@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use super::lock_graph::{LockGraph, Member, Node};
-use super::yaml::{entries, load, scalar};
 use crate::graph::PackageGraph;
 use crate::model::Ecosystem;
+use crate::yaml::{entries, scalar};
 
 pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, String> {
     if text.lines().any(|l| l.starts_with("__metadata:")) {
@@ -28,7 +28,7 @@ struct Entry {
 }
 
 fn berry(graph: &PackageGraph, text: &str) -> Result<LockGraph, String> {
-    let doc = load(text)?;
+    let doc = crate::yaml::load(text).map_err(|err| err.to_string())?;
     let mut list = Vec::new();
     for (header, entry) in entries(&doc) {
         if header == "__metadata" {
@@ -283,6 +283,29 @@ react@^18:\n  version \"18.2.0\"\n  resolved \"https://registry.yarnpkg.com/reac
             BERRY,
             &BERRY.replace("4.17.20", "4.17.21").replace("aaa", "bbb"),
             "@x/ui: lodash 4.17.20 -> 4.17.21",
+        );
+    }
+
+    #[test]
+    fn the_roots_own_dependencies_are_the_roots() {
+        // Yarn 1: the root's dependencies come from its manifest (the test
+        // graph's root depends on vitest 3.1.0).
+        let classic = format!(
+            "{CLASSIC}\nvitest@3.1.0:\n  version \"3.1.0\"\n  resolved \"https://registry.yarnpkg.com/vitest/-/vitest-3.1.0.tgz#v\"\n"
+        );
+        check(
+            &classic,
+            &classic.replace("version \"3.1.0\"", "version \"3.1.1\""),
+            "(root): vitest 3.1.0 -> 3.1.1",
+        );
+        // Yarn 2+: the root workspace is an entry of its own.
+        let berry = format!(
+            "{BERRY}\n\"root@workspace:.\":\n  version: 0.0.0-use.local\n  resolution: \"root@workspace:.\"\n  dependencies:\n    vitest: \"npm:3.1.0\"\n  languageName: unknown\n  linkType: soft\n\n\"vitest@npm:3.1.0\":\n  version: 3.1.0\n  resolution: \"vitest@npm:3.1.0\"\n  checksum: ccc\n  languageName: node\n  linkType: hard\n"
+        );
+        check(
+            &berry,
+            &berry.replace("checksum: ccc", "checksum: ddd"),
+            "(root): vitest 3.1.0 changed",
         );
     }
 
