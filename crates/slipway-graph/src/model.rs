@@ -11,6 +11,8 @@ pub enum Ecosystem {
     Yarn,
     Pnpm,
     Go,
+    /// uv workspaces, PEP 621 and Poetry projects.
+    Python,
     /// A hand-kept `dep-graph.json`.
     Graph,
 }
@@ -24,6 +26,7 @@ impl Ecosystem {
             Ecosystem::Yarn => "yarn",
             Ecosystem::Pnpm => "pnpm",
             Ecosystem::Go => "go",
+            Ecosystem::Python => "python",
             Ecosystem::Graph => "graph",
         }
     }

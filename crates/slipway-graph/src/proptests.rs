@@ -200,7 +200,7 @@ proptest! {
     fn shared_inputs_never_panic(
         base in lockfile_text(),
         head in lockfile_text(),
-        which in 0usize..7,
+        which in 0usize..9,
     ) {
         use crate::inputs::SharedInput;
         let mut b = GraphBuilder::new();
@@ -210,6 +210,8 @@ proptest! {
         b.add_external(n, "left-pad", "^1.2.0");
         let g = b.add_package("example.com/g", "g", Ecosystem::Go).unwrap();
         b.add_external(g, "golang.org/x/text", "v0.14.0");
+        let p = b.add_package("p", "py/p", Ecosystem::Python).unwrap();
+        b.add_external(p, "idna", "idna==3.6");
         let graph = b.build();
         let input = [
             SharedInput::CargoLock,
@@ -219,6 +221,8 @@ proptest! {
             SharedInput::GoWorkSum,
             SharedInput::CargoRoot,
             SharedInput::PackageJsonRoot,
+            SharedInput::UvLock,
+            SharedInput::PyprojectRoot,
         ][which];
         let diff = crate::inputs::diff_input(&graph, input, Some(&base), Some(&head));
         if let crate::affected::Resolution::Everything(why) = &diff.resolution {
@@ -235,7 +239,7 @@ proptest! {
 
 /// Real lockfile fragments of every format, cut and spliced at random.
 fn lockfile_text() -> impl Strategy<Value = String> {
-    const PIECES: [&str; 7] = [
+    const PIECES: [&str; 9] = [
         "[[package]]\nname = \"itoa\"\nversion = \"1.0.10\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"a\"\nversion = \"0.1.0\"\ndependencies = [\n \"itoa\",\n]\n",
         "lockfileVersion: '9.0'\nimporters:\n  packages/n:\n    dependencies:\n      left-pad:\n        specifier: ^1.2.0\n        version: 1.2.0\npackages:\n  left-pad@1.2.0:\n    resolution: {integrity: sha512-x}\nsnapshots:\n  left-pad@1.2.0: {}\n",
         "{\"lockfileVersion\": 3, \"packages\": {\"\": {}, \"packages/n\": {\"dependencies\": {\"left-pad\": \"^1.2.0\"}}, \"node_modules/left-pad\": {\"version\": \"1.2.0\"}, \"node_modules/n\": {\"resolved\": \"packages/n\", \"link\": true}}}",
@@ -243,6 +247,8 @@ fn lockfile_text() -> impl Strategy<Value = String> {
         "__metadata:\n  version: 8\n\n\"n@workspace:packages/n\":\n  version: 0.0.0-use.local\n  resolution: \"n@workspace:packages/n\"\n  dependencies:\n    left-pad: \"npm:^1.2.0\"\n",
         "golang.org/x/text v0.14.0 h1:abc=\ngolang.org/x/text v0.14.0/go.mod h1:def=\n",
         "[workspace]\nmembers = [\"packages/*\"]\n[workspace.dependencies]\nitoa = \"1\"\n",
+        "version = 1\n[manifest]\nmembers = [\"p\"]\n[[package]]\nname = \"p\"\nversion = \"0.1.0\"\nsource = { editable = \"py/p\" }\ndependencies = [{ name = \"idna\" }]\n[[package]]\nname = \"idna\"\nversion = \"3.6\"\nsource = { registry = \"https://pypi.org/simple\" }\n",
+        "[tool.uv.workspace]\nmembers = [\"py/*\"]\n[tool.uv]\noverride-dependencies = [\"idna==3.7\"]\n[dependency-groups]\ndev = [\"pytest>=8\"]\n",
     ];
     (
         0usize..PIECES.len(),

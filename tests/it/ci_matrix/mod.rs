@@ -11,6 +11,7 @@ mod lockfiles;
 mod mixed;
 mod node;
 mod outputs;
+mod python;
 mod root;
 
 use crate::support::{Repo, because_lines};

@@ -7,6 +7,7 @@ mod dirglob;
 mod go;
 mod graph_file;
 mod node;
+mod python;
 
 use std::path::Path;
 
@@ -14,6 +15,7 @@ pub use build_config::{BuildRule, build_rules};
 pub use graph_file::load_graph_file;
 #[cfg(test)]
 pub(crate) use graph_file::parse_graph as graph_file_parse;
+pub(crate) use python::requirement_name;
 
 use crate::error::GraphError;
 use crate::graph::{GraphBuilder, PackageGraph};
@@ -68,6 +70,7 @@ fn discover_into(root: &Path, builder: &mut GraphBuilder) -> Result<Vec<&'static
         ),
         ("node", node::discover),
         ("go", go::discover),
+        ("python", python::discover),
     ] {
         let before = builder.package_count();
         if discover(root, builder)? {
@@ -99,6 +102,15 @@ pub fn package_name(file_name: &str, text: &str) -> Option<String> {
             Some(value.get("name")?.as_str()?.to_owned())
         }
         "go.mod" => go::module_path(text),
+        "pyproject.toml" => {
+            let table: toml::Table = toml::from_str(text).ok()?;
+            let name = table
+                .get("project")
+                .or_else(|| table.get("tool").and_then(|t| t.get("poetry")))?
+                .get("name")?
+                .as_str()?;
+            Some(python::normalize_name(name))
+        }
         _ => None,
     }
 }

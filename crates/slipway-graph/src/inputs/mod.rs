@@ -15,6 +15,7 @@ mod pnpm_lock;
 mod root_manifest;
 #[cfg(test)]
 mod testing;
+mod uv_lock;
 mod yarn_lock;
 
 pub use nested::{WORKSPACE_FILES, nested_inputs};
@@ -31,10 +32,13 @@ pub enum SharedInput {
     NpmLock,
     YarnLock,
     GoWorkSum,
+    UvLock,
     /// The root `Cargo.toml` of a workspace.
     CargoRoot,
     /// The root `package.json` of an npm, yarn or pnpm workspace.
     PackageJsonRoot,
+    /// The root `pyproject.toml` of a uv workspace whose root is virtual.
+    PyprojectRoot,
 }
 
 impl SharedInput {
@@ -60,6 +64,13 @@ impl SharedInput {
                 SharedInput::PackageJsonRoot
             }
             "go.work.sum" if has(&[Ecosystem::Go]) => SharedInput::GoWorkSum,
+            "uv.lock" if has(&[Ecosystem::Python]) => SharedInput::UvLock,
+            "pyproject.toml"
+                if has(&[Ecosystem::Python])
+                    && graph.package_at(".", Ecosystem::Python).is_none() =>
+            {
+                SharedInput::PyprojectRoot
+            }
             _ => return None,
         };
         Some(input)
@@ -73,13 +84,18 @@ impl SharedInput {
             SharedInput::NpmLock => "package-lock.json",
             SharedInput::YarnLock => "yarn.lock",
             SharedInput::GoWorkSum => "go.work.sum",
+            SharedInput::UvLock => "uv.lock",
+            SharedInput::PyprojectRoot => "pyproject.toml",
             SharedInput::CargoRoot => "Cargo.toml",
             SharedInput::PackageJsonRoot => "package.json",
         }
     }
 
     fn is_lockfile(self) -> bool {
-        !matches!(self, SharedInput::CargoRoot | SharedInput::PackageJsonRoot)
+        !matches!(
+            self,
+            SharedInput::CargoRoot | SharedInput::PackageJsonRoot | SharedInput::PyprojectRoot
+        )
     }
 }
 
@@ -104,11 +120,13 @@ pub fn diff_input(
     let result = match input {
         SharedInput::CargoRoot => return root_manifest::cargo(graph, base, head),
         SharedInput::PackageJsonRoot => return root_manifest::package_json(graph, base, head),
+        SharedInput::PyprojectRoot => return root_manifest::pyproject(graph, base, head),
         SharedInput::CargoLock => lock_graph::compare(graph, base, head, cargo_lock::parse),
         SharedInput::PnpmLock => lock_graph::compare(graph, base, head, pnpm_lock::parse),
         SharedInput::NpmLock => lock_graph::compare(graph, base, head, npm_lock::parse),
         SharedInput::YarnLock => lock_graph::compare(graph, base, head, yarn_lock::parse),
         SharedInput::GoWorkSum => go_sum::compare(graph, base.unwrap_or(""), head.unwrap_or("")),
+        SharedInput::UvLock => lock_graph::compare(graph, base, head, uv_lock::parse),
     };
     debug_assert!(input.is_lockfile());
     match result {

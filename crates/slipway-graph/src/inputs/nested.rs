@@ -9,7 +9,7 @@ use crate::model::PackageId;
 /// Every file a workspace root shares with all its packages: manifests,
 /// lockfiles and workspace files of each ecosystem. [`super::SharedInput`]
 /// reads a subset of them precisely at the repository root.
-pub const WORKSPACE_FILES: [&str; 10] = [
+pub const WORKSPACE_FILES: [&str; 12] = [
     "Cargo.lock",
     "Cargo.toml",
     "package.json",
@@ -20,6 +20,8 @@ pub const WORKSPACE_FILES: [&str; 10] = [
     ".yarnrc.yml",
     "go.work",
     "go.work.sum",
+    "pyproject.toml",
+    "uv.lock",
 ];
 
 /// For each changed workspace file directly in a nested workspace root
@@ -107,6 +109,8 @@ mod tests {
             SharedInput::GoWorkSum,
             SharedInput::CargoRoot,
             SharedInput::PackageJsonRoot,
+            SharedInput::UvLock,
+            SharedInput::PyprojectRoot,
         ] {
             assert!(WORKSPACE_FILES.contains(&input.file_name()), "{input:?}");
         }

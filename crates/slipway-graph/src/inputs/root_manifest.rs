@@ -206,6 +206,95 @@ pub(super) fn package_json(
     diff
 }
 
+/// A virtual uv workspace root's `pyproject.toml`: its dependency groups
+/// (and `[tool.uv] dev-dependencies`) are the root's own; overrides and
+/// constraints concern the members using the named projects, and the root
+/// when it does; anything else (sources, the workspace, tool settings
+/// every member reads) concerns everything.
+pub(super) fn pyproject(graph: &PackageGraph, base: Option<&str>, head: Option<&str>) -> InputDiff {
+    let parse = |text: Option<&str>, side: &str| -> Result<Table, String> {
+        toml::from_str(text.unwrap_or("")).map_err(|err| format!("at {side}: {}", err.message()))
+    };
+    let (old, new) = match (parse(base, "base"), parse(head, "head")) {
+        (Ok(old), Ok(new)) => (old, new),
+        (Err(err), _) | (_, Err(err)) => return unparseable("pyproject.toml", &err),
+    };
+    let table = |t: &Table, key: &str| {
+        t.get(key)
+            .and_then(Toml::as_table)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let mut own = BTreeSet::new();
+    let mut overridden = BTreeSet::new();
+    for key in changed_keys(&old, &new) {
+        match key.as_str() {
+            "dependency-groups" => {
+                let (was, now) = (table(&old, &key), table(&new, &key));
+                for group in changed_keys(&was, &now) {
+                    own.insert(format!("dependency group {group}"));
+                }
+            }
+            "tool" => {
+                let (old_tool, new_tool) = (table(&old, "tool"), table(&new, "tool"));
+                for tool in changed_keys(&old_tool, &new_tool) {
+                    if tool != "uv" {
+                        return everything(format!("root pyproject.toml [tool.{tool}] changed"));
+                    }
+                }
+                let (old_uv, new_uv) = (table(&old_tool, "uv"), table(&new_tool, "uv"));
+                for setting in changed_keys(&old_uv, &new_uv) {
+                    match setting.as_str() {
+                        "dev-dependencies" => {
+                            own.insert("[tool.uv] dev-dependencies".to_owned());
+                        }
+                        "override-dependencies" | "constraint-dependencies" => {
+                            let names = |t: &Table| -> BTreeSet<String> {
+                                t.get(&setting)
+                                    .and_then(Toml::as_array)
+                                    .into_iter()
+                                    .flatten()
+                                    .filter_map(Toml::as_str)
+                                    .map(str::to_owned)
+                                    .collect()
+                            };
+                            let (was, now) = (names(&old_uv), names(&new_uv));
+                            overridden.extend(
+                                was.symmetric_difference(&now)
+                                    .filter_map(|spec| crate::discover::requirement_name(spec)),
+                            );
+                        }
+                        other => {
+                            return everything(format!(
+                                "root pyproject.toml [tool.uv] {other} changed"
+                            ));
+                        }
+                    }
+                }
+            }
+            other => return everything(format!("root pyproject.toml [{other}] changed")),
+        }
+    }
+    if graph
+        .root_externals()
+        .iter()
+        .any(|(name, _)| overridden.contains(name))
+    {
+        own.insert(format!("overrides {}", join_limited(&overridden)));
+    }
+    let packages = users_of(graph, &overridden)
+        .into_iter()
+        .map(|id| (id, format!("root override {}", join_limited(&overridden))))
+        .collect();
+    let mut diff = merge(packages);
+    if let Resolution::Packages { root, .. } = &mut diff.resolution
+        && !own.is_empty()
+    {
+        *root = Some(join_limited(&own));
+    }
+    diff
+}
+
 /// `^3.1.0 -> ^3.2.0`, `^3.1.0 added`, `^3.1.0 removed`.
 fn spec_change(was: Option<&Json>, now: Option<&Json>) -> String {
     let text = |v: &Json| match v {
@@ -331,6 +420,37 @@ mod data_tests {
     }
 
     const PACKAGE: &str = r#"{"workspaces": ["apps/*", "packages/*"], "devDependencies": {"vitest": "3.1.0"}, "scripts": {"test": "vitest"}}"#;
+
+    const PYPROJECT: &str = "[tool.uv.workspace]\nmembers = [\"py/*\"]\n\n[tool.uv]\noverride-dependencies = [\"httpx==0.27.0\"]\n\n[dependency-groups]\ndev = [\"pytest>=8\"]\n";
+
+    #[test]
+    fn root_pyproject_toml() {
+        let check = |head: &str, expected: &str| {
+            crate::inputs::testing::check(
+                SharedInput::PyprojectRoot,
+                Some(PYPROJECT),
+                Some(head),
+                expected,
+            );
+        };
+        check(PYPROJECT, "");
+        check(
+            &PYPROJECT.replace("pytest>=8", "pytest>=9"),
+            "(root): dependency group dev",
+        );
+        check(
+            &PYPROJECT.replace("httpx==0.27.0", "httpx==0.28.0"),
+            "service: root override httpx",
+        );
+        check(
+            &PYPROJECT.replace("py/*", "python/*"),
+            "everything: root pyproject.toml [tool.uv] workspace changed",
+        );
+        check(
+            &format!("{PYPROJECT}\n[tool.ruff]\nline-length = 100\n"),
+            "everything: root pyproject.toml [tool.ruff] changed",
+        );
+    }
 
     #[test]
     fn root_package_json() {

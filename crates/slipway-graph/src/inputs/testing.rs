@@ -9,7 +9,8 @@ use crate::model::{DepKind, Ecosystem};
 
 /// Cargo `core` and `app` (app depends on core), npm `@x/ui` and `web`
 /// (web depends on `@x/ui`) under a root depending on `vitest`, Go
-/// `example.com/a` and `example.com/b`.
+/// `example.com/a` and `example.com/b`, Python `service` and `lib` (service on lib
+/// through a workspace source, and on httpx).
 pub(super) fn graph() -> PackageGraph {
     let mut b = GraphBuilder::new();
     let core = b
@@ -27,6 +28,12 @@ pub(super) fn graph() -> PackageGraph {
     b.add_root_external("vitest", "3.1.0");
     b.add_package("example.com/a", "a", Ecosystem::Go).unwrap();
     b.add_package("example.com/b", "b", Ecosystem::Go).unwrap();
+    let py_app = b
+        .add_package("service", "py/app", Ecosystem::Python)
+        .unwrap();
+    let py_lib = b.add_package("lib", "py/lib", Ecosystem::Python).unwrap();
+    b.add_edge(py_app, py_lib, DepKind::Source);
+    b.add_external(py_app, "httpx", "httpx>=0.27");
     b.build()
 }
 

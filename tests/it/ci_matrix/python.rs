@@ -1,0 +1,182 @@
+//! Python: a uv workspace with a virtual root, dependency groups and
+//! sources, a path dependency outside the workspace, `uv.lock` precision,
+//! and Poetry path dependencies. The lockfiles in `fixtures/lockfiles/uv`
+//! were written by uv 0.13.9 (`uv lock`) for the manifests beside them.
+
+use std::path::Path;
+
+use super::affected_by;
+use crate::support::{Repo, because_lines};
+
+fn fixture(name: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("it/fixtures/lockfiles/uv");
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+const MANIFESTS: [&str; 6] = [
+    "pyproject.toml",
+    "packages/core/pyproject.toml",
+    "packages/api/pyproject.toml",
+    "packages/cli/pyproject.toml",
+    "libs/legacy/pyproject.toml",
+    "tools/lint/pyproject.toml",
+];
+
+/// The fixture: a virtual root whose dev group uses `lint-rules` (built on
+/// `core`) and `iniconfig`; `api` on `core` (root source) and on
+/// `legacy-shim` (a path source outside the workspace); `cli`'s test group
+/// on `api`, included into its `all` group.
+fn uv_repo() -> Repo {
+    let repo = Repo::new();
+    for file in MANIFESTS {
+        repo.write(file, &fixture(file));
+    }
+    repo.write("uv.lock", &fixture("base.uv.lock"));
+    repo.write(
+        "packages/scratch/pyproject.toml",
+        "[project]\nname = \"scratch\"\n",
+    );
+    repo.commit("base");
+    repo
+}
+
+#[test]
+fn a_uv_workspace_reads_members_sources_and_groups() {
+    let repo = uv_repo();
+    let got = affected_by(
+        &repo,
+        &[("packages/api/src/api/__init__.py", Some("x = 1\n"))],
+    );
+    assert_eq!(
+        got,
+        "api (python) packages/api: api <- packages/api/src/api/__init__.py\n\
+         cli (python) packages/cli: cli <- api <- packages/api/src/api/__init__.py\n"
+    );
+    // legacy-shim joins through api's path source; the excluded scratch
+    // project does not.
+    let got = affected_by(
+        &repo,
+        &[("libs/legacy/src/legacy/__init__.py", Some("y = 1\n"))],
+    );
+    assert_eq!(
+        got,
+        "api (python) packages/api: api <- legacy-shim <- libs/legacy/src/legacy/__init__.py\n\
+         cli (python) packages/cli: cli <- api <- legacy-shim <- libs/legacy/src/legacy/__init__.py\n\
+         legacy-shim (python) libs/legacy: legacy-shim <- libs/legacy/src/legacy/__init__.py\n"
+    );
+    let explain = repo
+        .ci_matrix()
+        .args(["--base", "HEAD~1", "--explain", "cli"])
+        .success();
+    assert!(
+        explain.contains("edges: cli -> api (dev), api -> legacy-shim (optional)"),
+        "{explain}"
+    );
+    let got = affected_by(&repo, &[("packages/scratch/x.py", Some("\n"))]);
+    assert_eq!(got, "unowned: [\"packages/scratch/x.py\"]\n");
+}
+
+#[test]
+fn core_affects_everything_through_the_virtual_roots_lint_tooling() {
+    let repo = uv_repo();
+    let got = affected_by(
+        &repo,
+        &[("packages/core/src/core/__init__.py", Some("z = 1\n"))],
+    );
+    assert!(
+        got.contains("legacy-shim (python) libs/legacy: legacy-shim <- (root) <- lint-rules <- core <- packages/core/src/core/__init__.py\n"),
+        "{got}"
+    );
+    assert_eq!(got.lines().count(), 5, "every package: {got}");
+}
+
+#[test]
+fn uv_lock_changes_reach_only_the_members_that_resolve_them() {
+    let repo = uv_repo();
+    repo.write(
+        "packages/api/pyproject.toml",
+        &fixture("packages/api/pyproject.toml").replace("idna==3.6", "idna==3.7"),
+    );
+    repo.write("uv.lock", &fixture("head-api.uv.lock"));
+    repo.commit("api moves to idna 3.7");
+    let out = repo
+        .ci_matrix()
+        .args(["--base", "HEAD~1", "--format", "json"])
+        .success();
+    assert_eq!(
+        because_lines(&out),
+        "api (python) packages/api: api <- packages/api/pyproject.toml\n\
+         cli (python) packages/cli: cli <- api <- packages/api/pyproject.toml\n"
+    );
+    let explain = repo
+        .ci_matrix()
+        .args(["--base", "HEAD~1", "--explain", "core"])
+        .success();
+    assert!(
+        explain.contains("uv.lock changed and was compared at both revisions"),
+        "{explain}"
+    );
+}
+
+#[test]
+fn a_root_dependency_group_bump_affects_everything() {
+    let repo = uv_repo();
+    repo.write(
+        "pyproject.toml",
+        &fixture("pyproject.toml").replace("iniconfig==2.0.0", "iniconfig==2.1.0"),
+    );
+    repo.write("uv.lock", &fixture("head-root.uv.lock"));
+    repo.commit("bump the root's iniconfig");
+    let out = repo
+        .ci_matrix()
+        .args(["--base", "HEAD~1", "--format", "json"])
+        .success();
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["affected"].as_array().unwrap().len(), 5, "{out}");
+    assert_eq!(
+        report["root_changes"],
+        serde_json::json!([
+            {"path": "pyproject.toml", "detail": "dependency group dev"},
+            {"path": "uv.lock", "detail": "iniconfig 2.0.0 -> 2.1.0"},
+        ])
+    );
+}
+
+#[test]
+fn poetry_path_dependencies_join_the_graph() {
+    let repo = Repo::with_files(&[
+        (
+            "pyproject.toml",
+            "[tool.poetry]\nname = \"service\"\nversion = \"1.0.0\"\n\n[tool.poetry.dependencies]\npython = \"^3.11\"\nshared = { path = \"libs/shared\", develop = true }\nrequests = \"^2.31\"\n\n[tool.poetry.group.test.dependencies]\ntesting-kit = { path = \"libs/testing-kit\" }\n",
+        ),
+        (
+            "libs/shared/pyproject.toml",
+            "[tool.poetry]\nname = \"shared\"\nversion = \"0.1.0\"\n\n[tool.poetry.dependencies]\nmodels = { path = \"../models\" }\n",
+        ),
+        (
+            "libs/models/pyproject.toml",
+            "[project]\nname = \"Models\"\nversion = \"0.1.0\"\n",
+        ),
+        (
+            "libs/testing-kit/pyproject.toml",
+            "[tool.poetry]\nname = \"testing_kit\"\nversion = \"0.1.0\"\n",
+        ),
+        (
+            "libs/unused/pyproject.toml",
+            "[tool.poetry]\nname = \"unused\"\nversion = \"0.1.0\"\n",
+        ),
+    ]);
+    let got = affected_by(&repo, &[("libs/models/models/base.py", Some("\n"))]);
+    assert_eq!(
+        got,
+        "models (python) libs/models: models <- libs/models/models/base.py\n\
+         service (python) .: service <- shared <- models <- libs/models/models/base.py\n\
+         shared (python) libs/shared: shared <- models <- libs/models/models/base.py\n"
+    );
+    let got = affected_by(&repo, &[("libs/testing-kit/kit.py", Some("\n"))]);
+    assert_eq!(
+        got,
+        "service (python) .: service <- testing-kit <- libs/testing-kit/kit.py\n\
+         testing-kit (python) libs/testing-kit: testing-kit <- libs/testing-kit/kit.py\n"
+    );
+}
