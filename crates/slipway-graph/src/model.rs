@@ -10,6 +10,7 @@ pub enum Ecosystem {
     Npm,
     Yarn,
     Pnpm,
+    Bun,
     Go,
     /// uv workspaces, PEP 621 and Poetry projects.
     Python,
@@ -25,17 +26,18 @@ impl Ecosystem {
             Ecosystem::Npm => "npm",
             Ecosystem::Yarn => "yarn",
             Ecosystem::Pnpm => "pnpm",
+            Ecosystem::Bun => "bun",
             Ecosystem::Go => "go",
             Ecosystem::Python => "python",
             Ecosystem::Graph => "graph",
         }
     }
 
-    /// npm, yarn and pnpm share one namespace (the npm registry's), so a
+    /// npm, yarn, pnpm and Bun share one namespace (the npm registry's), so a
     /// name clash among them is a real duplicate, not two ecosystems.
     pub(crate) fn namespace(self) -> &'static str {
         match self {
-            Ecosystem::Npm | Ecosystem::Yarn | Ecosystem::Pnpm => "node",
+            Ecosystem::Npm | Ecosystem::Yarn | Ecosystem::Pnpm | Ecosystem::Bun => "node",
             other => other.as_str(),
         }
     }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 ///
 /// The root manifests and lockfiles are not here: they are read precisely
 /// ([`crate::SharedInput`]).
-pub const BUILTIN_GLOBAL_FILES: [&str; 42] = [
+pub const BUILTIN_GLOBAL_FILES: [&str; 41] = [
     // Toolchain pins.
     "rust-toolchain",
     "rust-toolchain.toml",
@@ -34,7 +34,6 @@ pub const BUILTIN_GLOBAL_FILES: [&str; 42] = [
     ".npmrc",
     ".yarnrc",
     ".yarnrc.yml",
-    "pnpm-workspace.yaml",
     "turbo.json",
     "turbo.jsonc",
     "nx.json",
@@ -252,7 +251,6 @@ mod tests {
             ".eslintrc.cjs",
             "vitest.workspace.ts",
             ".yarn/releases/yarn-4.5.0.cjs",
-            "pnpm-workspace.yaml",
         ] {
             assert_eq!(globals.rule(path), Some(BUILTIN_WHY), "{path}");
         }

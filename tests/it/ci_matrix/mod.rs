@@ -1,4 +1,5 @@
 mod cargo;
+mod catalogs;
 mod config;
 mod contract;
 mod errors;

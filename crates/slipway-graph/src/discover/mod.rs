@@ -11,6 +11,7 @@ mod python;
 
 use std::path::Path;
 
+pub(crate) use build_config::strip_jsonc;
 pub use build_config::{BuildRule, build_rules};
 pub use graph_file::load_graph_file;
 #[cfg(test)]

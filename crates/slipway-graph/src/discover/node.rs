@@ -1,5 +1,5 @@
-//! npm and yarn workspaces (`workspaces` in the root `package.json`) and
-//! pnpm workspaces (`pnpm-workspace.yaml`).
+//! npm, yarn and Bun workspaces (`workspaces` in the root `package.json`)
+//! and pnpm workspaces (`pnpm-workspace.yaml`).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -194,7 +194,12 @@ fn npm_flavour(root: &Path, manifest: Option<&Value>) -> Ecosystem {
         .and_then(|m| m.get("packageManager"))
         .and_then(Value::as_str)
         .unwrap_or("");
-    if package_manager.starts_with("yarn@") || root.join("yarn.lock").is_file() {
+    if package_manager.starts_with("bun@")
+        || root.join("bun.lock").is_file()
+        || root.join("bun.lockb").is_file()
+    {
+        Ecosystem::Bun
+    } else if package_manager.starts_with("yarn@") || root.join("yarn.lock").is_file() {
         Ecosystem::Yarn
     } else {
         Ecosystem::Npm

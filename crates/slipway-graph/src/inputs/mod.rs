@@ -6,7 +6,9 @@
 //! changed; only those (and their dependents) are affected. Everything here
 //! is a pure function of the two texts and the graph: the caller reads them.
 
+mod bun_lock;
 mod cargo_lock;
+mod catalog;
 mod go_sum;
 mod lock_graph;
 mod nested;
@@ -33,6 +35,11 @@ pub enum SharedInput {
     YarnLock,
     GoWorkSum,
     UvLock,
+    BunLock,
+    /// Bun's binary lockfile: it cannot be compared.
+    BunLockb,
+    /// `pnpm-workspace.yaml`: its catalogs are read precisely.
+    PnpmWorkspace,
     /// The root `Cargo.toml` of a workspace.
     CargoRoot,
     /// The root `package.json` of an npm, yarn or pnpm workspace.
@@ -53,7 +60,12 @@ impl SharedInput {
                 .iter()
                 .any(|p| ecosystems.contains(&p.ecosystem))
         };
-        let node = [Ecosystem::Npm, Ecosystem::Yarn, Ecosystem::Pnpm];
+        let node = [
+            Ecosystem::Npm,
+            Ecosystem::Yarn,
+            Ecosystem::Pnpm,
+            Ecosystem::Bun,
+        ];
         let input = match path {
             "Cargo.lock" if has(&[Ecosystem::Cargo]) => SharedInput::CargoLock,
             "Cargo.toml" if has(&[Ecosystem::Cargo]) => SharedInput::CargoRoot,
@@ -65,6 +77,9 @@ impl SharedInput {
             }
             "go.work.sum" if has(&[Ecosystem::Go]) => SharedInput::GoWorkSum,
             "uv.lock" if has(&[Ecosystem::Python]) => SharedInput::UvLock,
+            "bun.lock" if has(&node) => SharedInput::BunLock,
+            "bun.lockb" if has(&node) => SharedInput::BunLockb,
+            "pnpm-workspace.yaml" if has(&node) => SharedInput::PnpmWorkspace,
             "pyproject.toml"
                 if has(&[Ecosystem::Python])
                     && graph.package_at(".", Ecosystem::Python).is_none() =>
@@ -85,6 +100,9 @@ impl SharedInput {
             SharedInput::YarnLock => "yarn.lock",
             SharedInput::GoWorkSum => "go.work.sum",
             SharedInput::UvLock => "uv.lock",
+            SharedInput::BunLock => "bun.lock",
+            SharedInput::BunLockb => "bun.lockb",
+            SharedInput::PnpmWorkspace => "pnpm-workspace.yaml",
             SharedInput::PyprojectRoot => "pyproject.toml",
             SharedInput::CargoRoot => "Cargo.toml",
             SharedInput::PackageJsonRoot => "package.json",
@@ -94,7 +112,10 @@ impl SharedInput {
     fn is_lockfile(self) -> bool {
         !matches!(
             self,
-            SharedInput::CargoRoot | SharedInput::PackageJsonRoot | SharedInput::PyprojectRoot
+            SharedInput::CargoRoot
+                | SharedInput::PackageJsonRoot
+                | SharedInput::PyprojectRoot
+                | SharedInput::PnpmWorkspace
         )
     }
 }
@@ -121,12 +142,23 @@ pub fn diff_input(
         SharedInput::CargoRoot => return root_manifest::cargo(graph, base, head),
         SharedInput::PackageJsonRoot => return root_manifest::package_json(graph, base, head),
         SharedInput::PyprojectRoot => return root_manifest::pyproject(graph, base, head),
+        SharedInput::PnpmWorkspace => return catalog::pnpm_workspace(graph, base, head),
+        SharedInput::BunLockb => {
+            return InputDiff {
+                resolution: Resolution::Everything(
+                    "bun.lockb is a binary lockfile and cannot be compared, so every package is affected"
+                        .to_owned(),
+                ),
+                warnings: Vec::new(),
+            };
+        }
         SharedInput::CargoLock => lock_graph::compare(graph, base, head, cargo_lock::parse),
         SharedInput::PnpmLock => lock_graph::compare(graph, base, head, pnpm_lock::parse),
         SharedInput::NpmLock => lock_graph::compare(graph, base, head, npm_lock::parse),
         SharedInput::YarnLock => lock_graph::compare(graph, base, head, yarn_lock::parse),
         SharedInput::GoWorkSum => go_sum::compare(graph, base.unwrap_or(""), head.unwrap_or("")),
         SharedInput::UvLock => lock_graph::compare(graph, base, head, uv_lock::parse),
+        SharedInput::BunLock => lock_graph::compare(graph, base, head, bun_lock::parse),
     };
     debug_assert!(input.is_lockfile());
     match result {

@@ -9,7 +9,7 @@ use crate::model::PackageId;
 /// Every file a workspace root shares with all its packages: manifests,
 /// lockfiles and workspace files of each ecosystem. [`super::SharedInput`]
 /// reads a subset of them precisely at the repository root.
-pub const WORKSPACE_FILES: [&str; 12] = [
+pub const WORKSPACE_FILES: [&str; 14] = [
     "Cargo.lock",
     "Cargo.toml",
     "package.json",
@@ -22,6 +22,8 @@ pub const WORKSPACE_FILES: [&str; 12] = [
     "go.work.sum",
     "pyproject.toml",
     "uv.lock",
+    "bun.lock",
+    "bun.lockb",
 ];
 
 /// For each changed workspace file directly in a nested workspace root
@@ -111,6 +113,9 @@ mod tests {
             SharedInput::PackageJsonRoot,
             SharedInput::UvLock,
             SharedInput::PyprojectRoot,
+            SharedInput::BunLock,
+            SharedInput::BunLockb,
+            SharedInput::PnpmWorkspace,
         ] {
             assert!(WORKSPACE_FILES.contains(&input.file_name()), "{input:?}");
         }

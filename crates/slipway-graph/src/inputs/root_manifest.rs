@@ -134,8 +134,22 @@ pub(super) fn package_json(
     };
     let mut own: BTreeSet<String> = BTreeSet::new();
     let mut overridden = BTreeSet::new();
+    let mut catalogs = BTreeSet::new();
     for key in json_changed_keys(&old, &new) {
         match key.as_str() {
+            "catalog" | "catalogs" => catalogs.extend(json_catalogs(&key, &old, &new)),
+            "workspaces" => {
+                let (was, now) = (object(&old, &key), object(&new, &key));
+                for sub in json_changed_keys(&was, &now) {
+                    if sub != "catalog" && sub != "catalogs" {
+                        return everything("root package.json \"workspaces\" changed".to_owned());
+                    }
+                    catalogs.extend(json_catalogs(&sub, &was, &now));
+                }
+                if was.is_empty() || now.is_empty() {
+                    return everything("root package.json \"workspaces\" changed".to_owned());
+                }
+            }
             section if DEPENDENCY_SECTIONS.contains(&section) => {
                 let (was, now) = (object(&old, section), object(&new, section));
                 for name in json_changed_keys(&was, &now) {
@@ -197,6 +211,10 @@ pub(super) fn package_json(
             (id, format!("root override {}", join_limited(&mine)))
         })
         .collect();
+    let (catalog_users, catalog_root) = super::catalog::users(graph, &catalogs);
+    let mut packages: Vec<(PackageId, String)> = packages;
+    packages.extend(catalog_users);
+    own.extend(catalog_root);
     let mut diff = merge(packages);
     if let Resolution::Packages { root, .. } = &mut diff.resolution
         && !own.is_empty()
@@ -293,6 +311,36 @@ pub(super) fn pyproject(graph: &PackageGraph, base: Option<&str>, head: Option<&
         *root = Some(join_limited(&own));
     }
     diff
+}
+
+/// The entries of `catalog` or `catalogs` (in `old` and `new`) that differ.
+fn json_catalogs(
+    key: &str,
+    old: &serde_json::Map<String, Json>,
+    new: &serde_json::Map<String, Json>,
+) -> Vec<super::catalog::Entry> {
+    let (was, now) = (
+        old.get(key).cloned().unwrap_or(Json::Null),
+        new.get(key).cloned().unwrap_or(Json::Null),
+    );
+    if key == "catalog" {
+        return super::catalog::json_changed("default", &was, &now);
+    }
+    let names: BTreeSet<String> = [&was, &now]
+        .iter()
+        .filter_map(|v| v.as_object())
+        .flat_map(|m| m.keys().cloned())
+        .collect();
+    names
+        .iter()
+        .flat_map(|name| {
+            super::catalog::json_changed(
+                name,
+                was.get(name).unwrap_or(&Json::Null),
+                now.get(name).unwrap_or(&Json::Null),
+            )
+        })
+        .collect()
 }
 
 /// `^3.1.0 -> ^3.2.0`, `^3.1.0 added`, `^3.1.0 removed`.
@@ -449,6 +497,24 @@ mod data_tests {
         check(
             &format!("{PYPROJECT}\n[tool.ruff]\nline-length = 100\n"),
             "everything: root pyproject.toml [tool.ruff] changed",
+        );
+    }
+
+    #[test]
+    fn root_package_json_catalogs() {
+        let base = r#"{"workspaces": {"packages": ["packages/*"], "catalog": {"vitest": "3.1.0"}, "catalogs": {"legacy": {"left-pad": "1.2.0"}}}, "devDependencies": {"vitest": "catalog:"}}"#;
+        // Catalog entries concern only their takers (the test graph has
+        // none; the end-to-end tests have them): not everything.
+        package_json(
+            base,
+            &base.replace("\"vitest\": \"3.1.0\"", "\"vitest\": \"3.2.0\""),
+            "",
+        );
+        package_json(base, &base.replace("1.2.0", "1.3.0"), "");
+        package_json(
+            base,
+            &base.replace("packages/*", "pkgs/*"),
+            "everything: root package.json \"workspaces\" changed",
         );
     }
 
