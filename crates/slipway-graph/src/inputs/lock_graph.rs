@@ -55,26 +55,38 @@ pub(super) fn compare(
         Some(text) => parse(graph, text).map_err(|err| format!("at {side}: {err}")),
         None => Ok(LockGraph::default()),
     };
-    // Large lockfiles are parsed at once, one revision on each core.
+    let (base, head) = both(base, head, parse_side);
+    let (base, head) = (base?, head?);
+    Ok(compare_parsed(&base, &head))
+}
+
+/// `read` of both revisions; of large lockfiles at once, one on each core.
+pub(super) fn both<T: Send>(
+    base: Option<&str>,
+    head: Option<&str>,
+    read: impl Fn(Option<&str>, &str) -> T + Sync,
+) -> (T, T) {
     let large = |text: Option<&str>| text.is_some_and(|t| t.len() >= PARALLEL_FROM);
-    let (base, head) = if large(base) && large(head) {
+    if large(base) && large(head) {
         std::thread::scope(|scope| {
-            let old = scope.spawn(|| parse_side(base, "base"));
-            let new = parse_side(head, "head");
+            let old = scope.spawn(|| read(base, "base"));
+            let new = read(head, "head");
             let old = old
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (old, new)
         })
     } else {
-        (parse_side(base, "base"), parse_side(head, "head"))
-    };
-    let (base, head) = (base?, head?);
+        (read(base, "base"), read(head, "head"))
+    }
+}
 
-    let starts = starts(&base, &head);
+/// Compares two parsed revisions of a lockfile.
+pub(super) fn compare_parsed(base: &LockGraph, head: &LockGraph) -> InputDiff {
+    let starts = starts(base, head);
     let mut reached: BTreeMap<Member, BTreeSet<String>> = BTreeMap::new();
     let mut unreached: BTreeSet<String> = BTreeSet::new();
-    for side in [&base, &head] {
+    for side in [base, head] {
         let parents = parents(side);
         for (key, label) in &starts {
             if !side.nodes.contains_key(*key) {
@@ -109,13 +121,13 @@ pub(super) fn compare(
             Member::Root => None,
         })
         .collect();
-    Ok(InputDiff {
+    InputDiff {
         resolution: Resolution::Packages {
             packages,
             root: root.map(|labels| join_limited(&labels)),
         },
         warnings: Vec::new(),
-    })
+    }
 }
 
 /// Where to walk up from, and what to call each change. Entries that

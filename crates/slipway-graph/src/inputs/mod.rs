@@ -14,6 +14,7 @@ mod lock_graph;
 mod nested;
 mod npm_lock;
 mod pnpm_lock;
+mod pnpm_scan;
 mod root_manifest;
 #[cfg(test)]
 mod testing;
@@ -153,7 +154,7 @@ pub fn diff_input(
             };
         }
         SharedInput::CargoLock => lock_graph::compare(graph, base, head, cargo_lock::parse),
-        SharedInput::PnpmLock => lock_graph::compare(graph, base, head, pnpm_lock::parse),
+        SharedInput::PnpmLock => pnpm_lock::compare(graph, base, head),
         SharedInput::NpmLock => lock_graph::compare(graph, base, head, npm_lock::parse),
         SharedInput::YarnLock => lock_graph::compare(graph, base, head, yarn_lock::parse),
         SharedInput::GoWorkSum => go_sum::compare(graph, base.unwrap_or(""), head.unwrap_or("")),

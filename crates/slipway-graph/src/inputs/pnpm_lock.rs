@@ -11,7 +11,26 @@ use crate::graph::PackageGraph;
 use crate::model::Ecosystem;
 use crate::yaml::{entries, scalar};
 
-const DEP_SECTIONS: [&str; 3] = ["dependencies", "devDependencies", "optionalDependencies"];
+pub(super) const DEP_SECTIONS: [&str; 3] =
+    ["dependencies", "devDependencies", "optionalDependencies"];
+
+/// Compares two revisions: scanned when both are in the shape pnpm 9
+/// writes, else parsed as YAML (both the same way, so their entries'
+/// fingerprints compare).
+pub(super) fn compare(
+    graph: &PackageGraph,
+    base: Option<&str>,
+    head: Option<&str>,
+) -> Result<super::InputDiff, String> {
+    let scan = |text: Option<&str>, _: &str| match text {
+        Some(text) => super::pnpm_scan::scan(graph, text),
+        None => Some(LockGraph::default()),
+    };
+    match super::lock_graph::both(base, head, scan) {
+        (Some(old), Some(new)) => Ok(super::lock_graph::compare_parsed(&old, &new)),
+        _ => super::lock_graph::compare(graph, base, head, parse),
+    }
+}
 
 pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, String> {
     let doc = crate::yaml::load(text).map_err(|err| err.to_string())?;
@@ -103,7 +122,7 @@ fn child_key(resolved: &Yaml, name: &str, version: &str) -> Option<String> {
 }
 
 /// `@scope/name@1.2.3(peer@1)` or `name/1.2.3` into name and version.
-fn split_key(key: &str) -> (&str, &str) {
+pub(super) fn split_key(key: &str) -> (&str, &str) {
     let plain = key.split('(').next().unwrap_or(key);
     let at = plain
         .get(1..)
