@@ -42,7 +42,12 @@ enum Case {
 )]
 fn compare(ci_matrix: &Path, turbo: &Path, packages: usize, case: Case) -> anyhow::Result<()> {
     let work = std::env::temp_dir().join(format!("slipway-bench-{}", std::process::id()));
-    let _cleanup = crate::tools::RemoveOnDrop(work.clone());
+    // SLIPWAY_BENCH_KEEP=1 keeps the generated workspace for a profiler.
+    let keep = std::env::var_os("SLIPWAY_BENCH_KEEP").is_some();
+    let _cleanup = (!keep).then(|| crate::tools::RemoveOnDrop(work.clone()));
+    if keep {
+        eprintln!("==> keeping {}", work.display());
+    }
     generate(&work, packages, case)?;
     let lockfile_size = std::fs::metadata(work.join("pnpm-lock.yaml"))?.len();
 

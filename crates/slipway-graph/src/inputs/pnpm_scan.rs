@@ -9,6 +9,7 @@
 //! Both readings give the same entries, children and members; they are
 //! tested on the same inputs.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use super::lock_graph::{LockGraph, Member, Node};
@@ -24,57 +25,57 @@ enum Section {
     Other,
 }
 
-/// One entry of `importers`, `packages` or `snapshots` as lines.
+/// One entry of `importers`, `packages` or `snapshots`, borrowed from the
+/// text.
 #[derive(Default)]
-struct Entry {
-    key: String,
-    /// The entry's text, for its fingerprint.
-    text: String,
+struct Entry<'t> {
+    key: Cow<'t, str>,
+    /// Byte range of the entry's lines, for its fingerprint.
+    start: usize,
+    end: usize,
     /// `(name, version)` of its dependency sections (for an importer, the
     /// `version` of each).
-    deps: Vec<(String, String)>,
+    deps: Vec<(Cow<'t, str>, Cow<'t, str>)>,
 }
 
 /// The lockfile's entries, or `None` when the text is not in the shape
 /// pnpm 9 writes.
 pub(super) fn scan(graph: &PackageGraph, text: &str) -> Option<LockGraph> {
     let mut scanner = Scanner::default();
-    for line in text.lines() {
-        scanner.line(line)?;
+    let mut offset = 0;
+    for raw in text.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        scanner.line(line, offset, offset + raw.len())?;
+        offset += raw.len();
     }
     scanner.finish_entry();
     if !scanner.version_seen {
         return None;
     }
-    Some(build(
-        graph,
-        &scanner.importers,
-        &scanner.packages,
-        &scanner.snapshots,
-    ))
+    Some(build(graph, text, &scanner))
 }
 
 #[derive(Default)]
-struct Scanner {
+struct Scanner<'t> {
     section: Option<Section>,
     version_seen: bool,
-    importers: Vec<Entry>,
-    packages: HashMap<String, String>,
-    snapshots: Vec<Entry>,
-    current: Option<(Section, Entry)>,
+    importers: Vec<Entry<'t>>,
+    packages: HashMap<Cow<'t, str>, (usize, usize)>,
+    snapshots: Vec<Entry<'t>>,
+    current: Option<(Section, Entry<'t>)>,
     /// Whether the current field of the entry is a dependency section.
     in_deps: bool,
     /// In an importer: the dependency whose `version` comes next.
-    pending: Option<String>,
+    pending: Option<Cow<'t, str>>,
 }
 
-impl Scanner {
+impl<'t> Scanner<'t> {
     fn finish_entry(&mut self) {
         if let Some((section, entry)) = self.current.take() {
             match section {
                 Section::Importers => self.importers.push(entry),
                 Section::Packages => {
-                    self.packages.insert(entry.key, entry.text);
+                    self.packages.insert(entry.key, (entry.start, entry.end));
                 }
                 Section::Snapshots => self.snapshots.push(entry),
                 Section::Other => {}
@@ -82,8 +83,9 @@ impl Scanner {
         }
     }
 
-    /// Takes one line; `None` when it is not of the expected shape.
-    fn line(&mut self, line: &str) -> Option<()> {
+    /// Takes one line, at bytes `start..end` of the text; `None` when it is
+    /// not of the expected shape.
+    fn line(&mut self, line: &'t str, start: usize, end: usize) -> Option<()> {
         let content = line.trim_start_matches(' ');
         if content.is_empty() || content.starts_with('#') {
             return Some(());
@@ -96,21 +98,20 @@ impl Scanner {
             // A list item (`transitivePeerDependencies`, `os`): text only.
             let in_deps = self.in_deps;
             let (_, entry) = self.current.as_mut().filter(|_| !in_deps && indent >= 6)?;
-            if item.starts_with('&') || item.starts_with('*') {
+            if item.starts_with(['&', '*']) {
                 return None;
             }
-            entry.text.push_str(line);
-            entry.text.push('\n');
+            entry.end = end;
             return Some(());
         }
         let (key, value) = split_line(content)?;
         let special = |s: &str| s.starts_with(['&', '*', '|', '>']);
-        if special(&value) || special(&key) || key == "<<" {
+        if special(value) || special(&key) || key == "<<" {
             return None;
         }
         let section = self.section.unwrap_or(Section::Other);
         match indent {
-            0 => self.top_level(&key, &value),
+            0 => self.top_level(&key, value),
             2 if section != Section::Other => {
                 self.finish_entry();
                 if !value.is_empty() && value != "{}" {
@@ -118,14 +119,16 @@ impl Scanner {
                 }
                 let entry = Entry {
                     key,
-                    ..Entry::default()
+                    start,
+                    end,
+                    deps: Vec::new(),
                 };
                 self.current = Some((section, entry));
                 self.in_deps = false;
                 self.pending = None;
                 Some(())
             }
-            4 | 6 | 8 if section != Section::Other => self.field(line, indent, key, &value),
+            4 | 6 | 8 if section != Section::Other => self.field(end, indent, key, value),
             _ if section == Section::Other => Some(()),
             _ => None,
         }
@@ -153,14 +156,19 @@ impl Scanner {
         Some(())
     }
 
-    /// A line inside an entry, indented 4, 6 or 8.
-    fn field(&mut self, line: &str, indent: usize, key: String, value: &str) -> Option<()> {
+    /// A line inside an entry, indented 4, 6 or 8, ending at byte `end`.
+    fn field(
+        &mut self,
+        end: usize,
+        indent: usize,
+        key: Cow<'t, str>,
+        value: &'t str,
+    ) -> Option<()> {
         let (section, entry) = self.current.as_mut()?;
-        entry.text.push_str(line);
-        entry.text.push('\n');
+        entry.end = end;
         match (indent, *section) {
             (4, _) => {
-                self.in_deps = DEP_SECTIONS.contains(&key.as_str()) && value.is_empty();
+                self.in_deps = DEP_SECTIONS.contains(&key.as_ref()) && value.is_empty();
                 self.pending = None;
             }
             (6, Section::Snapshots) if self.in_deps => {
@@ -188,23 +196,22 @@ impl Scanner {
     }
 }
 
-fn build(
-    graph: &PackageGraph,
-    importers: &[Entry],
-    packages: &HashMap<String, String>,
-    snapshots: &[Entry],
-) -> LockGraph {
-    let resolved: HashSet<&str> = snapshots.iter().map(|e| e.key.as_str()).collect();
-    let child = |name: &str, version: &str| -> Option<String> {
-        let key = format!("{name}@{version}");
+fn build(graph: &PackageGraph, text: &str, scanned: &Scanner<'_>) -> LockGraph {
+    let resolved: HashSet<&str> = scanned.snapshots.iter().map(|e| e.key.as_ref()).collect();
+    let mut key = String::new();
+    let mut child = |name: &str, version: &str| -> Option<String> {
+        key.clear();
+        key.push_str(name);
+        key.push('@');
+        key.push_str(version);
         if resolved.contains(key.as_str()) {
-            return Some(key);
+            return Some(key.clone());
         }
         // An alias (`npm:real@1`) or a key given whole.
         resolved.contains(version).then(|| version.to_owned())
     };
-    let mut nodes = HashMap::with_capacity(snapshots.len() + importers.len());
-    for entry in snapshots {
+    let mut nodes = HashMap::with_capacity(scanned.snapshots.len() + scanned.importers.len());
+    for entry in &scanned.snapshots {
         let (name, version) = split_key(&entry.key);
         let mut children: Vec<String> = entry
             .deps
@@ -212,22 +219,23 @@ fn build(
             .filter_map(|(dep, version)| child(dep, version))
             .collect();
         children.sort();
-        let meta = packages
+        let meta = scanned
+            .packages
             .get(entry.key.split('(').next().unwrap_or(&entry.key))
-            .map_or("", String::as_str);
+            .map_or("", |&(start, end)| &text[start..end]);
         nodes.insert(
-            entry.key.clone(),
+            entry.key.to_string(),
             Node {
                 name: name.to_owned(),
                 version: version.split('(').next().unwrap_or(version).to_owned(),
-                fingerprint: format!("{}{meta}", entry.text),
+                fingerprint: fingerprint(&text[entry.start..entry.end], meta),
                 children,
                 member: None,
             },
         );
     }
-    for entry in importers {
-        let path = entry.key.as_str();
+    for entry in &scanned.importers {
+        let path = entry.key.as_ref();
         let member = match graph.package_at(path, Ecosystem::Pnpm) {
             Some(id) => Member::Package(id),
             None if path == "." => Member::Root,
@@ -254,23 +262,37 @@ fn build(
     LockGraph { nodes }
 }
 
+/// 128 bits of the entry's text, its `packages` metadata included: two
+/// revisions' entries are the same when these are.
+fn fingerprint(text: &str, meta: &str) -> String {
+    use std::hash::{Hash as _, Hasher as _};
+    let half = |salt: u8| {
+        let mut hasher = std::hash::DefaultHasher::new();
+        salt.hash(&mut hasher);
+        text.hash(&mut hasher);
+        meta.hash(&mut hasher);
+        hasher.finish()
+    };
+    format!("{:016x}{:016x}", half(0), half(1))
+}
+
 /// `key: value` or `key:` into the unquoted key and the raw value.
-fn split_line(content: &str) -> Option<(String, String)> {
-    let (key, rest) =
-        if let Some(quote) = content.chars().next().filter(|c| *c == '\'' || *c == '"') {
-            let end = closing_quote(content, quote)?;
-            (unquote(&content[..=end])?, &content[end + 1..])
-        } else {
-            let colon = content
-                .find(": ")
-                .or_else(|| content.strip_suffix(':').map(str::len))?;
-            (content[..colon].to_owned(), &content[colon..])
-        };
+fn split_line(content: &str) -> Option<(Cow<'_, str>, &str)> {
+    let (key, rest) = if content.starts_with(['\'', '"']) {
+        let quote = content.chars().next()?;
+        let end = closing_quote(content, quote)?;
+        (unquote(&content[..=end])?, &content[end + 1..])
+    } else {
+        let colon = content
+            .find(": ")
+            .or_else(|| content.strip_suffix(':').map(str::len))?;
+        (Cow::Borrowed(&content[..colon]), &content[colon..])
+    };
     let rest = rest.strip_prefix(':')?;
     if !rest.is_empty() && !rest.starts_with(' ') {
         return None;
     }
-    Some((key, rest.trim().to_owned()))
+    Some((key, rest.trim()))
 }
 
 /// The byte index of the quote closing the one at 0 (`''` escapes `'`).
@@ -293,15 +315,20 @@ fn closing_quote(s: &str, quote: char) -> Option<usize> {
     None
 }
 
-fn unquote(value: &str) -> Option<String> {
+fn unquote(value: &str) -> Option<Cow<'_, str>> {
     if let Some(inner) = value.strip_prefix('\'') {
-        return Some(inner.strip_suffix('\'')?.replace("''", "'"));
+        let inner = inner.strip_suffix('\'')?;
+        return Some(if inner.contains("''") {
+            Cow::Owned(inner.replace("''", "'"))
+        } else {
+            Cow::Borrowed(inner)
+        });
     }
     if let Some(inner) = value.strip_prefix('"') {
         let inner = inner.strip_suffix('"')?;
-        return (!inner.contains('\\')).then(|| inner.to_owned());
+        return (!inner.contains('\\')).then_some(Cow::Borrowed(inner));
     }
-    Some(value.to_owned())
+    Some(Cow::Borrowed(value))
 }
 
 #[cfg(test)]
