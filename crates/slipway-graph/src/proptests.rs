@@ -104,7 +104,7 @@ proptest! {
 
     #[test]
     fn manifest_names_never_panic(text in any::<String>()) {
-        for file in ["Cargo.toml", "package.json", "go.mod"] {
+        for file in ["Cargo.toml", "package.json", "go.mod", "pyproject.toml"] {
             let _ = crate::package_name(file, &text);
         }
     }
@@ -121,7 +121,10 @@ proptest! {
         node in manifest_text(r#"{"workspaces": ["a", "b/*"]}"#),
         pnpm in manifest_text("packages:\n  - a\n  - 'b/*'\n"),
         work in manifest_text("use (\n  ./a\n)\n"),
-        which in 0usize..4,
+        uv in manifest_text("[tool.uv.workspace]\nmembers = [\"a\", \"b/*\"]\n[tool.uv.sources]\nc = { workspace = true }\n"),
+        project in manifest_text("[project]\nname = \"a\"\ndependencies = [\"c>=1\"]\n[dependency-groups]\ndev = [{include-group = \"x\"}]\n[tool.poetry.dependencies]\nd = { path = \"../b/c\" }\n"),
+        gomod in manifest_text("module example.com/a\nrequire example.com/c v0.0.0\nreplace example.com/c => ../b/c\n"),
+        which in 0usize..6,
     ) {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -131,6 +134,8 @@ proptest! {
             0 => &[("Cargo.toml", &cargo), ("a/Cargo.toml", &member), ("b/c/Cargo.toml", "[package]\nname = \"c\"\n")],
             1 => &[("package.json", &node), ("a/package.json", &member)],
             2 => &[("pnpm-workspace.yaml", &pnpm), ("a/package.json", "{\"name\": \"a\"}")],
+            3 => &[("pyproject.toml", &uv), ("a/pyproject.toml", &project), ("b/c/pyproject.toml", "[project]\nname = \"c\"\n")],
+            4 => &[("go.mod", "module example.com/root\n"), ("a/go.mod", &gomod), ("b/c/go.mod", "module example.com/c\n")],
             _ => &[("go.work", &work), ("a/go.mod", &member)],
         };
         for (path, text) in files {
@@ -200,7 +205,7 @@ proptest! {
     fn shared_inputs_never_panic(
         base in lockfile_text(),
         head in lockfile_text(),
-        which in 0usize..9,
+        which in 0usize..12,
     ) {
         use crate::inputs::SharedInput;
         let mut b = GraphBuilder::new();
@@ -223,6 +228,9 @@ proptest! {
             SharedInput::PackageJsonRoot,
             SharedInput::UvLock,
             SharedInput::PyprojectRoot,
+            SharedInput::BunLock,
+            SharedInput::PnpmWorkspace,
+            SharedInput::BunLockb,
         ][which];
         let diff = crate::inputs::diff_input(&graph, input, Some(&base), Some(&head));
         if let crate::affected::Resolution::Everything(why) = &diff.resolution {
@@ -239,7 +247,7 @@ proptest! {
 
 /// Real lockfile fragments of every format, cut and spliced at random.
 fn lockfile_text() -> impl Strategy<Value = String> {
-    const PIECES: [&str; 9] = [
+    const PIECES: [&str; 11] = [
         "[[package]]\nname = \"itoa\"\nversion = \"1.0.10\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"a\"\nversion = \"0.1.0\"\ndependencies = [\n \"itoa\",\n]\n",
         "lockfileVersion: '9.0'\nimporters:\n  packages/n:\n    dependencies:\n      left-pad:\n        specifier: ^1.2.0\n        version: 1.2.0\npackages:\n  left-pad@1.2.0:\n    resolution: {integrity: sha512-x}\nsnapshots:\n  left-pad@1.2.0: {}\n",
         "{\"lockfileVersion\": 3, \"packages\": {\"\": {}, \"packages/n\": {\"dependencies\": {\"left-pad\": \"^1.2.0\"}}, \"node_modules/left-pad\": {\"version\": \"1.2.0\"}, \"node_modules/n\": {\"resolved\": \"packages/n\", \"link\": true}}}",
@@ -248,6 +256,8 @@ fn lockfile_text() -> impl Strategy<Value = String> {
         "golang.org/x/text v0.14.0 h1:abc=\ngolang.org/x/text v0.14.0/go.mod h1:def=\n",
         "[workspace]\nmembers = [\"packages/*\"]\n[workspace.dependencies]\nitoa = \"1\"\n",
         "version = 1\n[manifest]\nmembers = [\"p\"]\n[[package]]\nname = \"p\"\nversion = \"0.1.0\"\nsource = { editable = \"py/p\" }\ndependencies = [{ name = \"idna\" }]\n[[package]]\nname = \"idna\"\nversion = \"3.6\"\nsource = { registry = \"https://pypi.org/simple\" }\n",
+        "{\n  \"lockfileVersion\": 1,\n  \"workspaces\": {\n    \"\": { \"name\": \"r\" },\n    \"packages/n\": { \"name\": \"n\", \"dependencies\": { \"left-pad\": \"^1.2.0\" } },\n  },\n  \"packages\": {\n    \"left-pad\": [\"left-pad@1.2.0\", \"\", {}, \"sha512-x\"],\n  }\n}\n",
+        "packages:\n  - packages/*\ncatalog:\n  left-pad: ^1.2.0\ncatalogs:\n  old:\n    left-pad: ^1.0.0\n",
         "[tool.uv.workspace]\nmembers = [\"py/*\"]\n[tool.uv]\noverride-dependencies = [\"idna==3.7\"]\n[dependency-groups]\ndev = [\"pytest>=8\"]\n",
     ];
     (

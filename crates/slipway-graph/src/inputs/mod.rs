@@ -144,6 +144,12 @@ pub fn diff_input(
         SharedInput::PackageJsonRoot => return root_manifest::package_json(graph, base, head),
         SharedInput::PyprojectRoot => return root_manifest::pyproject(graph, base, head),
         SharedInput::PnpmWorkspace => return catalog::pnpm_workspace(graph, base, head),
+        SharedInput::BunLockb if base == head => {
+            return InputDiff {
+                resolution: Resolution::packages(Vec::new()),
+                warnings: Vec::new(),
+            };
+        }
         SharedInput::BunLockb => {
             return InputDiff {
                 resolution: Resolution::Everything(
