@@ -102,10 +102,7 @@ fn without_go_work_every_go_mod_is_a_module_and_replaces_are_edges() {
          example.com/mono/api (go) api: example.com/mono/api <- example.com/mono/sdk <- sdk/sdk.go\n\
          example.com/mono/sdk (go) sdk: example.com/mono/sdk <- sdk/sdk.go\n"
     );
-    let explain = repo
-        .ci_matrix()
-        .args(["--base", "HEAD~1", "--explain", "example.com/mono"])
-        .success();
+    let explain = super::explain(&repo, "example.com/mono");
     assert!(
         explain.contains("edges: example.com/mono -> example.com/mono/api (replace), example.com/mono/api -> example.com/mono/sdk (replace)"),
         "{explain}"
@@ -123,10 +120,7 @@ fn a_require_without_a_replace_builds_against_the_published_version() {
         got,
         "example.com/mono/log (go) log: example.com/mono/log <- log/log.go\n"
     );
-    let explain = repo
-        .ci_matrix()
-        .args(["--base", "HEAD~1", "--explain", "example.com/mono/api"])
-        .success();
+    let explain = super::explain(&repo, "example.com/mono/api");
     assert!(
         explain.contains("example.com/mono/api requires example.com/mono/log v1.4.0 with no local link (a replace or a workspace source): it builds against the published version"),
         "{explain}"

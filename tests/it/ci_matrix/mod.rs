@@ -38,3 +38,10 @@ fn affected_by(repo: &Repo, change: &[(&str, Option<&str>)]) -> String {
         .success();
     because_lines(&out)
 }
+
+/// `--explain PKG` for the diff from the commit before.
+fn explain(repo: &Repo, package: &str) -> String {
+    repo.ci_matrix()
+        .args(["--base", "HEAD~1", "--explain", package])
+        .success()
+}

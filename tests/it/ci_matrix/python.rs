@@ -64,10 +64,7 @@ fn a_uv_workspace_reads_members_sources_and_groups() {
          cli (python) packages/cli: cli <- api <- legacy-shim <- libs/legacy/src/legacy/__init__.py\n\
          legacy-shim (python) libs/legacy: legacy-shim <- libs/legacy/src/legacy/__init__.py\n"
     );
-    let explain = repo
-        .ci_matrix()
-        .args(["--base", "HEAD~1", "--explain", "cli"])
-        .success();
+    let explain = super::explain(&repo, "cli");
     assert!(
         explain.contains("edges: cli -> api (dev), api -> legacy-shim (optional)"),
         "{explain}"
@@ -108,10 +105,7 @@ fn uv_lock_changes_reach_only_the_members_that_resolve_them() {
         "api (python) packages/api: api <- packages/api/pyproject.toml\n\
          cli (python) packages/cli: cli <- api <- packages/api/pyproject.toml\n"
     );
-    let explain = repo
-        .ci_matrix()
-        .args(["--base", "HEAD~1", "--explain", "core"])
-        .success();
+    let explain = super::explain(&repo, "core");
     assert!(
         explain.contains("uv.lock changed and was compared at both revisions"),
         "{explain}"

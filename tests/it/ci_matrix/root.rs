@@ -91,10 +91,7 @@ fn a_changeset_and_docs_affect_nothing_and_say_so() {
         "{summary}"
     );
 
-    let explain = repo
-        .ci_matrix()
-        .args(["--base", "HEAD~1", "--explain", "web"])
-        .success();
+    let explain = super::explain(&repo, "web");
     assert!(
         explain.contains("3 changed paths lie in no package and belong to the root, which affects nothing (unowned = root)"),
         "{explain}"
@@ -141,10 +138,7 @@ fn root_build_configuration_affects_everything() {
         "{got}"
     );
     assert_eq!(got.lines().count(), 5, "{got}");
-    let explain = repo
-        .ci_matrix()
-        .args(["--base", "HEAD~1", "--explain", "docs"])
-        .success();
+    let explain = super::explain(&repo, "docs");
     assert_eq!(
         explain,
         "docs is affected: docs <- config/shared.env (global)\n\
@@ -312,10 +306,7 @@ fn the_lockfile_leaves_packages_without_external_dependencies_alone() {
              b (pnpm) packages/b: b <- a <- packages/a/package.json\n"
         );
         for package in ["plain", "c"] {
-            let explain = repo
-                .ci_matrix()
-                .args(["--base", "HEAD~1", "--explain", package])
-                .success();
+            let explain = super::explain(&repo, package);
             assert!(
                 explain.contains(&format!(
                     "pnpm-lock.yaml changed and was compared at both revisions: none of its changes is in what {package} or its dependencies resolve"

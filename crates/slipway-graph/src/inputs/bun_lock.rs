@@ -89,21 +89,13 @@ pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, Strin
             None => continue,
         };
         let prefix = workspace["name"].as_str().unwrap_or_default();
-        let mut children: Vec<String> = dependency_names(workspace)
+        let children: Vec<String> = dependency_names(workspace)
             .iter()
             .filter_map(|dep| resolve(if path == "." { "" } else { prefix }, dep))
             .collect();
-        children.sort();
-        children.dedup();
         nodes.insert(
             format!("workspace:{path}"),
-            Node {
-                name: path.to_owned(),
-                version: String::new(),
-                fingerprint: String::new(),
-                children,
-                member: Some(member),
-            },
+            Node::workspace(path, children, member),
         );
     }
     Ok(LockGraph { nodes })

@@ -33,6 +33,23 @@ pub(super) struct Node {
     pub(super) member: Option<Member>,
 }
 
+impl Node {
+    /// The node of a workspace member or the root: what it depends on
+    /// directly, sorted, and nothing to fingerprint (its own changes are
+    /// its manifest's, which ownership covers).
+    pub(super) fn workspace(name: &str, mut children: Vec<String>, member: Member) -> Node {
+        children.sort();
+        children.dedup();
+        Node {
+            name: name.to_owned(),
+            version: String::new(),
+            fingerprint: String::new(),
+            children,
+            member: Some(member),
+        }
+    }
+}
+
 /// A parsed lockfile: entries by key.
 #[derive(Debug, Default)]
 pub(super) struct LockGraph {

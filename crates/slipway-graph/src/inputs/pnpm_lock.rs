@@ -92,16 +92,9 @@ pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, Strin
                 children.extend(child_key(resolved, dep, &version));
             }
         }
-        children.sort();
         nodes.insert(
             format!("importer:{path}"),
-            Node {
-                name: path.to_owned(),
-                version: String::new(),
-                fingerprint: String::new(),
-                children,
-                member: Some(member),
-            },
+            Node::workspace(path, children, member),
         );
     }
     Ok(LockGraph { nodes })

@@ -241,22 +241,15 @@ fn build(graph: &PackageGraph, text: &str, scanned: &Scanner<'_>) -> LockGraph {
             None if path == "." => Member::Root,
             None => continue,
         };
-        let mut children: Vec<String> = entry
+        let children: Vec<String> = entry
             .deps
             .iter()
             .filter(|(_, version)| !version.starts_with("link:"))
             .filter_map(|(dep, version)| child(dep, version))
             .collect();
-        children.sort();
         nodes.insert(
             format!("importer:{path}"),
-            Node {
-                name: path.to_owned(),
-                version: String::new(),
-                fingerprint: String::new(),
-                children,
-                member: Some(member),
-            },
+            Node::workspace(path, children, member),
         );
     }
     LockGraph { nodes }

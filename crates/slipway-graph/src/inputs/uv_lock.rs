@@ -100,23 +100,15 @@ pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, Strin
         .and_then(|m| m.get("dependency-groups"))
         .and_then(Value::as_table)
     {
-        let mut children: Vec<String> = groups
+        let children: Vec<String> = groups
             .values()
             .filter_map(Value::as_array)
             .flatten()
             .flat_map(&resolve)
             .collect();
-        children.sort();
-        children.dedup();
         nodes.insert(
             "manifest:.".to_owned(),
-            Node {
-                name: "(root)".to_owned(),
-                version: String::new(),
-                fingerprint: String::new(),
-                children,
-                member: Some(Member::Root),
-            },
+            Node::workspace("(root)", children, Member::Root),
         );
     }
     Ok(LockGraph { nodes })

@@ -204,38 +204,24 @@ fn add_classic_members(
         .ids()
         .filter(|&id| graph.package(id).ecosystem == Ecosystem::Yarn)
     {
-        let mut children: Vec<String> = graph
+        let children: Vec<String> = graph
             .externals(id)
             .iter()
             .filter_map(|(dep, range)| resolve(dep, range))
             .collect();
-        children.sort();
         nodes.insert(
             format!("workspace:{}", graph.package(id).path),
-            Node {
-                name: graph.package(id).name.clone(),
-                version: String::new(),
-                fingerprint: String::new(),
-                children,
-                member: Some(Member::Package(id)),
-            },
+            Node::workspace(&graph.package(id).name, children, Member::Package(id)),
         );
     }
-    let mut children: Vec<String> = graph
+    let children: Vec<String> = graph
         .root_externals()
         .iter()
         .filter_map(|(dep, range)| resolve(dep, range))
         .collect();
-    children.sort();
     nodes.insert(
         "workspace:.".to_owned(),
-        Node {
-            name: "(root)".to_owned(),
-            version: String::new(),
-            fingerprint: String::new(),
-            children,
-            member: Some(Member::Root),
-        },
+        Node::workspace("(root)", children, Member::Root),
     );
 }
 
