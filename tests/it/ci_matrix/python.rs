@@ -174,3 +174,45 @@ fn poetry_path_dependencies_join_the_graph() {
          testing-kit (python) libs/testing-kit: testing-kit <- libs/testing-kit/kit.py\n"
     );
 }
+
+#[test]
+fn a_members_source_overrides_the_roots_and_overrides_are_precise() {
+    let root = "[tool.uv.workspace]\nmembers = [\"a\", \"b\", \"c\"]\n\n[tool.uv]\noverride-dependencies = [\"idna==3.6\"]\n\n[tool.uv.sources]\nb = { workspace = true }\n";
+    let repo = Repo::with_files(&[
+        ("pyproject.toml", root),
+        (
+            "a/pyproject.toml",
+            "[project]\nname = \"a\"\ndependencies = [\"b\", \"idna>=3\"]\n\n[tool.uv.sources]\nb = { index = \"internal\" }\n",
+        ),
+        ("b/pyproject.toml", "[project]\nname = \"b\"\n"),
+        (
+            "c/pyproject.toml",
+            "[project]\nname = \"c\"\ndependencies = [\"b\"]\n",
+        ),
+    ]);
+    // a takes b from an index (its own source wins): no edge.
+    let got = affected_by(&repo, &[("b/b.py", Some("\n"))]);
+    assert_eq!(
+        got,
+        "b (python) b: b <- b/b.py\nc (python) c: c <- b <- b/b.py\n"
+    );
+    let got = affected_by(
+        &repo,
+        &[("pyproject.toml", Some(&root.replace("3.6", "3.7")))],
+    );
+    assert_eq!(
+        got,
+        "a (python) a: a <- pyproject.toml (root override idna)\n"
+    );
+    let got = affected_by(
+        &repo,
+        &[(
+            "pyproject.toml",
+            Some(&format!("{root}\n[tool.ruff]\nline-length = 99\n")),
+        )],
+    );
+    assert!(
+        got.contains("\"why\":\"root pyproject.toml [tool.ruff] changed\""),
+        "{got}"
+    );
+}
