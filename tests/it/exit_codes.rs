@@ -76,6 +76,22 @@ fn ci_matrix_codes() {
         5,
         "`git ",
     );
+    let gate = |needs: &str| repo.ci_matrix().args(["gate", "--needs", needs]);
+    check(
+        gate(
+            r#"{"plan": {"result": "success", "outputs": {"has_affected": "false"}}, "test": {"result": "skipped", "outputs": {}}}"#,
+        ),
+        0,
+        "gate passed: plan found nothing affected",
+    );
+    check(gate("[]"), 3, "--needs is not a `needs` context");
+    check(
+        gate(
+            r#"{"plan": {"result": "success", "outputs": {"has_affected": "true"}}, "test": {"result": "cancelled", "outputs": {}}}"#,
+        ),
+        7,
+        "the gate fails: test cancelled",
+    );
 }
 
 /// art-stream: 0 is every transfer of `artifact::streaming`.

@@ -10,6 +10,9 @@ use slipway_cli::LogArgs;
 /// yarn, pnpm and Go workspaces, found at the root) or from a hand-kept
 /// dep-graph.json (--graph). Changes come from --changed-files,
 /// --changed-files-from, or git (--base). Data goes to stdout, logs to stderr.
+///
+/// `ci-matrix gate --needs JSON` is the one required check for a plan and
+/// its matrix jobs (see `ci-matrix gate --help`).
 #[derive(Debug, Parser)]
 #[command(name = "ci-matrix", version, max_term_width = 100)]
 pub struct Cli {

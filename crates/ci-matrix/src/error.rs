@@ -43,6 +43,12 @@ pub enum Error {
         "the matrix and package list take {size} bytes, over GitHub's limit of {limit} bytes for a job's outputs"
     )]
     OutputTooLarge { size: usize, limit: usize },
+    /// `ci-matrix gate --needs` is not GitHub's `needs` context.
+    #[error("--needs is not a `needs` context: {message}")]
+    Needs { message: String },
+    /// `ci-matrix gate` found a job that did not pass.
+    #[error("the gate fails: {}", failures.join("; "))]
+    GateFailed { failures: Vec<String> },
     /// The repository root given or found cannot be opened.
     #[error("failed to open the repository root {path}")]
     Root {
@@ -72,7 +78,10 @@ impl Error {
     pub fn exit(&self) -> Exit {
         match self {
             Error::NoChanges | Error::UnknownPackage { .. } | Error::BadGlob { .. } => Exit::Usage,
-            Error::Graph(_) | Error::Input(_) | Error::Config(_) => Exit::BadInput,
+            Error::Graph(_) | Error::Input(_) | Error::Config(_) | Error::Needs { .. } => {
+                Exit::BadInput
+            }
+            Error::GateFailed { .. } => Exit::GateFailed,
             Error::Git(_) => Exit::Git,
             Error::Cycle { .. } => Exit::Cycle,
             Error::OutputTooLarge { .. } => Exit::OutputTooLarge,

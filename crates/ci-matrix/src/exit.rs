@@ -20,4 +20,7 @@ pub enum Exit {
     /// The outputs would exceed GitHub's 1 MB job-output limit (shard with
     /// `--max-jobs`, or use `--output-file`).
     OutputTooLarge = 6,
+    /// `ci-matrix gate`: a needed job failed, was cancelled, or was skipped
+    /// though packages were affected.
+    GateFailed = 7,
 }

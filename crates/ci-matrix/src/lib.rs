@@ -11,6 +11,7 @@ mod emit;
 mod error;
 mod event;
 mod exit;
+pub mod gate;
 pub mod git;
 mod input;
 mod observe;

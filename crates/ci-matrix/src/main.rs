@@ -3,6 +3,18 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // `ci-matrix gate …` has a command line of its own; the main one keeps
+    // the origin article's positional form.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "gate") {
+        let cli = ci_matrix::gate::GateCli::parse_from(
+            std::env::args_os()
+                .enumerate()
+                .filter(|(i, _)| *i != 1)
+                .map(|(_, a)| a),
+        );
+        ci_matrix::init_logging(&cli.log);
+        return slipway_cli::finish("ci-matrix", ci_matrix::gate::run(&cli));
+    }
     let cli = ci_matrix::Cli::parse();
     ci_matrix::init_logging(&cli.log);
     slipway_cli::finish("ci-matrix", ci_matrix::run(&cli))

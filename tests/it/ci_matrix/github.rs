@@ -110,3 +110,45 @@ fn failures_become_error_annotations_under_actions() {
         "{stderr}"
     );
 }
+
+/// `ci-matrix gate` as the `actions/gate` action runs it: `needs` shaped
+/// as GitHub renders `toJSON(needs)`, a summary and an error annotation.
+#[test]
+fn the_gate_reads_needs_and_writes_a_summary() {
+    let repo = Repo::with_files(&[("go.mod", "module a\n")]);
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary");
+    let needs = r#"{
+  "plan": {
+    "result": "success",
+    "outputs": {
+      "matrix": "{\"include\":[{\"package\":\"a\",\"path\":\".\"}]}",
+      "has_affected": "true"
+    }
+  },
+  "test": {
+    "result": "failure",
+    "outputs": {}
+  }
+}"#;
+    let out = repo
+        .ci_matrix()
+        .args(["gate", "--needs", needs])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output();
+    assert_eq!(out.code, Some(7), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("::error title=ci-matrix::test failed"),
+        "{}",
+        out.stderr
+    );
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(text.contains("**Failed**: test failed."), "{text}");
+    assert!(
+        text.contains("| `plan` | success |\n| `test` | failure |"),
+        "{text}"
+    );
+    let help = repo.ci_matrix().args(["gate", "--help"]).success();
+    assert!(help.contains("--needs <JSON>"), "{help}");
+}
