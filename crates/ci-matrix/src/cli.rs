@@ -68,6 +68,12 @@ pub struct Cli {
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_jobs: u32,
 
+    /// Pack shards by these job durations: a JSON object of package names
+    /// to seconds (a previous run's). Packages missing get the median;
+    /// `weight` in the configuration wins.
+    #[arg(long, value_name = "FILE")]
+    pub timings: Option<PathBuf>,
+
     /// Write the output to FILE (atomically) instead of stdout. Under
     /// GitHub Actions a matrix too large for a job output then goes only here.
     #[arg(long, value_name = "FILE")]

@@ -11,6 +11,7 @@
 //! [packages.web]
 //! implicit-dependencies = ["design-tokens"]  # as if web depended on design-tokens
 //! extra-inputs = ["config/web/**"]           # paths outside web/ that belong to it
+//! weight = 420                                # seconds its job takes, for packing shards
 //! ```
 
 use std::collections::BTreeMap;
@@ -44,6 +45,9 @@ pub(crate) struct PackageConfig {
     pub(crate) implicit_dependencies: Vec<String>,
     #[serde(default)]
     pub(crate) extra_inputs: Vec<String>,
+    /// How long the package's job takes, in seconds (any unit works if all
+    /// agree): shards are packed by it.
+    pub(crate) weight: Option<f64>,
 }
 
 /// A configuration that cannot be used; the message names the file and key.

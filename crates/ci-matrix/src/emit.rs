@@ -19,8 +19,9 @@ pub(crate) fn emit(
     graph: &PackageGraph,
     affected: &Affected<'_>,
     report: &report::Report<'_>,
+    weights: Option<&[f64]>,
 ) -> Result<(), Error> {
-    let matrix_json = report::matrix_json(graph, affected, cli.max_jobs as usize);
+    let matrix_json = report::matrix_json(graph, affected, cli.max_jobs as usize, weights);
     let data = if let Some(name) = &cli.explain {
         let id = graph
             .find(name)

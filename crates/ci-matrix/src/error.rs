@@ -43,6 +43,9 @@ pub enum Error {
         "the matrix and package list take {size} bytes, over GitHub's limit of {limit} bytes for a job's outputs"
     )]
     OutputTooLarge { size: usize, limit: usize },
+    /// `--timings FILE` cannot be read or is not `{"package": seconds}`.
+    #[error("invalid timings in {path}: {message}")]
+    Timings { path: PathBuf, message: String },
     /// `ci-matrix gate --needs` is not GitHub's `needs` context.
     #[error("--needs is not a `needs` context: {message}")]
     Needs { message: String },
@@ -78,9 +81,11 @@ impl Error {
     pub fn exit(&self) -> Exit {
         match self {
             Error::NoChanges | Error::UnknownPackage { .. } | Error::BadGlob { .. } => Exit::Usage,
-            Error::Graph(_) | Error::Input(_) | Error::Config(_) | Error::Needs { .. } => {
-                Exit::BadInput
-            }
+            Error::Graph(_)
+            | Error::Input(_)
+            | Error::Config(_)
+            | Error::Needs { .. }
+            | Error::Timings { .. } => Exit::BadInput,
             Error::GateFailed { .. } => Exit::GateFailed,
             Error::Git(_) => Exit::Git,
             Error::Cycle { .. } => Exit::Cycle,

@@ -18,6 +18,7 @@ mod observe;
 mod options;
 mod render;
 pub mod report;
+mod weights;
 
 use std::path::{Path, PathBuf};
 
@@ -86,7 +87,15 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         })
         .collect();
     let report = report::report(&graph, &affected, source, removed);
-    emit::emit(cli, &actions, &graph, &affected, &report)
+    let weights = weights::weights(cli, &config, config_path.as_deref(), &graph)?;
+    emit::emit(
+        cli,
+        &actions,
+        &graph,
+        &affected,
+        &report,
+        weights.as_deref(),
+    )
 }
 
 /// The package graph and the change, read at once: reading manifests and

@@ -2,7 +2,7 @@
 //! shapes are a contract; change them only with a new `version`.
 
 use serde::Serialize;
-use slipway_graph::{Affected, Ecosystem, PackageGraph, Reason};
+use slipway_graph::{Affected, Ecosystem, PackageGraph, PackageId, Reason};
 
 /// Version of the `--format json` report.
 pub const REPORT_VERSION: u32 = 1;
@@ -22,6 +22,10 @@ pub struct ShardEntry {
     pub shard: usize,
     pub packages: Vec<String>,
     pub paths: Vec<String>,
+    /// The shard's total weight, when packed by weights (`--timings`,
+    /// `weight` in the configuration).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -113,14 +117,21 @@ pub struct RemovedPackage {
 }
 
 /// The matrix as JSON: one entry per affected package, or, with more than
-/// `max_jobs` of them, `max_jobs` shards of consecutive packages (sizes
-/// differ by at most one), every package in exactly one.
+/// `max_jobs` of them, `max_jobs` shards, every package in exactly one.
+/// Without `weights` (per package index) shards are consecutive packages
+/// whose sizes differ by at most one; with them, packages are packed
+/// heaviest first onto the lightest shard, and each shard says its weight.
 ///
 /// # Panics
 ///
 /// Never: the matrix types always serialize.
 #[must_use]
-pub fn matrix_json(graph: &PackageGraph, affected: &Affected<'_>, max_jobs: usize) -> String {
+pub fn matrix_json(
+    graph: &PackageGraph,
+    affected: &Affected<'_>,
+    max_jobs: usize,
+    weights: Option<&[f64]>,
+) -> String {
     let ids = affected.packages(graph);
     let max_jobs = max_jobs.max(1);
     let json = if ids.len() <= max_jobs {
@@ -134,25 +145,69 @@ pub fn matrix_json(graph: &PackageGraph, affected: &Affected<'_>, max_jobs: usiz
                 .collect(),
         })
     } else {
-        let shards = (0..max_jobs)
-            .map(|i| {
-                let chunk = &ids[i * ids.len() / max_jobs..(i + 1) * ids.len() / max_jobs];
-                ShardEntry {
-                    shard: i + 1,
-                    packages: chunk
-                        .iter()
-                        .map(|&id| graph.package(id).id.clone())
-                        .collect(),
-                    paths: chunk
-                        .iter()
-                        .map(|&id| graph.package(id).path.clone())
-                        .collect(),
-                }
+        let groups: Vec<(Vec<PackageId>, Option<f64>)> = match weights {
+            None => (0..max_jobs)
+                .map(|i| {
+                    let chunk = &ids[i * ids.len() / max_jobs..(i + 1) * ids.len() / max_jobs];
+                    (chunk.to_vec(), None)
+                })
+                .collect(),
+            Some(weights) => pack(graph, &ids, max_jobs, weights),
+        };
+        let shards = groups
+            .into_iter()
+            .enumerate()
+            .map(|(i, (chunk, weight))| ShardEntry {
+                shard: i + 1,
+                packages: chunk
+                    .iter()
+                    .map(|&id| graph.package(id).id.clone())
+                    .collect(),
+                paths: chunk
+                    .iter()
+                    .map(|&id| graph.package(id).path.clone())
+                    .collect(),
+                weight,
             })
             .collect();
         serde_json::to_string(&Matrix { include: shards })
     };
     json.expect("matrix types always serialize")
+}
+
+/// Longest-processing-time packing: heaviest package first, each onto the
+/// shard with the least weight so far (the lowest-numbered on a tie).
+/// Each shard's packages are in id order.
+fn pack(
+    graph: &PackageGraph,
+    ids: &[PackageId],
+    shards: usize,
+    weights: &[f64],
+) -> Vec<(Vec<PackageId>, Option<f64>)> {
+    let mut order: Vec<PackageId> = ids.to_vec();
+    order.sort_by(|a, b| {
+        weights[b.index()]
+            .total_cmp(&weights[a.index()])
+            .then_with(|| graph.package(*a).id.cmp(&graph.package(*b).id))
+    });
+    let mut groups: Vec<(Vec<PackageId>, f64)> = vec![(Vec::new(), 0.0); shards];
+    for id in order {
+        let lightest = groups
+            .iter()
+            .enumerate()
+            .min_by(|(i, a), (j, b)| a.1.total_cmp(&b.1).then(i.cmp(j)))
+            .map_or(0, |(i, _)| i);
+        groups[lightest].0.push(id);
+        groups[lightest].1 += weights[id.index()];
+    }
+    groups
+        .into_iter()
+        .map(|(mut chunk, weight)| {
+            chunk.sort_by(|a, b| graph.package(*a).id.cmp(&graph.package(*b).id));
+            // Milliseconds are plenty, and keep the JSON short.
+            (chunk, Some((weight * 1000.0).round() / 1000.0))
+        })
+        .collect()
 }
 
 #[must_use]

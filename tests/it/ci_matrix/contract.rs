@@ -120,3 +120,89 @@ fn a_matrix_over_the_output_limit_fails_or_goes_to_a_file() {
         .collect();
     assert_eq!(leftovers.len(), 2, "no temporary file left: {leftovers:?}");
 }
+
+/// A skewed distribution of job durations (1 to 10,000 seconds).
+fn skewed(i: usize) -> f64 {
+    let x = f64::from(u32::try_from((i * 7919) % 100 + 1).unwrap());
+    x * x
+}
+
+fn max_shard_weight(matrix: &serde_json::Value, weight: &dyn Fn(&str) -> f64) -> (f64, usize) {
+    let mut heaviest: f64 = 0.0;
+    let mut count = 0;
+    for entry in matrix["include"].as_array().unwrap() {
+        let total: f64 = entry["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| weight(p.as_str().unwrap()))
+            .sum();
+        count += entry["packages"].as_array().unwrap().len();
+        heaviest = heaviest.max(total);
+    }
+    (heaviest, count)
+}
+
+#[test]
+fn weighted_shards_are_balanced_by_time() {
+    let repo = many(300, 0);
+    let timings: serde_json::Map<String, serde_json::Value> = (0..300)
+        .map(|i| (format!("p{i:04}"), serde_json::json!(skewed(i))))
+        .collect();
+    let file = repo.path().join("timings.json");
+    std::fs::write(&file, serde_json::Value::Object(timings).to_string()).unwrap();
+    let weight = |name: &str| skewed(name[1..].parse().unwrap());
+    let total: f64 = (0..300).map(skewed).sum();
+    let heaviest_package = (0..300).map(skewed).fold(0.0, f64::max);
+    for shards in [16usize, 100, 256] {
+        let jobs = shards.to_string();
+        let run = |timings: bool| {
+            let mut run = repo.ci_matrix().args([
+                "dep-graph.json",
+                "[\"Makefile\"]",
+                "--unowned",
+                "all",
+                "--max-jobs",
+                &jobs,
+            ]);
+            if timings {
+                run = run.arg_path("--timings", &file);
+            }
+            serde_json::from_str::<serde_json::Value>(&run.success()).unwrap()
+        };
+        let weighted = run(true);
+        let (largest, count) = max_shard_weight(&weighted, &weight);
+        assert_eq!(count, 300, "every package once");
+        let bound = (1.1 * total / f64::from(u32::try_from(shards).unwrap())).max(heaviest_package);
+        assert!(
+            largest <= bound,
+            "{shards} shards: largest {largest}, bound {bound}"
+        );
+        let said: f64 = weighted["include"][0]["weight"].as_f64().unwrap();
+        assert!(said > 0.0, "each shard carries its weight");
+        // Count-balanced packing of the same durations is the control.
+        let counted = run(false);
+        assert!(
+            counted["include"][0].get("weight").is_none(),
+            "no weight without weights"
+        );
+        if shards == 16 {
+            let (largest, _) = max_shard_weight(&counted, &weight);
+            assert!(
+                largest > bound,
+                "the control should be unbalanced: {largest} <= {bound}"
+            );
+        }
+    }
+    std::fs::write(&file, "{\"p0001\": \"slow\"}").unwrap();
+    let out = repo
+        .ci_matrix()
+        .args(["dep-graph.json", "[\"Makefile\"]", "--max-jobs", "2"])
+        .arg_path("--timings", &file)
+        .output();
+    let stderr = out.failure(3);
+    assert!(
+        stderr.contains("invalid timings in") && stderr.contains("\"p0001\""),
+        "{stderr}"
+    );
+}
