@@ -83,10 +83,8 @@ pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, Strin
     }
     for (dir, workspace) in doc["workspaces"].as_object().into_iter().flatten() {
         let path = if dir.is_empty() { "." } else { dir.as_str() };
-        let member = match graph.package_at(path, Ecosystem::Bun) {
-            Some(id) => Member::Package(id),
-            None if path == "." => Member::Root,
-            None => continue,
+        let Some(member) = Member::at(graph, path, Ecosystem::Bun) else {
+            continue;
         };
         let prefix = workspace["name"].as_str().unwrap_or_default();
         let children: Vec<String> = dependency_names(workspace)

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::InputDiff;
 use crate::affected::Resolution;
 use crate::graph::PackageGraph;
-use crate::model::PackageId;
+use crate::model::{Ecosystem, PackageId};
 
 /// What a workspace node stands for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,19 @@ pub(super) struct Node {
     /// Keys of the entries it depends on.
     pub(super) children: Vec<String>,
     pub(super) member: Option<Member>,
+}
+
+impl Member {
+    /// The member whose directory is `path`: a package of `ecosystem`, or
+    /// the root when `path` is `.` and the root is no package. `None` for
+    /// any other directory (a project the graph does not have).
+    pub(super) fn at(graph: &PackageGraph, path: &str, ecosystem: Ecosystem) -> Option<Member> {
+        match graph.package_at(path, ecosystem) {
+            Some(id) => Some(Member::Package(id)),
+            None if path == "." => Some(Member::Root),
+            None => None,
+        }
+    }
 }
 
 impl Node {

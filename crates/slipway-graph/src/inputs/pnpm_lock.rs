@@ -73,10 +73,8 @@ pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, Strin
         vec![(".", &doc)]
     };
     for (path, importer) in importers {
-        let member = match graph.package_at(path, Ecosystem::Pnpm) {
-            Some(id) => Member::Package(id),
-            None if path == "." => Member::Root,
-            None => continue,
+        let Some(member) = Member::at(graph, path, Ecosystem::Pnpm) else {
+            continue;
         };
         let mut children = Vec::new();
         for section in DEP_SECTIONS {

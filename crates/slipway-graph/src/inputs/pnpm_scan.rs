@@ -236,10 +236,8 @@ fn build(graph: &PackageGraph, text: &str, scanned: &Scanner<'_>) -> LockGraph {
     }
     for entry in &scanned.importers {
         let path = entry.key.as_ref();
-        let member = match graph.package_at(path, Ecosystem::Pnpm) {
-            Some(id) => Member::Package(id),
-            None if path == "." => Member::Root,
-            None => continue,
+        let Some(member) = Member::at(graph, path, Ecosystem::Pnpm) else {
+            continue;
         };
         let children: Vec<String> = entry
             .deps

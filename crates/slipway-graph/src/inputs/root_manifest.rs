@@ -33,18 +33,9 @@ const PACKAGE_TABLES: [&str; 12] = [
 ];
 
 pub(super) fn cargo(graph: &PackageGraph, base: Option<&str>, head: Option<&str>) -> InputDiff {
-    let parse = |text: Option<&str>, side: &str| -> Result<Table, String> {
-        toml::from_str(text.unwrap_or("")).map_err(|err| format!("at {side}: {}", err.message()))
-    };
-    let (old, new) = match (parse(base, "base"), parse(head, "head")) {
-        (Ok(old), Ok(new)) => (old, new),
-        (Err(err), _) | (_, Err(err)) => return unparseable("Cargo.toml", &err),
-    };
-    let table = |t: &Table, key: &str| {
-        t.get(key)
-            .and_then(Toml::as_table)
-            .cloned()
-            .unwrap_or_default()
+    let (old, new) = match toml_sides(base, head) {
+        Ok(sides) => sides,
+        Err(err) => return unparseable("Cargo.toml", &err),
     };
     let (old_ws, new_ws) = (table(&old, "workspace"), table(&new, "workspace"));
 
@@ -230,18 +221,9 @@ pub(super) fn package_json(
 /// when it does; anything else (sources, the workspace, tool settings
 /// every member reads) concerns everything.
 pub(super) fn pyproject(graph: &PackageGraph, base: Option<&str>, head: Option<&str>) -> InputDiff {
-    let parse = |text: Option<&str>, side: &str| -> Result<Table, String> {
-        toml::from_str(text.unwrap_or("")).map_err(|err| format!("at {side}: {}", err.message()))
-    };
-    let (old, new) = match (parse(base, "base"), parse(head, "head")) {
-        (Ok(old), Ok(new)) => (old, new),
-        (Err(err), _) | (_, Err(err)) => return unparseable("pyproject.toml", &err),
-    };
-    let table = |t: &Table, key: &str| {
-        t.get(key)
-            .and_then(Toml::as_table)
-            .cloned()
-            .unwrap_or_default()
+    let (old, new) = match toml_sides(base, head) {
+        Ok(sides) => sides,
+        Err(err) => return unparseable("pyproject.toml", &err),
     };
     let mut own = BTreeSet::new();
     let mut overridden = BTreeSet::new();
@@ -355,6 +337,22 @@ fn spec_change(was: Option<&Json>, now: Option<&Json>) -> String {
         (Some(was), None) => format!("{} removed", text(was)),
         (None, None) => String::new(),
     }
+}
+
+/// Both sides of a root TOML manifest (`None`: absent, read as empty).
+fn toml_sides(base: Option<&str>, head: Option<&str>) -> Result<(Table, Table), String> {
+    let parse = |text: Option<&str>, side: &str| -> Result<Table, String> {
+        toml::from_str(text.unwrap_or("")).map_err(|err| format!("at {side}: {}", err.message()))
+    };
+    Ok((parse(base, "base")?, parse(head, "head")?))
+}
+
+/// The table under `key`, empty when absent or not a table.
+fn table(t: &Table, key: &str) -> Table {
+    t.get(key)
+        .and_then(Toml::as_table)
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// One side of a root `package.json` (`None`: absent, read as `{}`).

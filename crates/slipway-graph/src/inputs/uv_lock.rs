@@ -69,14 +69,8 @@ pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, Strin
         let mut children: Vec<String> = dependency_lists(entry).flat_map(&resolve).collect();
         children.sort();
         children.dedup();
-        let member = local_path(entry).and_then(|path| {
-            match graph.package_at(&path, Ecosystem::Python) {
-                Some(id) => Some(Member::Package(id)),
-                None if path == "." => Some(Member::Root),
-                // A local project no package is: a plain entry.
-                None => None,
-            }
-        });
+        // A local project no package is: a plain entry.
+        let member = local_path(entry).and_then(|path| Member::at(graph, &path, Ecosystem::Python));
         let mut body = (*entry).clone();
         // The resolved metadata of a member restates its manifest, which
         // ownership already covers.
