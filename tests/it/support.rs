@@ -253,6 +253,24 @@ impl Output {
     }
 }
 
+/// Reads `name<<DELIM … DELIM` records back, as the runner does.
+pub(crate) fn parse_outputs(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let (name, delimiter) = line.split_once("<<").expect("delimiter syntax");
+        let mut value = Vec::new();
+        for l in lines.by_ref() {
+            if l == delimiter {
+                break;
+            }
+            value.push(l);
+        }
+        out.push((name.to_owned(), value.join("\n")));
+    }
+    out
+}
+
 /// The JSON report as `package (ecosystem) path: because` lines, the part
 /// of a report that stays the same across runs (no commit ids).
 pub(crate) fn because_lines(report_json: &str) -> String {

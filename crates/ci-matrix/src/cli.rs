@@ -74,6 +74,14 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub timings: Option<PathBuf>,
 
+    /// One matrix entry per affected task of each package,
+    /// `{"package","path","task"}`, for these tasks (comma-separated). Each
+    /// task's inputs and whether it follows dependencies come from
+    /// `[tasks.NAME]` in the configuration (default: every file of the
+    /// package, dependencies followed).
+    #[arg(long, value_name = "TASKS", value_delimiter = ',')]
+    pub tasks: Vec<String>,
+
     /// Write the output to FILE (atomically) instead of stdout. Under
     /// GitHub Actions a matrix too large for a job output then goes only here.
     #[arg(long, value_name = "FILE")]

@@ -12,6 +12,13 @@
 //! implicit-dependencies = ["design-tokens"]  # as if web depended on design-tokens
 //! extra-inputs = ["config/web/**"]           # paths outside web/ that belong to it
 //! weight = 420                                # seconds its job takes, for packing shards
+//!
+//! [tasks.build]                   # for --tasks build,…
+//! inputs = ["src/**", "package.json"]  # globs relative to each package (default: every file)
+//! dependencies = true             # affected when a dependency's build is (the default)
+//!
+//! [packages.web.tasks.build]      # one package's override
+//! inputs = ["app/**"]
 //! ```
 
 use std::collections::BTreeMap;
@@ -36,6 +43,20 @@ pub(crate) struct Config {
     pub(crate) nested_workspaces: Vec<String>,
     pub(crate) unowned: Option<slipway_graph::Unowned>,
     pub(crate) root_dependencies: Option<slipway_graph::RootDependencies>,
+    #[serde(default)]
+    pub(crate) tasks: BTreeMap<String, TaskConfig>,
+}
+
+/// `[tasks.NAME]`, or `[packages.PKG.tasks.NAME]` for one package: a key
+/// left out keeps the task's (or the default's) value.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct TaskConfig {
+    /// Globs relative to the package; default every file of it.
+    pub(crate) inputs: Option<Vec<String>>,
+    /// Whether the task is affected when the same task is affected in a
+    /// dependency; default true.
+    pub(crate) dependencies: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +69,8 @@ pub(crate) struct PackageConfig {
     /// How long the package's job takes, in seconds (any unit works if all
     /// agree): shards are packed by it.
     pub(crate) weight: Option<f64>,
+    #[serde(default)]
+    pub(crate) tasks: BTreeMap<String, TaskConfig>,
 }
 
 /// A configuration that cannot be used; the message names the file and key.
@@ -157,6 +180,18 @@ mod tests {
             config.root_dependencies,
             Some(slipway_graph::RootDependencies::Ignore)
         );
+        let config = parse(
+            Path::new("c"),
+            "[tasks.lint]\ninputs = [\"src/**\"]\ndependencies = false\n[packages.web.tasks.lint]\ninputs = []\n",
+        )
+        .unwrap();
+        assert_eq!(config.tasks["lint"].dependencies, Some(false));
+        assert_eq!(
+            config.packages["web"].tasks["lint"].inputs.as_deref(),
+            Some(&[][..])
+        );
+        let err = parse(Path::new("c"), "[tasks.lint]\ninput = []\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field `input`"), "{err}");
         let err = parse(Path::new("c"), "unowned = \"none\"\n").unwrap_err();
         assert!(
             err.to_string()

@@ -5,41 +5,59 @@
 use std::path::Path;
 
 use slipway_cli::github::{self, Actions};
-use slipway_graph::{Affected, PackageGraph};
+use slipway_graph::{Affected, AffectedTasks, PackageGraph};
 
 use crate::{Cli, Error, Format, render, report};
 
 /// GitHub's limit on one job's outputs, all of them together.
 const JOB_OUTPUT_LIMIT: usize = 1_000_000;
 
+/// What was worked out, for writing.
+pub(crate) struct Result<'r> {
+    pub(crate) graph: &'r PackageGraph,
+    pub(crate) affected: &'r Affected<'r>,
+    pub(crate) tasks: Option<&'r AffectedTasks<'r>>,
+    pub(crate) report: &'r report::Report<'r>,
+}
+
 /// Writes what `cli` asked for, and the step outputs and summary.
 pub(crate) fn emit(
     cli: &Cli,
     actions: &Actions,
-    graph: &PackageGraph,
-    affected: &Affected<'_>,
-    report: &report::Report<'_>,
+    result: &Result<'_>,
     weights: Option<&[f64]>,
-) -> Result<(), Error> {
-    let matrix_json = report::matrix_json(graph, affected, cli.max_jobs as usize, weights);
+) -> std::result::Result<(), Error> {
+    let Result {
+        graph,
+        affected,
+        tasks,
+        report,
+    } = *result;
+    let jobs = report::jobs(graph, affected, tasks);
+    let matrix_json = report::matrix_json(graph, &jobs, cli.max_jobs as usize, weights);
     let data = if let Some(name) = &cli.explain {
         let id = graph
             .find(name)
             .ok_or_else(|| Error::UnknownPackage { name: name.clone() })?;
-        render::explain(graph, affected, id)
+        let mut text = render::explain(graph, affected, id);
+        if let Some(tasks) = tasks {
+            text.push_str(&render::explain_tasks(graph, affected, tasks, id));
+        }
+        text
     } else {
         match cli.format {
             Format::Matrix => format!("{matrix_json}\n"),
             Format::Json => format!("{}\n", report::to_json(report)),
-            Format::List => render::list(graph, affected),
+            Format::List => render::list(graph, &jobs),
             Format::Dot => render::dot(graph, affected),
         }
     };
     if let Some(file) = &actions.output {
         let outputs = step_outputs(
+            graph,
             report,
+            &jobs,
             &matrix_json,
-            affected.len(),
             cli.output_file.as_deref(),
         )?;
         github::append_outputs(file, &outputs)
@@ -58,13 +76,22 @@ pub(crate) fn emit(
 
 /// The step outputs. A matrix over GitHub's 1 MB job-output limit is never
 /// written cut short: it fails, or with `--output-file` is left to the file.
+/// `count` is the number of jobs (packages, or tasks with `--tasks`);
+/// `packages` the packages with a job.
 fn step_outputs(
+    graph: &PackageGraph,
     report: &report::Report<'_>,
+    jobs: &[report::Job<'_>],
     matrix_json: &str,
-    count: usize,
     output_file: Option<&Path>,
-) -> Result<Vec<(&'static str, String)>, Error> {
-    let names: Vec<&str> = report.affected.iter().map(|p| p.package.as_str()).collect();
+) -> std::result::Result<Vec<(&'static str, String)>, Error> {
+    let count = jobs.len();
+    let mut names: Vec<&str> = jobs
+        .iter()
+        .map(|job| graph.package(job.package).id.as_str())
+        .collect();
+    // Jobs are sorted by package, so one package's tasks are adjacent.
+    names.dedup();
     let packages = report::to_json_line(&names);
     let mut outputs = vec![
         ("has_affected", (count > 0).to_string()),

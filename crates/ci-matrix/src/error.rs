@@ -27,6 +27,9 @@ pub enum Error {
         pattern: String,
         message: String,
     },
+    /// A `--tasks` name that cannot be a task.
+    #[error("--tasks {name:?}: {message}")]
+    BadTask { name: String, message: String },
     #[error(transparent)]
     Graph(#[from] GraphError),
     #[error(transparent)]
@@ -80,7 +83,10 @@ impl Error {
     #[must_use]
     pub fn exit(&self) -> Exit {
         match self {
-            Error::NoChanges | Error::UnknownPackage { .. } | Error::BadGlob { .. } => Exit::Usage,
+            Error::NoChanges
+            | Error::UnknownPackage { .. }
+            | Error::BadGlob { .. }
+            | Error::BadTask { .. } => Exit::Usage,
             Error::Graph(_)
             | Error::Input(_)
             | Error::Config(_)

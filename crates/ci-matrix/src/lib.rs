@@ -18,6 +18,7 @@ mod observe;
 mod options;
 mod render;
 pub mod report;
+mod tasks;
 mod weights;
 
 use std::path::{Path, PathBuf};
@@ -72,6 +73,8 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
     }
 
     let affected = slipway_graph::affected(&graph, &changed, &options);
+    let tasks = tasks::tasks(cli, &config, config_path.as_deref(), &graph)?
+        .map(|tasks| slipway_graph::affected_tasks(&graph, &changed, &options, &affected, tasks));
     observe::log_result(&graph, &affected, &actions, changed.len());
     observe::warn_undeclared(&root, &affected.unowned, &actions);
     if let Some(gateway) = &cli.pushgateway {
@@ -86,14 +89,17 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
             files: r.files.clone(),
         })
         .collect();
-    let report = report::report(&graph, &affected, source, removed);
+    let report = report::report(&graph, &affected, tasks.as_ref(), source, removed);
     let weights = weights::weights(cli, &config, config_path.as_deref(), &graph)?;
     emit::emit(
         cli,
         &actions,
-        &graph,
-        &affected,
-        &report,
+        &emit::Result {
+            graph: &graph,
+            affected: &affected,
+            tasks: tasks.as_ref(),
+            report: &report,
+        },
         weights.as_deref(),
     )
 }

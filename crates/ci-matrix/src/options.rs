@@ -138,7 +138,7 @@ fn bad_glob(what: &str, pattern: &str, err: &globset::Error) -> Error {
     }
 }
 
-fn build_globs(what: &str, patterns: &[String]) -> Result<globset::GlobSet, Error> {
+pub(crate) fn build_globs(what: &str, patterns: &[String]) -> Result<globset::GlobSet, Error> {
     let mut set = globset::GlobSetBuilder::new();
     for pattern in patterns {
         let glob = globset::GlobBuilder::new(pattern)

@@ -2,17 +2,72 @@
 
 use std::fmt::Write as _;
 
-use slipway_graph::{Affected, PackageGraph, PackageId};
+use slipway_graph::{Affected, AffectedTasks, PackageGraph, PackageId};
 
-use crate::report::Report;
+use crate::report::{Job, Report};
 
-pub(crate) fn list(graph: &PackageGraph, affected: &Affected) -> String {
+/// One job per line: the package, or `package#task` with `--tasks`.
+pub(crate) fn list(graph: &PackageGraph, jobs: &[Job<'_>]) -> String {
     let mut out = String::new();
-    for id in affected.packages(graph) {
-        out.push_str(&graph.package(id).id);
+    for job in jobs {
+        out.push_str(&graph.package(job.package).id);
+        if let Some(task) = job.task {
+            out.push('#');
+            out.push_str(task);
+        }
         out.push('\n');
     }
     out
+}
+
+/// Why each task of `id` is, or is not, affected: one line each.
+pub(crate) fn explain_tasks(
+    graph: &PackageGraph,
+    affected: &Affected,
+    tasks: &AffectedTasks,
+    id: PackageId,
+) -> String {
+    let mut out = String::new();
+    let package = graph.package(id);
+    for (t, name) in tasks.names().iter().enumerate() {
+        if let Some(chain) = tasks.chain_text(graph, affected, t, id) {
+            let _ = writeln!(out, "task {name}: affected: {chain}");
+            continue;
+        }
+        let own = tasks.changed_files(id);
+        let files = if own.is_empty() {
+            format!("no changed file lies under {}", package.path)
+        } else {
+            format!(
+                "its changed files ({}) match none of its inputs ({})",
+                own.iter().take(5).copied().collect::<Vec<_>>().join(", "),
+                tasks.rule(t, id).inputs_text()
+            )
+        };
+        let deps = dependency_text(graph, tasks, t, id);
+        let _ = writeln!(out, "task {name}: not affected: {files}, and {deps}");
+    }
+    out
+}
+
+/// Why a task of a package is not affected through its dependencies.
+fn dependency_text(graph: &PackageGraph, tasks: &AffectedTasks, t: usize, id: PackageId) -> String {
+    let name = &tasks.names()[t];
+    let mut affected_deps: Vec<&str> = graph
+        .dependencies(id)
+        .filter(|(dep, _)| tasks.contains(t, *dep))
+        .map(|(dep, _)| graph.package(dep).id.as_str())
+        .collect();
+    affected_deps.sort_unstable();
+    affected_deps.dedup();
+    if affected_deps.is_empty() {
+        format!("no dependency has {name} affected")
+    } else {
+        format!(
+            "{name} does not follow dependencies (dependencies = false), though {} has it affected",
+            affected_deps.join(", ")
+        )
+    }
 }
 
 /// The whole graph in Graphviz dot; affected packages are filled and bold,
@@ -213,6 +268,18 @@ pub(crate) fn summary(report: &Report) -> String {
         report.affected.len(),
         report.packages_total
     );
+    if let Some(names) = report.tasks {
+        let jobs: usize = report
+            .affected
+            .iter()
+            .map(|p| p.tasks.as_ref().map_or(0, Vec::len))
+            .sum();
+        let _ = writeln!(
+            out,
+            "\n{jobs} task jobs, of the tasks {}.",
+            code_list(&names.iter().map(String::as_str).collect::<Vec<_>>())
+        );
+    }
     match (&report.base_sha, &report.head_sha) {
         (Some(base), Some(head)) => {
             let _ = writeln!(
@@ -259,18 +326,7 @@ pub(crate) fn summary(report: &Report) -> String {
             escape_cell(change.detail)
         );
     }
-    if !report.affected.is_empty() {
-        out.push_str("\n| package | path | why |\n| --- | --- | --- |\n");
-        for p in &report.affected {
-            let _ = writeln!(
-                out,
-                "| `{}` | `{}` | {} |",
-                p.package,
-                p.path,
-                escape_cell(&p.because)
-            );
-        }
-    }
+    affected_table(&mut out, report);
     for removed in &report.removed {
         let _ = writeln!(
             out,
@@ -287,6 +343,36 @@ pub(crate) fn summary(report: &Report) -> String {
         );
     }
     out
+}
+
+/// The affected packages as a table, with their tasks under `--tasks`.
+fn affected_table(out: &mut String, report: &Report) {
+    if report.affected.is_empty() {
+        return;
+    }
+    if report.tasks.is_some() {
+        out.push_str("\n| package | path | tasks | why |\n| --- | --- | --- | --- |\n");
+    } else {
+        out.push_str("\n| package | path | why |\n| --- | --- | --- |\n");
+    }
+    for p in &report.affected {
+        let tasks = p.tasks.as_ref().map(|tasks| {
+            let names: Vec<&str> = tasks.iter().map(|t| t.task).collect();
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                names.join(", ")
+            }
+        });
+        let _ = writeln!(
+            out,
+            "| `{}` | `{}` |{} {} |",
+            p.package,
+            p.path,
+            tasks.map_or_else(String::new, |t| format!(" {} |", escape_cell(&t))),
+            escape_cell(&p.because)
+        );
+    }
 }
 
 /// The first few paths as code, `and N more`.

@@ -2,7 +2,9 @@
 //! shapes are a contract; change them only with a new `version`.
 
 use serde::Serialize;
-use slipway_graph::{Affected, Ecosystem, PackageGraph, PackageId, Reason};
+use slipway_graph::{
+    Affected, AffectedTasks, Ecosystem, PackageGraph, PackageId, Reason, TaskReason,
+};
 
 /// Version of the `--format json` report.
 pub const REPORT_VERSION: u32 = 1;
@@ -22,6 +24,9 @@ pub struct ShardEntry {
     pub shard: usize,
     pub packages: Vec<String>,
     pub paths: Vec<String>,
+    /// With `--tasks`, each entry's task: `packages[i]` runs `tasks[i]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<String>>,
     /// The shard's total weight, when packed by weights (`--timings`,
     /// `weight` in the configuration).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -32,6 +37,44 @@ pub struct ShardEntry {
 pub struct MatrixEntry {
     pub package: String,
     pub path: String,
+    /// With `--tasks`, the task to run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+}
+
+/// One matrix job before packing: a package, or one task of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Job<'t> {
+    pub package: PackageId,
+    pub task: Option<&'t str>,
+}
+
+/// The jobs of a result: each affected package (sorted by id), or with
+/// tasks each affected task of each package.
+#[must_use]
+pub fn jobs<'t>(
+    graph: &PackageGraph,
+    affected: &Affected<'_>,
+    tasks: Option<&'t AffectedTasks<'_>>,
+) -> Vec<Job<'t>> {
+    match tasks {
+        None => affected
+            .packages(graph)
+            .into_iter()
+            .map(|package| Job {
+                package,
+                task: None,
+            })
+            .collect(),
+        Some(tasks) => tasks
+            .entries(graph)
+            .into_iter()
+            .map(|(package, t)| Job {
+                package,
+                task: Some(tasks.names()[t].as_str()),
+            })
+            .collect(),
+    }
 }
 
 /// Where the list of changes came from.
@@ -57,6 +100,9 @@ pub struct Report<'a> {
     /// Set when every package is affected because what changed is unknown.
     pub fallback_reason: Option<String>,
     pub packages_total: usize,
+    /// With `--tasks`, the tasks asked for, in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<&'a [String]>,
     pub affected: Vec<AffectedPackage<'a>>,
     pub global_triggers: Vec<GlobalTrigger<'a>>,
     pub removed: Vec<RemovedPackage>,
@@ -100,6 +146,21 @@ pub struct AffectedPackage<'a> {
     pub because: String,
     /// Changed files under the package itself.
     pub changed_files: Vec<&'a str>,
+    /// With `--tasks`, the package's affected tasks, in the order asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tasks: Option<Vec<AffectedTask<'a>>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AffectedTask<'a> {
+    pub task: &'a str,
+    /// `changed` (a changed file matches its inputs), `dependency` (the
+    /// same task of a dependency), `root`, `input`, `global` or `fallback`.
+    pub reason: &'static str,
+    /// `web#build <- ui#build <- packages/ui/src/x.ts`.
+    pub because: String,
+    /// The package's changed files that match the task's inputs.
+    pub changed_files: Vec<&'a str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -116,11 +177,12 @@ pub struct RemovedPackage {
     pub files: Vec<String>,
 }
 
-/// The matrix as JSON: one entry per affected package, or, with more than
-/// `max_jobs` of them, `max_jobs` shards, every package in exactly one.
-/// Without `weights` (per package index) shards are consecutive packages
-/// whose sizes differ by at most one; with them, packages are packed
-/// heaviest first onto the lightest shard, and each shard says its weight.
+/// The matrix as JSON: one entry per job, or, with more than `max_jobs`
+/// of them, `max_jobs` shards, every job in exactly one. Without `weights`
+/// (per package index; a task job weighs what its package does) shards are
+/// consecutive jobs whose counts differ by at most one; with them, jobs are
+/// packed heaviest first onto the lightest shard, and each shard says its
+/// weight.
 ///
 /// # Panics
 ///
@@ -128,46 +190,48 @@ pub struct RemovedPackage {
 #[must_use]
 pub fn matrix_json(
     graph: &PackageGraph,
-    affected: &Affected<'_>,
+    jobs: &[Job<'_>],
     max_jobs: usize,
     weights: Option<&[f64]>,
 ) -> String {
-    let ids = affected.packages(graph);
     let max_jobs = max_jobs.max(1);
-    let json = if ids.len() <= max_jobs {
+    let json = if jobs.len() <= max_jobs {
         serde_json::to_string(&Matrix {
-            include: ids
+            include: jobs
                 .iter()
-                .map(|&id| MatrixEntry {
-                    package: graph.package(id).id.clone(),
-                    path: graph.package(id).path.clone(),
+                .map(|job| MatrixEntry {
+                    package: graph.package(job.package).id.clone(),
+                    path: graph.package(job.package).path.clone(),
+                    task: job.task.map(str::to_owned),
                 })
                 .collect(),
         })
     } else {
-        let groups: Vec<(Vec<PackageId>, Option<f64>)> = match weights {
+        let n = jobs.len();
+        let groups: Vec<(Vec<usize>, Option<f64>)> = match weights {
             None => (0..max_jobs)
-                .map(|i| {
-                    let chunk = &ids[i * ids.len() / max_jobs..(i + 1) * ids.len() / max_jobs];
-                    (chunk.to_vec(), None)
-                })
+                .map(|i| ((i * n / max_jobs..(i + 1) * n / max_jobs).collect(), None))
                 .collect(),
-            Some(weights) => pack(graph, &ids, max_jobs, weights),
+            Some(weights) => pack(jobs, max_jobs, weights),
         };
+        let with_tasks = jobs.iter().any(|j| j.task.is_some());
         let shards = groups
             .into_iter()
             .enumerate()
-            .map(|(i, (chunk, weight))| ShardEntry {
-                shard: i + 1,
-                packages: chunk
-                    .iter()
-                    .map(|&id| graph.package(id).id.clone())
-                    .collect(),
-                paths: chunk
-                    .iter()
-                    .map(|&id| graph.package(id).path.clone())
-                    .collect(),
-                weight,
+            .map(|(i, (chunk, weight))| {
+                let package = |j: &usize| graph.package(jobs[*j].package);
+                ShardEntry {
+                    shard: i + 1,
+                    packages: chunk.iter().map(|j| package(j).id.clone()).collect(),
+                    paths: chunk.iter().map(|j| package(j).path.clone()).collect(),
+                    tasks: with_tasks.then(|| {
+                        chunk
+                            .iter()
+                            .map(|j| jobs[*j].task.unwrap_or_default().to_owned())
+                            .collect()
+                    }),
+                    weight,
+                }
             })
             .collect();
         serde_json::to_string(&Matrix { include: shards })
@@ -175,35 +239,28 @@ pub fn matrix_json(
     json.expect("matrix types always serialize")
 }
 
-/// Longest-processing-time packing: heaviest package first, each onto the
+/// Longest-processing-time packing: heaviest job first, each onto the
 /// shard with the least weight so far (the lowest-numbered on a tie).
-/// Each shard's packages are in id order.
-fn pack(
-    graph: &PackageGraph,
-    ids: &[PackageId],
-    shards: usize,
-    weights: &[f64],
-) -> Vec<(Vec<PackageId>, Option<f64>)> {
-    let mut order: Vec<PackageId> = ids.to_vec();
-    order.sort_by(|a, b| {
-        weights[b.index()]
-            .total_cmp(&weights[a.index()])
-            .then_with(|| graph.package(*a).id.cmp(&graph.package(*b).id))
-    });
-    let mut groups: Vec<(Vec<PackageId>, f64)> = vec![(Vec::new(), 0.0); shards];
-    for id in order {
+/// Returns each shard's jobs (as positions in `jobs`, in order) and weight.
+fn pack(jobs: &[Job<'_>], shards: usize, weights: &[f64]) -> Vec<(Vec<usize>, Option<f64>)> {
+    let weight = |j: usize| weights[jobs[j].package.index()];
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    // Jobs come sorted, so the position breaks ties by package and task.
+    order.sort_by(|&a, &b| weight(b).total_cmp(&weight(a)).then(a.cmp(&b)));
+    let mut groups: Vec<(Vec<usize>, f64)> = vec![(Vec::new(), 0.0); shards];
+    for j in order {
         let lightest = groups
             .iter()
             .enumerate()
-            .min_by(|(i, a), (j, b)| a.1.total_cmp(&b.1).then(i.cmp(j)))
+            .min_by(|(i, a), (k, b)| a.1.total_cmp(&b.1).then(i.cmp(k)))
             .map_or(0, |(i, _)| i);
-        groups[lightest].0.push(id);
-        groups[lightest].1 += weights[id.index()];
+        groups[lightest].0.push(j);
+        groups[lightest].1 += weight(j);
     }
     groups
         .into_iter()
         .map(|(mut chunk, weight)| {
-            chunk.sort_by(|a, b| graph.package(*a).id.cmp(&graph.package(*b).id));
+            chunk.sort_unstable();
             // Milliseconds are plenty, and keep the JSON short.
             (chunk, Some((weight * 1000.0).round() / 1000.0))
         })
@@ -214,6 +271,7 @@ fn pack(
 pub fn report<'a>(
     graph: &PackageGraph,
     affected: &'a Affected<'a>,
+    tasks: Option<&'a AffectedTasks<'a>>,
     source: ChangeSource,
     removed: Vec<RemovedPackage>,
 ) -> Report<'a> {
@@ -252,6 +310,7 @@ pub fn report<'a>(
                 chain,
                 because: affected.chain_text(graph, id).unwrap_or_default(),
                 changed_files,
+                tasks: tasks.map(|tasks| affected_tasks(graph, affected, tasks, id)),
             }
         })
         .collect();
@@ -262,6 +321,7 @@ pub fn report<'a>(
         head_sha: source.head_sha,
         fallback_reason: source.fallback_reason,
         packages_total: graph.len(),
+        tasks: tasks.map(AffectedTasks::names),
         affected: packages,
         global_triggers: affected
             .global_triggers
@@ -290,6 +350,36 @@ pub fn report<'a>(
             .map(|c| c.iter().map(|&id| graph.package(id).id.clone()).collect())
             .collect(),
     }
+}
+
+/// The affected tasks of `id`, in the order asked.
+fn affected_tasks<'a>(
+    graph: &PackageGraph,
+    affected: &Affected<'_>,
+    tasks: &'a AffectedTasks<'a>,
+    id: PackageId,
+) -> Vec<AffectedTask<'a>> {
+    (0..tasks.names().len())
+        .filter_map(|t| {
+            let reason = tasks.reason(t, id)?;
+            let (reason, changed_files) = match reason {
+                TaskReason::Changed { files } => ("changed", files.clone()),
+                TaskReason::Dependency { .. } => ("dependency", Vec::new()),
+                TaskReason::Root { .. } | TaskReason::Marked(Reason::Root(_)) => {
+                    ("root", Vec::new())
+                }
+                TaskReason::Marked(Reason::Input { .. }) => ("input", Vec::new()),
+                TaskReason::Marked(Reason::Fallback) => ("fallback", Vec::new()),
+                TaskReason::Marked(_) => ("global", Vec::new()),
+            };
+            Some(AffectedTask {
+                task: &tasks.names()[t],
+                reason,
+                because: tasks.chain_text(graph, affected, t, id).unwrap_or_default(),
+                changed_files,
+            })
+        })
+        .collect()
 }
 
 /// The report as pretty JSON, the `--format json` output.

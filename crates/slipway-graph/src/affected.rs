@@ -406,7 +406,7 @@ fn add_removed(removed: &mut Vec<RemovedPackage>, dir: &str, file: &str) {
 
 /// The directories whose manifest the change deletes: their packages are
 /// removed, not changed.
-fn deleted_manifest_dirs(changed: &[ChangedPath]) -> HashSet<&str> {
+pub(crate) fn deleted_manifest_dirs(changed: &[ChangedPath]) -> HashSet<&str> {
     changed
         .iter()
         .filter(|c| {
@@ -444,7 +444,7 @@ fn sort_lists<'c>(
 /// global files, precisely resolved shared inputs, ownership (directories,
 /// extra inputs, sources outside the workspace), removed packages, and else
 /// the root's (nothing, or everything under [`Unowned::All`]).
-enum Class<'c, 'g> {
+pub(crate) enum Class<'c, 'g> {
     Ignored,
     Unowned,
     Global(Cow<'c, str>),
@@ -454,7 +454,7 @@ enum Class<'c, 'g> {
     Owned(&'g [PackageId]),
 }
 
-fn classify<'c, 'g>(
+pub(crate) fn classify<'c, 'g>(
     graph: &'g PackageGraph,
     options: &'c Options,
     deleted_manifest_dirs: &HashSet<&str>,

@@ -40,6 +40,7 @@ mod paths;
 #[cfg(test)]
 mod proptests;
 mod root;
+mod tasks;
 mod yaml;
 
 pub use affected::{
@@ -57,3 +58,4 @@ pub use paths::normalize;
 pub use root::{
     BUILTIN_GLOBAL_FILES, BUILTIN_WHY, GlobalFiles, GlobalFilesBuilder, RootDependencies, Unowned,
 };
+pub use tasks::{AffectedTasks, TaskReason, TaskRule, Tasks, affected_tasks};

@@ -1,24 +1,6 @@
 //! Under GitHub Actions: step outputs and the step summary.
 
-use crate::support::Repo;
-
-/// Reads `name<<DELIM … DELIM` records back, as the runner does.
-fn parse_outputs(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut lines = text.lines();
-    while let Some(line) = lines.next() {
-        let (name, delimiter) = line.split_once("<<").expect("delimiter syntax");
-        let mut value = Vec::new();
-        for l in lines.by_ref() {
-            if l == delimiter {
-                break;
-            }
-            value.push(l);
-        }
-        out.push((name.to_owned(), value.join("\n")));
-    }
-    out
-}
+use crate::support::{Repo, parse_outputs};
 
 #[test]
 fn outputs_and_summary_are_written() {

@@ -14,6 +14,7 @@ mod node;
 mod outputs;
 mod python;
 mod root;
+mod tasks;
 
 use crate::support::{Repo, because_lines};
 

@@ -1,0 +1,572 @@
+//! Task-level affected: which of each package's tasks (`build`, `test`,
+//! `lint`, …) a change affects, each task with its own inputs.
+//!
+//! A package's task is affected when a changed file of the package matches
+//! the task's inputs (globs relative to the package), or, when the task
+//! follows dependencies, when the same task is affected in a package it
+//! depends on, transitively (Turborepo's `dependsOn: ["^build"]`). What
+//! marks a package as a whole (a global path, a shared input such as a
+//! lockfile, the root's own dependencies, a fallback) marks every task of
+//! it. The result is always a subset of the package-level [`Affected`].
+
+use std::collections::{HashMap, VecDeque};
+
+use globset::GlobSet;
+
+use crate::affected::{
+    Affected, ChangedPath, Class, Options, Reason, RootCause, classify, deleted_manifest_dirs,
+};
+use crate::graph::PackageGraph;
+use crate::model::PackageId;
+use crate::root::RootDependencies;
+
+/// One task's rule for a package.
+#[derive(Debug, Clone)]
+pub struct TaskRule {
+    /// Globs relative to the package directory; `None` is every file of
+    /// the package.
+    pub inputs: Option<GlobSet>,
+    /// The globs as written, for explanations.
+    pub patterns: Vec<String>,
+    /// Whether the task is affected when the same task is affected in a
+    /// package this one depends on.
+    pub dependencies: bool,
+}
+
+impl Default for TaskRule {
+    fn default() -> Self {
+        TaskRule {
+            inputs: None,
+            patterns: Vec::new(),
+            dependencies: true,
+        }
+    }
+}
+
+impl TaskRule {
+    fn matches(&self, relative: &str) -> bool {
+        self.inputs
+            .as_ref()
+            .is_none_or(|set| set.is_match(relative))
+    }
+
+    /// `src/**, package.json`, or `every file of the package`.
+    #[must_use]
+    pub fn inputs_text(&self) -> String {
+        if self.inputs.is_none() {
+            "every file of the package".to_owned()
+        } else {
+            self.patterns.join(", ")
+        }
+    }
+}
+
+/// The tasks asked for, with a default rule each and overrides per package.
+#[derive(Debug, Clone, Default)]
+pub struct Tasks {
+    names: Vec<String>,
+    defaults: Vec<TaskRule>,
+    overrides: HashMap<(PackageId, usize), TaskRule>,
+}
+
+impl Tasks {
+    /// Tasks by name, in the order given, each with `defaults` until set.
+    #[must_use]
+    pub fn new(names: Vec<String>) -> Tasks {
+        let defaults = vec![TaskRule::default(); names.len()];
+        Tasks {
+            names,
+            defaults,
+            overrides: HashMap::new(),
+        }
+    }
+
+    #[must_use]
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    #[must_use]
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    /// The rule of task `task` for every package without an override.
+    pub fn set_default(&mut self, task: usize, rule: TaskRule) {
+        self.defaults[task] = rule;
+    }
+
+    /// The rule of task `task` for `package` alone.
+    pub fn set_override(&mut self, package: PackageId, task: usize, rule: TaskRule) {
+        self.overrides.insert((package, task), rule);
+    }
+
+    /// The rule of task `task` for `package`.
+    #[must_use]
+    pub fn rule(&self, package: PackageId, task: usize) -> &TaskRule {
+        self.overrides
+            .get(&(package, task))
+            .unwrap_or(&self.defaults[task])
+    }
+}
+
+/// Why one task of one package is affected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TaskReason<'c> {
+    /// Changed files of the package that match the task's inputs (sorted).
+    /// A file outside the package's directory that belongs to it (an extra
+    /// input, a source outside the workspace) matches every task.
+    Changed { files: Vec<&'c str> },
+    /// The package as a whole is marked, so every task of it is: a
+    /// [`Reason::Input`], [`Reason::Global`], [`Reason::Fallback`] or
+    /// [`Reason::Root`] with a root input.
+    Marked(Reason<'c>),
+    /// The same task is affected in `on`, which the package depends on.
+    Dependency { on: PackageId },
+    /// The same task is affected in `on`, a workspace package the root
+    /// depends on, and every package depends on the root.
+    Root { on: PackageId },
+}
+
+/// The affected tasks and their reasons.
+#[derive(Debug, Clone)]
+pub struct AffectedTasks<'c> {
+    tasks: Tasks,
+    /// `[task][package]`.
+    reasons: Vec<Vec<Option<TaskReason<'c>>>>,
+    /// Per package, its changed files (relative paths are matched): kept to
+    /// explain a task that none of them matched.
+    changed: Vec<Vec<&'c str>>,
+}
+
+impl<'c> AffectedTasks<'c> {
+    #[must_use]
+    pub fn names(&self) -> &[String] {
+        &self.tasks.names
+    }
+
+    /// The rule task `task` was worked out with for `id`.
+    #[must_use]
+    pub fn rule(&self, task: usize, id: PackageId) -> &TaskRule {
+        self.tasks.rule(id, task)
+    }
+
+    #[must_use]
+    pub fn reason(&self, task: usize, id: PackageId) -> Option<&TaskReason<'c>> {
+        self.reasons[task][id.index()].as_ref()
+    }
+
+    #[must_use]
+    pub fn contains(&self, task: usize, id: PackageId) -> bool {
+        self.reason(task, id).is_some()
+    }
+
+    /// The changed files of `id` itself (under its directory or belonging
+    /// to it), whatever tasks they matched.
+    #[must_use]
+    pub fn changed_files(&self, id: PackageId) -> &[&'c str] {
+        &self.changed[id.index()]
+    }
+
+    /// Every affected `(package, task)`, sorted by package id and then in
+    /// the order the tasks were given.
+    #[must_use]
+    pub fn entries(&self, graph: &PackageGraph) -> Vec<(PackageId, usize)> {
+        let mut ids: Vec<PackageId> = graph.ids().collect();
+        ids.sort_by(|a, b| graph.package(*a).id.cmp(&graph.package(*b).id));
+        ids.into_iter()
+            .flat_map(|id| {
+                (0..self.tasks.names.len())
+                    .filter(move |&t| self.contains(t, id))
+                    .map(move |t| (id, t))
+            })
+            .collect()
+    }
+
+    /// Number of affected `(package, task)` pairs.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.reasons
+            .iter()
+            .flatten()
+            .filter(|r| r.is_some())
+            .count()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The chain from `id`'s task back to the change behind it:
+    /// `web#build <- ui#build <- packages/ui/src/x.ts`.
+    #[must_use]
+    pub fn chain_text(
+        &self,
+        graph: &PackageGraph,
+        affected: &Affected<'_>,
+        task: usize,
+        id: PackageId,
+    ) -> Option<String> {
+        let name = &self.tasks.names[task];
+        let mut parts = vec![format!("{}#{name}", graph.package(id).id)];
+        let mut current = id;
+        loop {
+            match self.reason(task, current)? {
+                TaskReason::Changed { files } => {
+                    parts.push(files.first().copied().unwrap_or_default().to_owned());
+                }
+                TaskReason::Marked(reason) => parts.push(marked_text(affected, reason)),
+                TaskReason::Dependency { on } => {
+                    parts.push(format!("{}#{name}", graph.package(*on).id));
+                    current = *on;
+                    continue;
+                }
+                TaskReason::Root { on } => {
+                    parts.push("(root)".to_owned());
+                    parts.push(format!("{}#{name}", graph.package(*on).id));
+                    current = *on;
+                    continue;
+                }
+            }
+            return Some(parts.join(" <- "));
+        }
+    }
+}
+
+fn marked_text(affected: &Affected<'_>, reason: &Reason<'_>) -> String {
+    match reason {
+        Reason::Input { file, detail } => format!("{file} ({detail})"),
+        Reason::Global { file } => format!("{file} (global)"),
+        Reason::Root(RootCause::Input { file, detail }) => format!("(root) <- {file} ({detail})"),
+        Reason::Fallback => format!("everything ({})", affected.fallback.unwrap_or_default()),
+        // Never made `Marked`; named plainly rather than panicking.
+        Reason::Changed { .. } | Reason::Dependency { .. } | Reason::Root(_) => {
+            "the package".to_owned()
+        }
+    }
+}
+
+/// The tasks of each package that `changed` affects, under the same rules
+/// as [`crate::affected`] (whose result is `affected`), each task with its
+/// own inputs and dependency rule.
+#[must_use]
+pub fn affected_tasks<'c>(
+    graph: &PackageGraph,
+    changed: &'c [ChangedPath],
+    options: &'c Options,
+    affected: &Affected<'c>,
+    tasks: Tasks,
+) -> AffectedTasks<'c> {
+    let count = tasks.names.len();
+    let mut reasons: Vec<Vec<Option<TaskReason<'c>>>> = vec![vec![None; graph.len()]; count];
+    let mut own: Vec<Vec<&'c str>> = vec![Vec::new(); graph.len()];
+    let whole = if affected.fallback.is_some() {
+        Some(Reason::Fallback)
+    } else if let Some(first) = affected.global_triggers.first() {
+        Some(Reason::Global { file: first.path })
+    } else if affected.root_rule == RootDependencies::All
+        && let Some(change) = affected.root_changes.first()
+    {
+        Some(Reason::Root(RootCause::Input {
+            file: change.file,
+            detail: change.detail,
+        }))
+    } else {
+        None
+    };
+    seed(graph, changed, options, &tasks, &mut reasons, &mut own);
+    if let Some(reason) = whole {
+        for slot in reasons.iter_mut().flatten() {
+            if !matches!(slot, Some(TaskReason::Marked(_))) {
+                *slot = Some(TaskReason::Marked(reason.clone()));
+            }
+        }
+    } else {
+        for (task, slots) in reasons.iter_mut().enumerate() {
+            propagate(graph, &tasks, task, slots);
+            if affected.root_rule == RootDependencies::All {
+                through_root(graph, &tasks, task, slots);
+            }
+        }
+    }
+    for files in &mut own {
+        files.sort_unstable();
+        files.dedup();
+    }
+    AffectedTasks {
+        tasks,
+        reasons,
+        changed: own,
+    }
+}
+
+/// The tasks each changed path marks directly.
+fn seed<'c>(
+    graph: &PackageGraph,
+    changed: &'c [ChangedPath],
+    options: &'c Options,
+    tasks: &Tasks,
+    reasons: &mut [Vec<Option<TaskReason<'c>>>],
+    own: &mut [Vec<&'c str>],
+) {
+    let deleted = deleted_manifest_dirs(changed);
+    let mut extra_owners = Vec::new();
+    for change in changed {
+        let path = change.path.as_str();
+        match classify(graph, options, &deleted, change, &mut extra_owners) {
+            Class::Resolved(packages, _) => {
+                for (id, detail) in packages {
+                    for slots in reasons.iter_mut() {
+                        slots[id.index()] =
+                            Some(TaskReason::Marked(Reason::Input { file: path, detail }));
+                    }
+                }
+            }
+            Class::Owned(owners) => {
+                for &owner in owners.iter().chain(&extra_owners) {
+                    own[owner.index()].push(path);
+                    let relative = relative_to(&graph.package(owner).path, path);
+                    for (task, slots) in reasons.iter_mut().enumerate() {
+                        let matched = relative.is_none_or(|r| tasks.rule(owner, task).matches(r));
+                        if !matched {
+                            continue;
+                        }
+                        match &mut slots[owner.index()] {
+                            Some(TaskReason::Changed { files }) => files.push(path),
+                            Some(_) => {}
+                            slot @ None => *slot = Some(TaskReason::Changed { files: vec![path] }),
+                        }
+                    }
+                }
+            }
+            Class::Ignored | Class::Unowned | Class::Global(_) | Class::Removed(_) => {}
+        }
+    }
+    for slot in reasons.iter_mut().flatten() {
+        if let Some(TaskReason::Changed { files }) = slot {
+            files.sort_unstable();
+            files.dedup();
+        }
+    }
+}
+
+/// `path` relative to the package directory `dir`; `None` when it lies
+/// outside (an extra input, a source outside the workspace).
+fn relative_to<'p>(dir: &str, path: &'p str) -> Option<&'p str> {
+    if dir == "." {
+        return Some(path);
+    }
+    path.strip_prefix(dir)?.strip_prefix('/')
+}
+
+/// Breadth-first over "is depended on by" edges, into the dependents whose
+/// rule for `task` follows dependencies.
+fn propagate(graph: &PackageGraph, tasks: &Tasks, task: usize, slots: &mut [Option<TaskReason>]) {
+    let mut queue: VecDeque<PackageId> = graph
+        .ids()
+        .filter(|id| slots[id.index()].is_some())
+        .collect();
+    while let Some(current) = queue.pop_front() {
+        for (dependent, _) in graph.dependents(current) {
+            if slots[dependent.index()].is_none() && tasks.rule(dependent, task).dependencies {
+                slots[dependent.index()] = Some(TaskReason::Dependency { on: current });
+                queue.push_back(dependent);
+            }
+        }
+    }
+}
+
+/// When a workspace package the root depends on has `task` affected,
+/// every package that follows dependencies for it has it too.
+fn through_root(
+    graph: &PackageGraph,
+    tasks: &Tasks,
+    task: usize,
+    slots: &mut [Option<TaskReason>],
+) {
+    let Some(on) = graph
+        .root_dependencies()
+        .iter()
+        .map(|&(id, _)| id)
+        .filter(|id| slots[id.index()].is_some())
+        .min_by(|a, b| graph.package(*a).id.cmp(&graph.package(*b).id))
+    else {
+        return;
+    };
+    for id in graph.ids() {
+        if slots[id.index()].is_none() && tasks.rule(id, task).dependencies {
+            slots[id.index()] = Some(TaskReason::Root { on });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::affected::affected;
+    use crate::graph::GraphBuilder;
+    use crate::model::{DepKind, Ecosystem};
+
+    /// `web -> ui -> tokens`.
+    fn graph() -> PackageGraph {
+        let mut b = GraphBuilder::new();
+        let tokens = b
+            .add_package("tokens", "packages/tokens", Ecosystem::Npm)
+            .unwrap();
+        let ui = b.add_package("ui", "packages/ui", Ecosystem::Npm).unwrap();
+        let web = b.add_package("web", "apps/web", Ecosystem::Npm).unwrap();
+        b.add_edge(ui, tokens, DepKind::Normal);
+        b.add_edge(web, ui, DepKind::Normal);
+        b.build()
+    }
+
+    fn globs(patterns: &[&str]) -> GlobSet {
+        let mut set = globset::GlobSetBuilder::new();
+        for p in patterns {
+            set.add(
+                globset::GlobBuilder::new(p)
+                    .literal_separator(true)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        set.build().unwrap()
+    }
+
+    fn tasks() -> Tasks {
+        let mut tasks = Tasks::new(vec!["build".into(), "lint".into(), "docs".into()]);
+        tasks.set_default(
+            0,
+            TaskRule {
+                inputs: Some(globs(&["src/**", "package.json"])),
+                patterns: vec!["src/**".into(), "package.json".into()],
+                dependencies: true,
+            },
+        );
+        tasks.set_default(
+            1,
+            TaskRule {
+                inputs: Some(globs(&["src/**"])),
+                patterns: vec!["src/**".into()],
+                dependencies: false,
+            },
+        );
+        tasks.set_default(
+            2,
+            TaskRule {
+                inputs: Some(globs(&["docs/**", "*.md"])),
+                patterns: vec!["docs/**".into(), "*.md".into()],
+                dependencies: false,
+            },
+        );
+        tasks
+    }
+
+    fn run(graph: &PackageGraph, paths: &[&str], options: &Options) -> Vec<String> {
+        let changed: Vec<ChangedPath> = paths
+            .iter()
+            .map(|p| ChangedPath {
+                path: (*p).to_owned(),
+                deleted: false,
+            })
+            .collect();
+        let result = affected(graph, &changed, options);
+        let tasks = affected_tasks(graph, &changed, options, &result, tasks());
+        tasks
+            .entries(graph)
+            .into_iter()
+            .map(|(id, t)| tasks.chain_text(graph, &result, t, id).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_docs_change_affects_only_the_docs_task() {
+        let graph = graph();
+        assert_eq!(
+            run(&graph, &["packages/ui/README.md"], &Options::default()),
+            ["ui#docs <- packages/ui/README.md"]
+        );
+    }
+
+    #[test]
+    fn a_source_change_follows_dependencies_only_where_the_task_does() {
+        let graph = graph();
+        assert_eq!(
+            run(&graph, &["packages/tokens/src/a.ts"], &Options::default()),
+            [
+                "tokens#build <- packages/tokens/src/a.ts",
+                "tokens#lint <- packages/tokens/src/a.ts",
+                "ui#build <- tokens#build <- packages/tokens/src/a.ts",
+                "web#build <- ui#build <- tokens#build <- packages/tokens/src/a.ts",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_in_no_task_affects_no_task() {
+        let graph = graph();
+        assert!(run(&graph, &["packages/ui/.eslintcache"], &Options::default()).is_empty());
+    }
+
+    #[test]
+    fn a_shared_input_marks_every_task_of_its_packages() {
+        let graph = graph();
+        let ui = graph.find("ui").unwrap();
+        let mut options = Options::default();
+        options.resolved.insert(
+            "package-lock.json".into(),
+            crate::Resolution::packages(vec![(ui, "react 18 -> 19".into())]),
+        );
+        assert_eq!(
+            run(&graph, &["package-lock.json"], &options),
+            [
+                "ui#build <- package-lock.json (react 18 -> 19)",
+                "ui#lint <- package-lock.json (react 18 -> 19)",
+                "ui#docs <- package-lock.json (react 18 -> 19)",
+                "web#build <- ui#build <- package-lock.json (react 18 -> 19)",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_global_change_marks_every_task() {
+        let graph = graph();
+        let all = run(
+            &graph,
+            &["rust-toolchain.toml", "apps/web/x.md"],
+            &Options::default(),
+        );
+        assert_eq!(all.len(), 9, "{all:?}");
+        assert!(
+            all.iter()
+                .all(|c| c.ends_with("rust-toolchain.toml (global)")),
+            "{all:?}"
+        );
+    }
+
+    #[test]
+    fn an_override_changes_one_package_only() {
+        let graph = graph();
+        let web = graph.find("web").unwrap();
+        let mut tasks = tasks();
+        tasks.set_override(
+            web,
+            0,
+            TaskRule {
+                dependencies: false,
+                ..TaskRule::default()
+            },
+        );
+        let changed = [ChangedPath {
+            path: "packages/tokens/src/a.ts".into(),
+            deleted: false,
+        }];
+        let options = Options::default();
+        let result = affected(&graph, &changed, &options);
+        let affected = affected_tasks(&graph, &changed, &options, &result, tasks);
+        assert!(!affected.contains(0, web));
+        assert!(affected.contains(0, graph.find("ui").unwrap()));
+        assert_eq!(affected.len(), 3);
+    }
+}
