@@ -5,5 +5,6 @@ mod artifact;
 mod ci_matrix;
 mod exit_codes;
 mod github;
+mod setup;
 mod spot;
 mod support;

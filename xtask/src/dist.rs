@@ -6,6 +6,10 @@
 //! `SOURCE_DATE_EPOCH` or the last commit). `dist/SHA256SUMS` lists every
 //! bundle. Bundles are written beside their final name and renamed into
 //! place, so a failed run leaves no half bundle.
+//!
+//! `--profile dev` bundles the debug binaries `cargo build` already made:
+//! the same bundles in every other way, for the tests of `actions/setup`
+//! without a release build.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,6 +24,7 @@ const TOOLS: [&str; 4] = ["ci-matrix", "art-stream", "art-consume", "spot-leaser
 pub(crate) fn run_dist(args: &[String]) -> anyhow::Result<()> {
     let mut tools: Vec<&str> = TOOLS.to_vec();
     let mut out = root().join("dist");
+    let mut profile = "release".to_owned();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
@@ -36,7 +41,15 @@ pub(crate) fn run_dist(args: &[String]) -> anyhow::Result<()> {
                 }
             }
             "--out" => out = PathBuf::from(rest.next().context("--out needs a directory")?),
-            other => bail!("dist: unknown argument {other:?} (expected --tools LIST, --out DIR)"),
+            "--profile" => {
+                profile.clone_from(rest.next().context("--profile needs release or dev")?);
+                if profile != "release" && profile != "dev" {
+                    bail!("--profile: {profile:?} is not release or dev");
+                }
+            }
+            other => bail!(
+                "dist: unknown argument {other:?} (expected --tools LIST, --out DIR, --profile release|dev)"
+            ),
         }
     }
     let version = workspace_version()?;
@@ -45,8 +58,15 @@ pub(crate) fn run_dist(args: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(&out)?;
     let mut bundles = Vec::new();
     for tool in &tools {
-        run(cargo().args(["build", "--release", "--locked", "-p", tool, "--bin", tool]))?;
-        let binary = target_dir().join("release").join(tool);
+        if profile == "dev" {
+            // The same command as `cargo xtask test`'s build, so nothing is
+            // rebuilt with other features and the tests' binaries stay.
+            run(cargo().args(["build", "--workspace", "--bins", "--locked"]))?;
+        } else {
+            run(cargo().args(["build", "--release", "--locked", "-p", tool, "--bin", tool]))?;
+        }
+        let dir = if profile == "dev" { "debug" } else { "release" };
+        let binary = target_dir().join(dir).join(tool);
         let docs = [
             root().join("README.md"),
             root().join("LICENSE-MIT"),

@@ -27,7 +27,7 @@ tasks:
                    [--repo DIR] [--commits N] [--no-turbo] [--work DIR]
   bench-stream     art-stream/art-consume against `zstd -1 | nc`, whole processes
   dist             release bundles for the host: dist/<tool>-<version>-<target>.tar.gz, SHA256SUMS
-                   [--tools ci-matrix,art-stream,art-consume,spot-leaser] [--out DIR]";
+                   [--tools ci-matrix,art-stream,art-consume,spot-leaser] [--out DIR] [--profile release|dev]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -26,6 +26,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
     // The end-to-end tests run the tools' binaries, which `cargo test`
     // alone does not build for another package's tests.
     sh(cargo().args(["build", "--workspace", "--bins", "--locked"]))?;
+    let dist = test_bundles()?;
     let moto = Peer::moto()?;
     let pushgateway = Peer::pushgateway()?;
     github.ready(Duration::from_mins(2))?;
@@ -34,6 +35,7 @@ pub(crate) fn run() -> anyhow::Result<()> {
         ("SLIPWAY_MOTO_URL", moto.url.clone()),
         ("SLIPWAY_GITHUB_URL", github.url.clone()),
         ("SLIPWAY_GITHUB_LOG", github.log.display().to_string()),
+        ("SLIPWAY_DIST_DIR", dist.display().to_string()),
     ];
     if succeeds(cargo().args(["nextest", "--version"])) {
         sh(cargo()
@@ -56,6 +58,20 @@ pub(crate) fn run() -> anyhow::Result<()> {
     actionlint()?;
     eprintln!("==> all checks passed");
     Ok(())
+}
+
+/// Release bundles of the debug ci-matrix, made by `cargo xtask dist` into
+/// an emptied directory, for the tests of `actions/setup`.
+fn test_bundles() -> anyhow::Result<std::path::PathBuf> {
+    let dir = crate::tools::target_dir().join("slipway-test-dist");
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let args = ["--profile", "dev", "--tools", "ci-matrix", "--out"].map(str::to_owned);
+    let mut args = args.to_vec();
+    args.push(dir.display().to_string());
+    crate::dist::run_dist(&args)?;
+    Ok(dir)
 }
 
 /// Snapshots are never written by a test run, unless the caller asks for
