@@ -550,7 +550,7 @@ fn removed_root<'p>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::graph::GraphBuilder;
     use crate::model::Ecosystem;
@@ -819,7 +819,8 @@ mod tests {
         assert_eq!(got.ignored, ["README.md", "packages/ui/README.md"]);
     }
 
-    fn globs(patterns: &[&str]) -> GlobSet {
+    /// Globs as the tools build them (`*` stays within one directory).
+    pub(crate) fn globs(patterns: &[&str]) -> GlobSet {
         let mut set = globset::GlobSetBuilder::new();
         for p in patterns {
             set.add(

@@ -405,6 +405,7 @@ fn through_root(
 mod tests {
     use super::*;
     use crate::affected::affected;
+    use crate::affected::tests::globs;
     use crate::graph::GraphBuilder;
     use crate::model::{DepKind, Ecosystem};
 
@@ -419,19 +420,6 @@ mod tests {
         b.add_edge(ui, tokens, DepKind::Normal);
         b.add_edge(web, ui, DepKind::Normal);
         b.build()
-    }
-
-    fn globs(patterns: &[&str]) -> GlobSet {
-        let mut set = globset::GlobSetBuilder::new();
-        for p in patterns {
-            set.add(
-                globset::GlobBuilder::new(p)
-                    .literal_separator(true)
-                    .build()
-                    .unwrap(),
-            );
-        }
-        set.build().unwrap()
     }
 
     fn tasks() -> Tasks {
