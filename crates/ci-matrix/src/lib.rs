@@ -221,7 +221,13 @@ fn load_graph(cli: &Cli, root: &Path, nested: &[String]) -> Result<PackageGraph,
 /// manifest there; the directory's last part when no base is known.
 fn removed_name(root: &Path, source: &ChangeSource, dir: &str) -> Option<String> {
     if let Some(base) = &source.base_sha {
-        for manifest in ["Cargo.toml", "package.json", "go.mod", "pyproject.toml"] {
+        for manifest in [
+            "Cargo.toml",
+            "package.json",
+            "go.mod",
+            "pyproject.toml",
+            "pom.xml",
+        ] {
             if let Some(text) = git::show(root, base, &format!("{dir}/{manifest}"))
                 && let Some(name) = slipway_graph::package_name(manifest, &text)
             {

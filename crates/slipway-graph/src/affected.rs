@@ -11,7 +11,13 @@ use crate::paths::{ancestors, parent};
 use crate::root::{GlobalFiles, RootDependencies, Unowned};
 
 /// File names whose deletion means a package was removed with them.
-const MANIFESTS: [&str; 4] = ["Cargo.toml", "package.json", "go.mod", "pyproject.toml"];
+const MANIFESTS: [&str; 5] = [
+    "Cargo.toml",
+    "package.json",
+    "go.mod",
+    "pyproject.toml",
+    "pom.xml",
+];
 
 /// One changed path, repository-relative (see [`crate::normalize`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

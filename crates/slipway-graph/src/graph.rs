@@ -25,6 +25,11 @@ pub struct PackageGraph {
     /// manifest names them: `(name, requirement)`. A Cargo dependency
     /// inherited with `workspace = true` has the requirement `workspace`.
     externals: Vec<Vec<(String, String)>>,
+    /// What each package reads from a shared input that is no lockfile,
+    /// by key: `property:revision`, `managed:org.acme:core` (Maven: the
+    /// properties its POM uses and the dependencies it declares, which a
+    /// root POM's `<properties>` and `<dependencyManagement>` set).
+    reads: Vec<Vec<String>>,
     /// Directories where packages live by the workspace's own rules
     /// (`crates/*`, `packages/*`): a deleted path in such a directory that
     /// holds no package any more belongs to a removed package.
@@ -136,6 +141,17 @@ impl PackageGraph {
         &self.externals[id.index()]
     }
 
+    /// The packages that read `key` of a shared input, sorted by id.
+    #[must_use]
+    pub fn readers(&self, key: &str) -> Vec<PackageId> {
+        let mut ids: Vec<PackageId> = self
+            .ids()
+            .filter(|id| self.reads[id.index()].iter().any(|k| k == key))
+            .collect();
+        ids.sort_by(|a, b| self.package(*a).id.cmp(&self.package(*b).id));
+        ids
+    }
+
     /// Workspace packages the workspace root depends on, when the root is
     /// no package of its own: when one is affected, so is every package.
     #[must_use]
@@ -235,6 +251,7 @@ pub struct GraphBuilder {
     packages: Vec<Package>,
     edges: Vec<(PackageId, PackageId, DepKind)>,
     externals: Vec<Vec<(String, String)>>,
+    reads: Vec<Vec<String>>,
     by_name: HashMap<(&'static str, String), PackageId>,
     package_dirs: Vec<globset::Glob>,
     root: RootManifest,
@@ -272,6 +289,7 @@ impl GraphBuilder {
             PackageId(u32::try_from(self.packages.len()).expect("fewer than 4 billion packages"));
         self.by_name.insert(key, id);
         self.externals.push(Vec::new());
+        self.reads.push(Vec::new());
         self.packages.push(Package {
             id: String::new(),
             name: name.to_owned(),
@@ -289,6 +307,12 @@ impl GraphBuilder {
     /// Records a dependency of `id` on something outside the workspace.
     pub fn add_external(&mut self, id: PackageId, name: &str, requirement: &str) {
         self.externals[id.index()].push((name.to_owned(), requirement.to_owned()));
+    }
+
+    /// Records that `id` reads `key` of a shared input (see
+    /// [`PackageGraph::readers`]).
+    pub fn add_read(&mut self, id: PackageId, key: String) {
+        self.reads[id.index()].push(key);
     }
 
     /// Records that the workspace root, which is no package of its own,
@@ -349,6 +373,9 @@ impl GraphBuilder {
         }
         for (i, externals) in other.externals.into_iter().enumerate() {
             self.externals[ids[i].index()].extend(externals);
+        }
+        for (i, reads) in other.reads.into_iter().enumerate() {
+            self.reads[ids[i].index()].extend(reads);
         }
         for (dir, id) in other.outside {
             self.outside.push((under(&dir), ids[id.index()]));
@@ -430,6 +457,7 @@ impl GraphBuilder {
             by_id,
             by_dir,
             externals: self.externals,
+            reads: self.reads,
             package_dirs,
             root: self.root,
             outside,

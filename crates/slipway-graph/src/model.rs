@@ -14,6 +14,8 @@ pub enum Ecosystem {
     Go,
     /// uv workspaces, PEP 621 and Poetry projects.
     Python,
+    /// Maven modules, read from their POMs.
+    Maven,
     /// A hand-kept `dep-graph.json`.
     Graph,
 }
@@ -29,6 +31,7 @@ impl Ecosystem {
             Ecosystem::Bun => "bun",
             Ecosystem::Go => "go",
             Ecosystem::Python => "python",
+            Ecosystem::Maven => "maven",
             Ecosystem::Graph => "graph",
         }
     }
@@ -64,6 +67,8 @@ pub enum DepKind {
     /// A workspace source: a uv `{ workspace = true }` or `path` source, a
     /// Poetry `path` dependency.
     Source,
+    /// A Maven `<parent>`: the child inherits the parent POM.
+    Parent,
     /// Declared in a hand-kept graph, which has no kinds.
     Declared,
     /// Declared in ci-matrix's configuration (`implicit-dependencies`).
@@ -82,6 +87,7 @@ impl DepKind {
             DepKind::Optional => "optional",
             DepKind::Replace => "replace",
             DepKind::Source => "workspace source",
+            DepKind::Parent => "parent",
             DepKind::Declared => "declared",
             DepKind::Implicit => "implicit",
         }

@@ -9,6 +9,7 @@ mod go;
 mod graph_file;
 mod hostile;
 mod lockfiles;
+mod maven;
 mod mixed;
 mod node;
 mod outputs;

@@ -6,6 +6,7 @@ mod cargo;
 mod dirglob;
 mod go;
 mod graph_file;
+pub(crate) mod maven;
 mod node;
 mod python;
 
@@ -47,7 +48,8 @@ pub fn discover_with_nested(root: &Path, nested: &[String]) -> Result<PackageGra
         if discover_into(&root.join(&prefix), &mut inner)?.is_empty() {
             return Err(GraphError::NestedRoot {
                 root: prefix,
-                message: "no Cargo, npm/yarn/pnpm or Go workspace there".to_owned(),
+                message: "no Cargo, npm/yarn/pnpm/Bun, Go, Python or Maven workspace there"
+                    .to_owned(),
             });
         }
         found.push("nested");
@@ -72,6 +74,7 @@ fn discover_into(root: &Path, builder: &mut GraphBuilder) -> Result<Vec<&'static
         ("node", node::discover),
         ("go", go::discover),
         ("python", python::discover),
+        ("maven", maven::discover),
     ] {
         let before = builder.package_count();
         if discover(root, builder)? {
@@ -88,7 +91,8 @@ fn discover_into(root: &Path, builder: &mut GraphBuilder) -> Result<Vec<&'static
 }
 
 /// The package name a manifest declares, by the manifest's file name
-/// (`Cargo.toml`, `package.json` or `go.mod`). Used to name a package that
+/// (`Cargo.toml`, `package.json`, `go.mod`, `pyproject.toml` or
+/// `pom.xml`). Used to name a package that
 /// exists only in an older revision.
 #[must_use]
 pub fn package_name(file_name: &str, text: &str) -> Option<String> {
@@ -112,6 +116,7 @@ pub fn package_name(file_name: &str, text: &str) -> Option<String> {
                 .as_str()?;
             Some(python::normalize_name(name))
         }
+        "pom.xml" => maven::parse(Path::new(file_name), text).ok()?.artifact,
         _ => None,
     }
 }

@@ -11,6 +11,7 @@ mod cargo_lock;
 mod catalog;
 mod go_sum;
 mod lock_graph;
+mod maven_root;
 mod nested;
 mod npm_lock;
 mod pnpm_lock;
@@ -47,6 +48,8 @@ pub enum SharedInput {
     PackageJsonRoot,
     /// The root `pyproject.toml` of a uv workspace whose root is virtual.
     PyprojectRoot,
+    /// The root `pom.xml` of a Maven build when it is an aggregator.
+    MavenRoot,
 }
 
 impl SharedInput {
@@ -87,6 +90,12 @@ impl SharedInput {
             {
                 SharedInput::PyprojectRoot
             }
+            "pom.xml"
+                if has(&[Ecosystem::Maven])
+                    && graph.package_at(".", Ecosystem::Maven).is_none() =>
+            {
+                SharedInput::MavenRoot
+            }
             _ => return None,
         };
         Some(input)
@@ -107,6 +116,7 @@ impl SharedInput {
             SharedInput::PyprojectRoot => "pyproject.toml",
             SharedInput::CargoRoot => "Cargo.toml",
             SharedInput::PackageJsonRoot => "package.json",
+            SharedInput::MavenRoot => "pom.xml",
         }
     }
 
@@ -117,6 +127,7 @@ impl SharedInput {
                 | SharedInput::PackageJsonRoot
                 | SharedInput::PyprojectRoot
                 | SharedInput::PnpmWorkspace
+                | SharedInput::MavenRoot
         )
     }
 }
@@ -144,6 +155,7 @@ pub fn diff_input(
         SharedInput::PackageJsonRoot => return root_manifest::package_json(graph, base, head),
         SharedInput::PyprojectRoot => return root_manifest::pyproject(graph, base, head),
         SharedInput::PnpmWorkspace => return catalog::pnpm_workspace(graph, base, head),
+        SharedInput::MavenRoot => return maven_root::compare(graph, base, head),
         SharedInput::BunLockb if base == head => {
             return InputDiff {
                 resolution: Resolution::packages(Vec::new()),

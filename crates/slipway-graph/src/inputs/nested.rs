@@ -9,7 +9,7 @@ use crate::model::PackageId;
 /// Every file a workspace root shares with all its packages: manifests,
 /// lockfiles and workspace files of each ecosystem. [`super::SharedInput`]
 /// reads a subset of them precisely at the repository root.
-pub const WORKSPACE_FILES: [&str; 14] = [
+pub const WORKSPACE_FILES: [&str; 15] = [
     "Cargo.lock",
     "Cargo.toml",
     "package.json",
@@ -24,6 +24,7 @@ pub const WORKSPACE_FILES: [&str; 14] = [
     "uv.lock",
     "bun.lock",
     "bun.lockb",
+    "pom.xml",
 ];
 
 /// For each changed workspace file directly in a nested workspace root
