@@ -13,7 +13,7 @@ use crate::{Cli, Error, Format, render, report};
 const JOB_OUTPUT_LIMIT: usize = 1_000_000;
 
 /// What was worked out, for writing.
-pub(crate) struct Result<'r> {
+pub(crate) struct Outcome<'r> {
     pub(crate) graph: &'r PackageGraph,
     pub(crate) affected: &'r Affected<'r>,
     pub(crate) tasks: Option<&'r AffectedTasks<'r>>,
@@ -24,10 +24,10 @@ pub(crate) struct Result<'r> {
 pub(crate) fn emit(
     cli: &Cli,
     actions: &Actions,
-    result: &Result<'_>,
+    result: &Outcome<'_>,
     weights: Option<&[f64]>,
-) -> std::result::Result<(), Error> {
-    let Result {
+) -> Result<(), Error> {
+    let Outcome {
         graph,
         affected,
         tasks,
@@ -84,7 +84,7 @@ fn step_outputs(
     jobs: &[report::Job<'_>],
     matrix_json: &str,
     output_file: Option<&Path>,
-) -> std::result::Result<Vec<(&'static str, String)>, Error> {
+) -> Result<Vec<(&'static str, String)>, Error> {
     let count = jobs.len();
     let mut names: Vec<&str> = jobs
         .iter()

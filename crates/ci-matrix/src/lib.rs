@@ -94,7 +94,7 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
     emit::emit(
         cli,
         &actions,
-        &emit::Result {
+        &emit::Outcome {
             graph: &graph,
             affected: &affected,
             tasks: tasks.as_ref(),

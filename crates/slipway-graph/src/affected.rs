@@ -251,18 +251,21 @@ impl<'c> Affected<'c> {
     #[must_use]
     pub fn chain_text(&self, graph: &PackageGraph, id: PackageId) -> Option<String> {
         let links = self.chain(id)?;
-        let parts: Vec<String> = links
-            .iter()
-            .map(|link| match link {
-                Link::Package(p) => graph.package(*p).id.clone(),
-                Link::File(f) => (*f).to_owned(),
-                Link::Input { file, detail } => format!("{file} ({detail})"),
-                Link::GlobalFile(f) => format!("{f} (global)"),
-                Link::Root => "(root)".to_owned(),
-                Link::Fallback(why) => format!("everything ({why})"),
-            })
-            .collect();
+        let parts: Vec<String> = links.iter().map(|link| link_text(graph, link)).collect();
         Some(parts.join(" <- "))
+    }
+}
+
+/// One link of a chain as text: `ui`, `pnpm-lock.yaml (react 18 -> 19)`,
+/// `rust-toolchain.toml (global)`, `(root)`.
+pub(crate) fn link_text(graph: &PackageGraph, link: &Link<'_>) -> String {
+    match link {
+        Link::Package(p) => graph.package(*p).id.clone(),
+        Link::File(f) => (*f).to_owned(),
+        Link::Input { file, detail } => format!("{file} ({detail})"),
+        Link::GlobalFile(f) => format!("{f} (global)"),
+        Link::Root => "(root)".to_owned(),
+        Link::Fallback(why) => format!("everything ({why})"),
     }
 }
 

@@ -14,7 +14,8 @@ use std::collections::{HashMap, VecDeque};
 use globset::GlobSet;
 
 use crate::affected::{
-    Affected, ChangedPath, Class, Options, Reason, RootCause, classify, deleted_manifest_dirs,
+    Affected, ChangedPath, Class, Link, Options, Reason, RootCause, classify,
+    deleted_manifest_dirs, link_text,
 };
 use crate::graph::PackageGraph;
 use crate::model::PackageId;
@@ -216,7 +217,7 @@ impl<'c> AffectedTasks<'c> {
                 TaskReason::Changed { files } => {
                     parts.push(files.first().copied().unwrap_or_default().to_owned());
                 }
-                TaskReason::Marked(reason) => parts.push(marked_text(affected, reason)),
+                TaskReason::Marked(reason) => parts.push(marked_text(graph, affected, reason)),
                 TaskReason::Dependency { on } => {
                     parts.push(format!("{}#{name}", graph.package(*on).id));
                     current = *on;
@@ -234,17 +235,21 @@ impl<'c> AffectedTasks<'c> {
     }
 }
 
-fn marked_text(affected: &Affected<'_>, reason: &Reason<'_>) -> String {
-    match reason {
-        Reason::Input { file, detail } => format!("{file} ({detail})"),
-        Reason::Global { file } => format!("{file} (global)"),
-        Reason::Root(RootCause::Input { file, detail }) => format!("(root) <- {file} ({detail})"),
-        Reason::Fallback => format!("everything ({})", affected.fallback.unwrap_or_default()),
+fn marked_text(graph: &PackageGraph, affected: &Affected<'_>, reason: &Reason<'_>) -> String {
+    let links = match *reason {
+        Reason::Input { file, detail } => vec![Link::Input { file, detail }],
+        Reason::Global { file } => vec![Link::GlobalFile(file)],
+        Reason::Root(RootCause::Input { file, detail }) => {
+            vec![Link::Root, Link::Input { file, detail }]
+        }
+        Reason::Fallback => vec![Link::Fallback(affected.fallback.unwrap_or_default())],
         // Never made `Marked`; named plainly rather than panicking.
         Reason::Changed { .. } | Reason::Dependency { .. } | Reason::Root(_) => {
-            "the package".to_owned()
+            return "the package".to_owned();
         }
-    }
+    };
+    let parts: Vec<String> = links.iter().map(|l| link_text(graph, l)).collect();
+    parts.join(" <- ")
 }
 
 /// The tasks of each package that `changed` affects, under the same rules

@@ -71,12 +71,24 @@ pub(crate) struct Coordinate {
 
 /// Parses a POM; the error names the line and column.
 pub(crate) fn parse(path: &Path, text: &str) -> Result<Pom, GraphError> {
+    pom_of(path, &document(path, text)?)
+}
+
+/// Parses a POM once for what it declares and for [`rest_of`].
+pub(crate) fn parse_with_rest(path: &Path, text: &str) -> Result<(Pom, String), GraphError> {
+    let doc = document(path, text)?;
+    Ok((pom_of(path, &doc)?, rest_of(&doc)))
+}
+
+/// The XML document: no DTD (so no entity expansion), at most
+/// [`MAX_NODES`] nodes; the error names the line and column.
+fn document<'t>(path: &Path, text: &'t str) -> Result<roxmltree::Document<'t>, GraphError> {
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: MAX_NODES,
         ..roxmltree::ParsingOptions::default()
     };
-    let doc = roxmltree::Document::parse_with_options(text, options).map_err(|err| {
+    roxmltree::Document::parse_with_options(text, options).map_err(|err| {
         let pos = err.pos();
         GraphError::Syntax {
             path: path.to_path_buf(),
@@ -85,7 +97,10 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Pom, GraphError> {
             column: pos.col as usize,
             message: err.to_string(),
         }
-    })?;
+    })
+}
+
+fn pom_of(path: &Path, doc: &roxmltree::Document<'_>) -> Result<Pom, GraphError> {
     let project = doc.root_element();
     if project.tag_name().name() != "project" {
         return Err(GraphError::manifest(
@@ -231,15 +246,7 @@ pub(crate) fn property_refs(text: &str) -> Vec<String> {
 /// lists, as one canonical string (elements, attributes, trimmed text; no
 /// comments or layout): two POMs whose other parts are equal give equal
 /// strings.
-pub(crate) fn rest_of(path: &Path, text: &str) -> Result<String, GraphError> {
-    parse(path, text)?;
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: MAX_NODES,
-        ..roxmltree::ParsingOptions::default()
-    };
-    let doc = roxmltree::Document::parse_with_options(text, options)
-        .map_err(|err| GraphError::manifest(path, err.to_string()))?;
+fn rest_of(doc: &roxmltree::Document<'_>) -> String {
     let mut out = String::new();
     let mut stack = vec![(doc.root_element(), 0usize)];
     while let Some((node, depth)) = stack.pop() {
@@ -277,7 +284,7 @@ pub(crate) fn rest_of(path: &Path, text: &str) -> Result<String, GraphError> {
             stack.push((c, depth + 1));
         }
     }
-    Ok(out)
+    out
 }
 
 /// One module, read.

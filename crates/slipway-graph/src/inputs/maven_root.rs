@@ -31,9 +31,7 @@ pub(crate) fn compare(graph: &PackageGraph, base: Option<&str>, head: Option<&st
         );
     };
     let path = Path::new(maven::POM);
-    let read = |text: &str| -> Result<(Pom, String), crate::GraphError> {
-        Ok((maven::parse(path, text)?, maven::rest_of(path, text)?))
-    };
+    let read = |text: &str| maven::parse_with_rest(path, text);
     let ((old, old_rest), (new, new_rest)) = match (read(base), read(head)) {
         (Ok(old), Ok(new)) => (old, new),
         (Err(err), _) | (_, Err(err)) => {
