@@ -59,6 +59,15 @@ impl Repo {
         repo
     }
 
+    /// As [`Repo::with_files`], for files whose paths and texts were built.
+    pub(crate) fn with_owned_files(files: &[(String, String)]) -> Repo {
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        Repo::with_files(&refs)
+    }
+
     pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }

@@ -63,6 +63,9 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
     options
         .resolved
         .extend(slipway_graph::nested_inputs(&graph, &changed, nested));
+    options
+        .resolved
+        .extend(slipway_graph::build_inputs(&graph, &changed));
     for warning in read_shared_inputs(&root, &graph, &changed, &source, &mut options) {
         tracing::warn!("{warning}");
         actions.warning(TOOL, &warning);

@@ -115,7 +115,15 @@ pub(crate) fn log_result(
 /// workspace not named, a package outside the workspace's globs). Such
 /// changes affect nothing under `unowned = root`, so they are said aloud.
 pub(crate) fn warn_undeclared(root: &std::path::Path, unowned: &[&str], actions: &Actions) {
-    const MANIFESTS: [&str; 4] = ["package.json", "Cargo.toml", "go.mod", "pyproject.toml"];
+    const MANIFESTS: [&str; 7] = [
+        "package.json",
+        "Cargo.toml",
+        "go.mod",
+        "pyproject.toml",
+        "pom.xml",
+        "build.gradle.kts",
+        "build.gradle",
+    ];
     // Bounded: a change of a million loose files costs at most this many
     // directory checks per path.
     const PATHS: usize = 1_000;

@@ -118,6 +118,53 @@ fn escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
+/// What discovery assumed about each of `ids` (an edge matched by name
+/// alone), one `assumed: …` line each.
+fn write_notes(out: &mut String, graph: &PackageGraph, ids: impl IntoIterator<Item = PackageId>) {
+    for id in ids {
+        for note in graph.notes(id) {
+            let _ = writeln!(out, "assumed: {note}");
+        }
+    }
+}
+
+/// For an affected `id`: what discovery assumed along its chain, and the
+/// rule that made everything affected, if one did.
+fn write_affected_notes(
+    out: &mut String,
+    graph: &PackageGraph,
+    affected: &Affected,
+    id: PackageId,
+) {
+    let chain = affected.chain(id).unwrap_or_default();
+    write_notes(
+        out,
+        graph,
+        chain.iter().filter_map(|link| match link {
+            slipway_graph::Link::Package(p) => Some(*p),
+            _ => None,
+        }),
+    );
+    match affected.reason(id) {
+        Some(slipway_graph::Reason::Global { file }) => {
+            if let Some(trigger) = affected.global_triggers.iter().find(|t| t.path == *file) {
+                let _ = writeln!(
+                    out,
+                    "rule: {file} {}, so every package is affected",
+                    trigger.why
+                );
+            }
+        }
+        Some(slipway_graph::Reason::Root(_)) => {
+            let _ = writeln!(
+                out,
+                "rule: the root's own dependencies, and the workspace packages it depends on, are every package's tooling (root-dependencies = all)"
+            );
+        }
+        _ => {}
+    }
+}
+
 /// Why `id` is, or is not, affected, in a sentence or two.
 pub(crate) fn explain(graph: &PackageGraph, affected: &Affected, id: PackageId) -> String {
     let package = graph.package(id);
@@ -127,24 +174,7 @@ pub(crate) fn explain(graph: &PackageGraph, affected: &Affected, id: PackageId) 
         if !edges.is_empty() {
             let _ = writeln!(out, "edges: {}", edges.join(", "));
         }
-        match affected.reason(id) {
-            Some(slipway_graph::Reason::Global { file }) => {
-                if let Some(trigger) = affected.global_triggers.iter().find(|t| t.path == *file) {
-                    let _ = writeln!(
-                        out,
-                        "rule: {file} {}, so every package is affected",
-                        trigger.why
-                    );
-                }
-            }
-            Some(slipway_graph::Reason::Root(_)) => {
-                let _ = writeln!(
-                    out,
-                    "rule: the root's own dependencies, and the workspace packages it depends on, are every package's tooling (root-dependencies = all)"
-                );
-            }
-            _ => {}
-        }
+        write_affected_notes(&mut out, graph, affected, id);
         return out;
     }
     let mut deps = transitive_dependencies(graph, id);
@@ -162,6 +192,7 @@ pub(crate) fn explain(graph: &PackageGraph, affected: &Affected, id: PackageId) 
         "{} is not affected: no changed path lies under {}, and {deps_text}\n",
         package.id, package.path
     );
+    write_notes(&mut out, graph, [id]);
     if !affected.ignored.is_empty() {
         let _ = writeln!(
             out,

@@ -42,7 +42,7 @@ pub enum GraphError {
         name: String,
     },
     #[error(
-        "no package graph found under {root}: expected a Cargo, npm, yarn, pnpm, Bun, Go, Python (uv, Poetry) or Maven workspace"
+        "no package graph found under {root}: expected a Cargo, npm, yarn, pnpm, Bun, Go, Python (uv, Poetry), Maven, Gradle or .NET workspace"
     )]
     NothingFound { root: PathBuf },
     #[error("nested workspace root {root:?}: {message}")]

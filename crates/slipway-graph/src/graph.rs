@@ -40,6 +40,34 @@ pub struct PackageGraph {
     /// Cargo `path` dependency, an npm `file:` dependency outside the
     /// workspace), with the packages using each.
     outside: FxHashMap<String, Vec<PackageId>>,
+    /// Files and directories every package of one ecosystem builds with
+    /// (Gradle's `buildSrc/`, wrapper and `gradle.properties`), each with
+    /// why: `(path, why, ecosystem)`.
+    build_inputs: Vec<(String, String, Ecosystem)>,
+    /// Shared inputs that can sit anywhere and are read precisely (a
+    /// Gradle version catalog, a `Directory.Packages.props`), by path;
+    /// [`crate::SharedInput`] names one by its index here.
+    keyed: Vec<(String, KeyedInput)>,
+    /// What discovery assumed for each package (an edge matched by
+    /// artifactId alone), for `--explain`.
+    notes: Vec<Vec<String>>,
+}
+
+/// The read key for `what` of the keyed input at `path`: it moves with
+/// the path when a nested workspace is absorbed.
+pub(crate) fn keyed_read(path: &str, what: &str) -> String {
+    format!("in:{path}|{what}")
+}
+
+/// The kind of a shared input found by discovery (see [`PackageGraph::keyed_input`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyedInput {
+    /// A Gradle version catalog (`gradle/libs.versions.toml`).
+    GradleCatalog,
+    /// A Gradle build's `settings.gradle(.kts)`.
+    GradleSettings,
+    /// A `Directory.Packages.props` (.NET central package management).
+    DotnetPackages,
 }
 
 /// What the workspace root's own manifest (the root `package.json` of an
@@ -180,6 +208,51 @@ impl PackageGraph {
         &[]
     }
 
+    /// Why a change to `path` concerns every package of an ecosystem, if
+    /// it lies in one of that ecosystem's build inputs
+    /// ([`GraphBuilder::add_build_input`]).
+    #[must_use]
+    pub fn build_input(&self, path: &str) -> Option<(&str, Ecosystem)> {
+        if self.build_inputs.is_empty() {
+            return None;
+        }
+        ancestors(path).find_map(|dir| {
+            self.build_inputs
+                .iter()
+                .find(|(p, _, _)| p == dir)
+                .map(|(_, why, eco)| (why.as_str(), *eco))
+        })
+    }
+
+    /// The precisely read input discovery found at `path`, by index.
+    #[must_use]
+    pub fn keyed_input(&self, path: &str) -> Option<(u16, KeyedInput)> {
+        let i = self.keyed.iter().position(|(p, _)| p == path)?;
+        Some((u16::try_from(i).ok()?, self.keyed[i].1))
+    }
+
+    /// The path of the keyed input `index` (see [`PackageGraph::keyed_input`]).
+    #[must_use]
+    pub fn keyed_path(&self, index: u16) -> Option<&str> {
+        self.keyed.get(usize::from(index)).map(|(p, _)| p.as_str())
+    }
+
+    /// The packages whose read keys satisfy `wanted`, sorted by id.
+    pub fn readers_where(&self, wanted: impl Fn(&str) -> bool) -> Vec<PackageId> {
+        let mut ids: Vec<PackageId> = self
+            .ids()
+            .filter(|id| self.reads[id.index()].iter().any(|k| wanted(k)))
+            .collect();
+        ids.sort_by(|a, b| self.package(*a).id.cmp(&self.package(*b).id));
+        ids
+    }
+
+    /// What discovery assumed about `id` (an edge matched by name alone).
+    #[must_use]
+    pub fn notes(&self, id: PackageId) -> &[String] {
+        &self.notes[id.index()]
+    }
+
     /// The package whose directory is exactly `dir`, for one ecosystem.
     #[must_use]
     pub fn package_at(&self, dir: &str, ecosystem: Ecosystem) -> Option<PackageId> {
@@ -256,6 +329,9 @@ pub struct GraphBuilder {
     package_dirs: Vec<globset::Glob>,
     root: RootManifest,
     outside: Vec<(String, PackageId)>,
+    build_inputs: Vec<(String, String, Ecosystem)>,
+    keyed: Vec<(String, KeyedInput)>,
+    notes: Vec<Vec<String>>,
 }
 
 impl GraphBuilder {
@@ -290,6 +366,7 @@ impl GraphBuilder {
         self.by_name.insert(key, id);
         self.externals.push(Vec::new());
         self.reads.push(Vec::new());
+        self.notes.push(Vec::new());
         self.packages.push(Package {
             id: String::new(),
             name: name.to_owned(),
@@ -336,6 +413,34 @@ impl GraphBuilder {
         self.outside.push((dir.to_owned(), id));
     }
 
+    /// Records that every package of `ecosystem` builds with `path` (a file
+    /// or a directory): a change there concerns them all, for `why`.
+    pub fn add_build_input(&mut self, path: &str, why: String, ecosystem: Ecosystem) {
+        if !self
+            .build_inputs
+            .iter()
+            .any(|(p, _, e)| p == path && *e == ecosystem)
+        {
+            self.build_inputs.push((path.to_owned(), why, ecosystem));
+        }
+    }
+
+    /// Records a shared input at `path` read precisely (see
+    /// [`PackageGraph::keyed_input`]); once per path.
+    pub fn add_keyed_input(&mut self, path: &str, kind: KeyedInput) {
+        if !self.keyed.iter().any(|(p, _)| p == path) {
+            self.keyed.push((path.to_owned(), kind));
+        }
+    }
+
+    /// Records what discovery assumed about `id`, for `--explain`.
+    pub fn add_note(&mut self, id: PackageId, note: String) {
+        let notes = &mut self.notes[id.index()];
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
+
     /// Looks up a package added earlier, by ecosystem and manifest name.
     #[must_use]
     pub fn lookup(&self, ecosystem: Ecosystem, name: &str) -> Option<PackageId> {
@@ -375,10 +480,26 @@ impl GraphBuilder {
             self.externals[ids[i].index()].extend(externals);
         }
         for (i, reads) in other.reads.into_iter().enumerate() {
-            self.reads[ids[i].index()].extend(reads);
+            let moved = reads.into_iter().map(|key| match key.strip_prefix("in:") {
+                Some(rest) => match rest.split_once('|') {
+                    Some((path, what)) => keyed_read(&under(path), what),
+                    None => key,
+                },
+                None => key,
+            });
+            self.reads[ids[i].index()].extend(moved);
         }
         for (dir, id) in other.outside {
             self.outside.push((under(&dir), ids[id.index()]));
+        }
+        for (path, why, ecosystem) in other.build_inputs {
+            self.add_build_input(&under(&path), why, ecosystem);
+        }
+        for (path, kind) in other.keyed {
+            self.add_keyed_input(&under(&path), kind);
+        }
+        for (i, notes) in other.notes.into_iter().enumerate() {
+            self.notes[ids[i].index()].extend(notes);
         }
         for glob in other.package_dirs {
             if let Ok(moved) = globset::Glob::new(&under(glob.glob())) {
@@ -461,6 +582,9 @@ impl GraphBuilder {
             package_dirs,
             root: self.root,
             outside,
+            build_inputs: self.build_inputs,
+            keyed: self.keyed,
+            notes: self.notes,
         }
     }
 }

@@ -51,8 +51,10 @@ pub use discover::{
     BuildRule, build_rules, discover, discover_with_nested, load_graph_file, package_name,
 };
 pub use error::GraphError;
-pub use graph::{GraphBuilder, PackageGraph};
-pub use inputs::{InputDiff, SharedInput, WORKSPACE_FILES, diff_input, nested_inputs};
+pub use graph::{GraphBuilder, KeyedInput, PackageGraph};
+pub use inputs::{
+    InputDiff, SharedInput, WORKSPACE_FILES, build_inputs, diff_input, nested_inputs,
+};
 pub use model::{DepKind, Ecosystem, Package, PackageId};
 pub use paths::normalize;
 pub use root::{

@@ -16,6 +16,10 @@ pub enum Ecosystem {
     Python,
     /// Maven modules, read from their POMs.
     Maven,
+    /// Gradle projects, read from settings and build scripts as text.
+    Gradle,
+    /// .NET projects (`.csproj`, `.fsproj`, `.vbproj`).
+    Dotnet,
     /// A hand-kept `dep-graph.json`.
     Graph,
 }
@@ -32,6 +36,8 @@ impl Ecosystem {
             Ecosystem::Go => "go",
             Ecosystem::Python => "python",
             Ecosystem::Maven => "maven",
+            Ecosystem::Gradle => "gradle",
+            Ecosystem::Dotnet => "dotnet",
             Ecosystem::Graph => "graph",
         }
     }

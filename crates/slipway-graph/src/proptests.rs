@@ -104,11 +104,36 @@ proptest! {
 
     #[test]
     fn manifest_names_never_panic(text in any::<String>()) {
-        for file in ["Cargo.toml", "package.json", "go.mod", "pyproject.toml"] {
+        for file in ["Cargo.toml", "package.json", "go.mod", "pyproject.toml", "pom.xml"] {
             let _ = crate::package_name(file, &text);
         }
     }
+
+    /// Build scripts and settings are read as text: any text, and real
+    /// ones damaged, read without a panic.
+    #[test]
+    fn gradle_and_dotnet_texts_never_panic(
+        text in any::<String>(),
+        settings in manifest_text(GRADLE_SETTINGS),
+        script in manifest_text(GRADLE_SCRIPT),
+        csproj in manifest_text(CSPROJ),
+    ) {
+        for t in [&text, &settings, &script] {
+            let _ = crate::discover::gradle::parse_settings(t);
+            let _ = crate::discover::gradle::parse_script(t, &["libs"]);
+        }
+        for t in [&text, &csproj] {
+            let _ = crate::discover::dotnet::parse_project(Path::new("A.csproj"), t);
+            let _ = crate::discover::maven::parse(Path::new("pom.xml"), t);
+        }
+    }
 }
+
+const GRADLE_SETTINGS: &str = "pluginManagement { includeBuild(\"build-logic\") }\nrootProject.name = 'r'\ninclude(\":a\", \":b:c\")\ninclude ':d',\n  ':e'\nproject(\":d\").projectDir = file(\"x/d\")\nproject(':e').name = \"e2\"\ndependencyResolutionManagement { versionCatalogs { create(\"tools\") { from(files(\"gradle/t.versions.toml\")) } } }\n";
+const GRADLE_SCRIPT: &str = "plugins { alias(libs.plugins.k) }\ndependencies {\n  implementation(project(\":b:c\"))\n  testImplementation projects.d\n  api(libs.x.y)\n  implementation(\"g:a:1\")\n}\napply(from = \"$rootDir/gradle/p.gradle\")\n/* c */ // d\n";
+const CSPROJ: &str = "<Project Sdk=\"Microsoft.NET.Sdk\">\n  <ItemGroup>\n    <ProjectReference Include=\"..\\b\\c\\C.csproj\" />\n    <PackageReference Include=\"X\" />\n  </ItemGroup>\n</Project>\n";
+const POM_ROOT: &str = "<project><groupId>g</groupId><artifactId>r</artifactId><version>1</version><packaging>pom</packaging><properties><v>1</v></properties><modules><module>a</module></modules></project>";
+const POM_MEMBER: &str = "<project><parent><groupId>g</groupId><artifactId>r</artifactId><version>1</version></parent><artifactId>a</artifactId><dependencies><dependency><groupId>g</groupId><artifactId>c</artifactId><version>${v}</version></dependency></dependencies></project>";
 
 proptest! {
     // Each case writes a small repository to disk, so fewer of them.
@@ -124,7 +149,12 @@ proptest! {
         uv in manifest_text("[tool.uv.workspace]\nmembers = [\"a\", \"b/*\"]\n[tool.uv.sources]\nc = { workspace = true }\n"),
         project in manifest_text("[project]\nname = \"a\"\ndependencies = [\"c>=1\"]\n[dependency-groups]\ndev = [{include-group = \"x\"}]\n[tool.poetry.dependencies]\nd = { path = \"../b/c\" }\n"),
         gomod in manifest_text("module example.com/a\nrequire example.com/c v0.0.0\nreplace example.com/c => ../b/c\n"),
-        which in 0usize..6,
+        pom_root in manifest_text(POM_ROOT),
+        pom_member in manifest_text(POM_MEMBER),
+        settings in manifest_text(GRADLE_SETTINGS),
+        script in manifest_text(GRADLE_SCRIPT),
+        csproj in manifest_text(CSPROJ),
+        which in 0usize..9,
     ) {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -136,6 +166,9 @@ proptest! {
             2 => &[("pnpm-workspace.yaml", &pnpm), ("a/package.json", "{\"name\": \"a\"}")],
             3 => &[("pyproject.toml", &uv), ("a/pyproject.toml", &project), ("b/c/pyproject.toml", "[project]\nname = \"c\"\n")],
             4 => &[("go.mod", "module example.com/root\n"), ("a/go.mod", &gomod), ("b/c/go.mod", "module example.com/c\n")],
+            5 => &[("pom.xml", &pom_root), ("a/pom.xml", &pom_member)],
+            6 => &[("settings.gradle.kts", &settings), ("a/build.gradle.kts", &script), ("b/c/build.gradle", "dependencies { api project(':a') }\n")],
+            7 => &[("global.json", "{}"), ("a/A.csproj", &csproj), ("b/c/C.csproj", "<Project/>")],
             _ => &[("go.work", &work), ("a/go.mod", &member)],
         };
         for (path, text) in files {
@@ -217,6 +250,15 @@ proptest! {
         b.add_external(g, "golang.org/x/text", "v0.14.0");
         let p = b.add_package("p", "py/p", Ecosystem::Python).unwrap();
         b.add_external(p, "idna", "idna==3.6");
+        let k = b.add_package("k", "k", Ecosystem::Gradle).unwrap();
+        b.add_keyed_input("gradle/libs.versions.toml", crate::graph::KeyedInput::GradleCatalog);
+        b.add_keyed_input("settings.gradle.kts", crate::graph::KeyedInput::GradleSettings);
+        b.add_keyed_input("Directory.Packages.props", crate::graph::KeyedInput::DotnetPackages);
+        b.add_read(k, crate::graph::keyed_read("gradle/libs.versions.toml", "x.y"));
+        b.add_read(k, crate::graph::keyed_read("settings.gradle.kts", "project::k"));
+        let d = b.add_package("D", "src/D", Ecosystem::Dotnet).unwrap();
+        b.add_read(d, crate::graph::keyed_read("Directory.Packages.props", "below"));
+        b.add_read(d, crate::graph::keyed_read("Directory.Packages.props", "package:x"));
         let graph = b.build();
         let input = [
             SharedInput::CargoLock,
@@ -231,6 +273,9 @@ proptest! {
             SharedInput::BunLock,
             SharedInput::PnpmWorkspace,
             SharedInput::BunLockb,
+            SharedInput::GradleCatalog(0),
+            SharedInput::GradleSettings(1),
+            SharedInput::DotnetPackages(2),
         ][which];
         let diff = crate::inputs::diff_input(&graph, input, Some(&base), Some(&head));
         if let crate::affected::Resolution::Everything(why) = &diff.resolution {
@@ -239,7 +284,9 @@ proptest! {
         // Identical versions concern nobody.
         let same = crate::inputs::diff_input(&graph, input, Some(&base), Some(&base));
         match same.resolution {
-            crate::affected::Resolution::Packages { packages, root } => prop_assert!(packages.is_empty() && root.is_none(), "{packages:?} {root:?}"),
+            // (A Gradle or .NET input that cannot be parsed marks its own
+            // ecosystem's packages, and warns.)
+            crate::affected::Resolution::Packages { packages, root } => prop_assert!((packages.is_empty() || !same.warnings.is_empty()) && root.is_none(), "{packages:?} {root:?}"),
             crate::affected::Resolution::Everything(why) => prop_assert!(why.contains("could not be parsed"), "{why}"),
         }
     }
@@ -247,7 +294,7 @@ proptest! {
 
 /// Real lockfile fragments of every format, cut and spliced at random.
 fn lockfile_text() -> impl Strategy<Value = String> {
-    const PIECES: [&str; 11] = [
+    const PIECES: [&str; 14] = [
         "[[package]]\nname = \"itoa\"\nversion = \"1.0.10\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n\n[[package]]\nname = \"a\"\nversion = \"0.1.0\"\ndependencies = [\n \"itoa\",\n]\n",
         "lockfileVersion: '9.0'\nimporters:\n  packages/n:\n    dependencies:\n      left-pad:\n        specifier: ^1.2.0\n        version: 1.2.0\npackages:\n  left-pad@1.2.0:\n    resolution: {integrity: sha512-x}\nsnapshots:\n  left-pad@1.2.0: {}\n",
         "{\"lockfileVersion\": 3, \"packages\": {\"\": {}, \"packages/n\": {\"dependencies\": {\"left-pad\": \"^1.2.0\"}}, \"node_modules/left-pad\": {\"version\": \"1.2.0\"}, \"node_modules/n\": {\"resolved\": \"packages/n\", \"link\": true}}}",
@@ -259,6 +306,9 @@ fn lockfile_text() -> impl Strategy<Value = String> {
         "{\n  \"lockfileVersion\": 1,\n  \"workspaces\": {\n    \"\": { \"name\": \"r\" },\n    \"packages/n\": { \"name\": \"n\", \"dependencies\": { \"left-pad\": \"^1.2.0\" } },\n  },\n  \"packages\": {\n    \"left-pad\": [\"left-pad@1.2.0\", \"\", {}, \"sha512-x\"],\n  }\n}\n",
         "packages:\n  - packages/*\ncatalog:\n  left-pad: ^1.2.0\ncatalogs:\n  old:\n    left-pad: ^1.0.0\n",
         "[tool.uv.workspace]\nmembers = [\"py/*\"]\n[tool.uv]\noverride-dependencies = [\"idna==3.7\"]\n[dependency-groups]\ndev = [\"pytest>=8\"]\n",
+        "[versions]\nv = \"1\"\n[libraries]\nx-y = { module = \"g:x\", version.ref = \"v\" }\n[bundles]\nb = [\"x-y\"]\n[plugins]\np = { id = \"p\", version = \"2\" }\n",
+        "include(\":k\")\nrootProject.name = \"r\"\n",
+        "<Project><ItemGroup><PackageVersion Include=\"X\" Version=\"1.0\" /></ItemGroup></Project>",
     ];
     (
         0usize..PIECES.len(),

@@ -135,11 +135,7 @@ fn build() -> Repo {
         ),
         ("README.md".to_owned(), "# acme\n".to_owned()),
     ];
-    let refs: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    Repo::with_files(&refs)
+    Repo::with_owned_files(&files)
 }
 
 #[test]
@@ -289,5 +285,35 @@ fn a_module_without_a_pom_and_a_broken_pom_are_named() {
     assert!(
         err.contains("invalid XML in") && err.contains("common/pom.xml at line 1"),
         "{err}"
+    );
+}
+
+#[test]
+fn an_edge_matched_by_artifact_id_alone_is_explained_as_assumed() {
+    let repo = build();
+    let app = std::fs::read_to_string(repo.path().join("app/pom.xml")).unwrap();
+    repo.write(
+        "app/pom.xml",
+        &app.replace(
+            "<dependencies><dependency><groupId>org.acme</groupId><artifactId>billing</artifactId>",
+            "<dependencies><dependency><groupId>${billing.group}</groupId><artifactId>billing</artifactId>",
+        ),
+    );
+    repo.commit("an unresolvable groupId");
+    let got = affected_by(
+        &repo,
+        &[(
+            "services/billing/src/Billing.java",
+            Some("class Billing {}\n"),
+        )],
+    );
+    assert!(
+        got.contains("app (maven) app: app <- billing <- services/billing/src/Billing.java"),
+        "{got}"
+    );
+    let why = explain(&repo, "app");
+    assert!(
+        why.contains("assumed: the groupId \"${billing.group}\" of billing could not be resolved, so the edge to module billing was matched by artifactId"),
+        "{why}"
     );
 }

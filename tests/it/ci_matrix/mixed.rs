@@ -149,7 +149,7 @@ fn nested_workspaces_come_from_the_command_line_too_and_are_checked() {
         .output();
     let stderr = out.failure(3);
     assert!(
-        stderr.contains("nested workspace root \"crates/nothing\": no Cargo, npm/yarn/pnpm/Bun, Go, Python or Maven workspace there"),
+        stderr.contains("nested workspace root \"crates/nothing\": no Cargo, npm/yarn/pnpm/Bun, Go, Python, Maven, Gradle or .NET workspace there"),
         "{stderr}"
     );
     let out = repo

@@ -30,7 +30,7 @@ pub(crate) const POM: &str = "pom.xml";
 /// More modules than this is refused: the module list is in a pull
 /// request's control.
 const MAX_MODULES: usize = 20_000;
-/// XML nodes in one POM.
+/// XML nodes in one POM or project file.
 const MAX_NODES: u32 = 200_000;
 
 /// What discovery and the root comparison read from one POM.
@@ -80,9 +80,13 @@ pub(crate) fn parse_with_rest(path: &Path, text: &str) -> Result<(Pom, String), 
     Ok((pom_of(path, &doc)?, rest_of(&doc)))
 }
 
-/// The XML document: no DTD (so no entity expansion), at most
-/// [`MAX_NODES`] nodes; the error names the line and column.
-fn document<'t>(path: &Path, text: &'t str) -> Result<roxmltree::Document<'t>, GraphError> {
+/// An XML document (a POM, a .NET project file or solution): no DTD (so
+/// no entity expansion), at most [`MAX_NODES`] nodes; the error names the
+/// line and column.
+pub(crate) fn document<'t>(
+    path: &Path,
+    text: &'t str,
+) -> Result<roxmltree::Document<'t>, GraphError> {
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: MAX_NODES,
@@ -321,14 +325,15 @@ struct Index {
 }
 
 impl Index {
-    /// The module with these coordinates; by artifactId alone when the
-    /// groupId could not be resolved and one module has that artifactId.
-    fn find(&self, group: &str, artifact: &str) -> Option<PackageId> {
+    /// The module with these coordinates, and `true` when it was found by
+    /// artifactId alone: the groupId could not be resolved and one module
+    /// has that artifactId (the edge is assumed).
+    fn find(&self, group: &str, artifact: &str) -> Option<(PackageId, bool)> {
         if let Some(&id) = self
             .by_coordinate
             .get(&(group.to_owned(), artifact.to_owned()))
         {
-            return Some(id);
+            return Some((id, false));
         }
         if (group.contains("${") || group.is_empty())
             && let Some([only]) = self.by_artifact.get(artifact).map(Vec::as_slice)
@@ -338,7 +343,7 @@ impl Index {
                 artifact,
                 "groupId not resolved: matched by artifactId, edge assumed"
             );
-            return Some(*only);
+            return Some((*only, true));
         }
         None
     }
@@ -430,8 +435,19 @@ fn add_edges(
     let mut edge = |c: &Coordinate, kind: DepKind, external: bool| {
         let (group, artifact) = resolve(c);
         builder.add_read(id, format!("managed:{group}:{artifact}"));
-        match index.find(&group, &artifact).filter(|&to| to != id) {
-            Some(to) => builder.add_edge(id, to, kind),
+        match index.find(&group, &artifact).filter(|&(to, _)| to != id) {
+            Some((to, assumed)) => {
+                builder.add_edge(id, to, kind);
+                if assumed {
+                    builder.add_note(
+                        id,
+                        format!(
+                            "the groupId {:?} of {artifact} could not be resolved, so the edge to module {artifact} was matched by artifactId",
+                            c.group
+                        ),
+                    );
+                }
+            }
             None if external => builder.add_external(
                 id,
                 &format!("{group}:{artifact}"),
@@ -457,10 +473,12 @@ fn add_edges(
     let parent = module.parent.and_then(|p| index.ids[p]).or_else(|| {
         let p = module.pom.parent.as_ref()?;
         let group = interpolate(p.group.as_deref().unwrap_or_default(), &lookup);
-        index.find(
-            &group,
-            &interpolate(p.artifact.as_deref().unwrap_or_default(), &lookup),
-        )
+        index
+            .find(
+                &group,
+                &interpolate(p.artifact.as_deref().unwrap_or_default(), &lookup),
+            )
+            .map(|(to, _)| to)
     });
     if let Some(to) = parent.filter(|&to| to != id) {
         builder.add_edge(id, to, DepKind::Parent);

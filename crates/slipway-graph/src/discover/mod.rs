@@ -4,8 +4,11 @@
 mod build_config;
 mod cargo;
 mod dirglob;
+pub(crate) mod dotnet;
 mod go;
+pub(crate) mod gradle;
 mod graph_file;
+mod groovy;
 pub(crate) mod maven;
 mod node;
 mod python;
@@ -48,8 +51,9 @@ pub fn discover_with_nested(root: &Path, nested: &[String]) -> Result<PackageGra
         if discover_into(&root.join(&prefix), &mut inner)?.is_empty() {
             return Err(GraphError::NestedRoot {
                 root: prefix,
-                message: "no Cargo, npm/yarn/pnpm/Bun, Go, Python or Maven workspace there"
-                    .to_owned(),
+                message:
+                    "no Cargo, npm/yarn/pnpm/Bun, Go, Python, Maven, Gradle or .NET workspace there"
+                        .to_owned(),
             });
         }
         found.push("nested");
@@ -75,6 +79,8 @@ fn discover_into(root: &Path, builder: &mut GraphBuilder) -> Result<Vec<&'static
         ("go", go::discover),
         ("python", python::discover),
         ("maven", maven::discover),
+        ("gradle", gradle::discover),
+        ("dotnet", dotnet::discover),
     ] {
         let before = builder.package_count();
         if discover(root, builder)? {
@@ -136,7 +142,12 @@ where
 {
     const PARALLEL_FROM: usize = 256;
     let one = |dir: &String| -> Result<Option<T>, GraphError> {
-        let rel = crate::paths::child(dir, file);
+        // An empty `file`: `dirs` are the files themselves.
+        let rel = if file.is_empty() {
+            dir.clone()
+        } else {
+            crate::paths::child(dir, file)
+        };
         match read_optional(root, &rel)? {
             Some(text) => parse(&rel, &text).map(Some),
             None => Ok(None),

@@ -9,7 +9,9 @@
 mod bun_lock;
 mod cargo_lock;
 mod catalog;
+mod dotnet_packages;
 mod go_sum;
+mod gradle;
 mod lock_graph;
 mod maven_root;
 mod nested;
@@ -24,8 +26,9 @@ mod yarn_lock;
 
 pub use nested::{WORKSPACE_FILES, nested_inputs};
 
+use crate::affected::ChangedPath;
 use crate::affected::Resolution;
-use crate::graph::PackageGraph;
+use crate::graph::{KeyedInput, PackageGraph};
 use crate::model::Ecosystem;
 
 /// A root-level file whose changes are read precisely.
@@ -50,6 +53,13 @@ pub enum SharedInput {
     PyprojectRoot,
     /// The root `pom.xml` of a Maven build when it is an aggregator.
     MavenRoot,
+    /// A Gradle version catalog, by its index among the graph's keyed
+    /// inputs ([`PackageGraph::keyed_input`]).
+    GradleCatalog(u16),
+    /// A Gradle build's settings file, likewise.
+    GradleSettings(u16),
+    /// A `Directory.Packages.props`, likewise.
+    DotnetPackages(u16),
 }
 
 impl SharedInput {
@@ -70,6 +80,13 @@ impl SharedInput {
             Ecosystem::Pnpm,
             Ecosystem::Bun,
         ];
+        if let Some((index, kind)) = graph.keyed_input(path) {
+            return Some(match kind {
+                KeyedInput::GradleCatalog => SharedInput::GradleCatalog(index),
+                KeyedInput::GradleSettings => SharedInput::GradleSettings(index),
+                KeyedInput::DotnetPackages => SharedInput::DotnetPackages(index),
+            });
+        }
         let input = match path {
             "Cargo.lock" if has(&[Ecosystem::Cargo]) => SharedInput::CargoLock,
             "Cargo.toml" if has(&[Ecosystem::Cargo]) => SharedInput::CargoRoot,
@@ -117,6 +134,9 @@ impl SharedInput {
             SharedInput::CargoRoot => "Cargo.toml",
             SharedInput::PackageJsonRoot => "package.json",
             SharedInput::MavenRoot => "pom.xml",
+            SharedInput::GradleCatalog(_) => "libs.versions.toml",
+            SharedInput::GradleSettings(_) => "settings.gradle.kts",
+            SharedInput::DotnetPackages(_) => "Directory.Packages.props",
         }
     }
 
@@ -128,6 +148,9 @@ impl SharedInput {
                 | SharedInput::PyprojectRoot
                 | SharedInput::PnpmWorkspace
                 | SharedInput::MavenRoot
+                | SharedInput::GradleCatalog(_)
+                | SharedInput::GradleSettings(_)
+                | SharedInput::DotnetPackages(_)
         )
     }
 }
@@ -156,6 +179,21 @@ pub fn diff_input(
         SharedInput::PyprojectRoot => return root_manifest::pyproject(graph, base, head),
         SharedInput::PnpmWorkspace => return catalog::pnpm_workspace(graph, base, head),
         SharedInput::MavenRoot => return maven_root::compare(graph, base, head),
+        SharedInput::GradleCatalog(i)
+        | SharedInput::GradleSettings(i)
+        | SharedInput::DotnetPackages(i) => {
+            let Some(path) = graph.keyed_path(i) else {
+                return InputDiff {
+                    resolution: Resolution::Everything(format!("{name} is not in this graph")),
+                    warnings: Vec::new(),
+                };
+            };
+            return match input {
+                SharedInput::GradleCatalog(_) => gradle::catalog(graph, path, base, head),
+                SharedInput::GradleSettings(_) => gradle::settings(graph, path, base, head),
+                _ => dotnet_packages::compare(graph, path, base, head),
+            };
+        }
         SharedInput::BunLockb if base == head => {
             return InputDiff {
                 resolution: Resolution::packages(Vec::new()),
@@ -190,4 +228,19 @@ pub fn diff_input(
             }
         }
     }
+}
+
+/// For each changed path in a build input of an ecosystem (Gradle's
+/// `buildSrc/`, wrapper, `gradle.properties`; see
+/// [`crate::GraphBuilder::add_build_input`]), the resolution that affects
+/// every package of that ecosystem, keyed by the changed path.
+#[must_use]
+pub fn build_inputs(graph: &PackageGraph, changed: &[ChangedPath]) -> Vec<(String, Resolution)> {
+    changed
+        .iter()
+        .filter_map(|change| {
+            let (why, ecosystem) = graph.build_input(&change.path)?;
+            Some((change.path.clone(), gradle::every(graph, ecosystem, why)))
+        })
+        .collect()
 }

@@ -1,0 +1,456 @@
+//! Gradle builds read as text, Gradle never run. The main fixture has the
+//! shape of public Android and JVM multi-project builds (nowinandroid,
+//! the Gradle samples): Kotlin DSL, a version catalog, type-safe
+//! `projects.` accessors, convention plugins in an included
+//! `build-logic`, an included library build the app takes by coordinates,
+//! a renamed project, a `projectDir` override and a project only a
+//! condition includes. A second fixture is a Groovy-DSL build. Each
+//! feature has its own case.
+
+use super::{affected_by, explain};
+use crate::support::Repo;
+
+const SETTINGS: &str = r#"pluginManagement {
+    includeBuild("build-logic")
+    repositories { google(); mavenCentral(); gradlePluginPortal() }
+}
+dependencyResolutionManagement {
+    repositories { google(); mavenCentral() }
+}
+rootProject.name = "nowinandroid"
+enableFeaturePreview("TYPESAFE_PROJECT_ACCESSORS")
+
+include(":app")
+include(
+    ":core:common",
+    ":core:data",
+    ":core:model",
+)
+include(listOf(":feature:foryou", ":feature:bookmarks"))
+// A renamed project: accessors say projects.designSystem.
+include(":core:ui")
+project(":core:ui").name = "design-system"
+// A project living elsewhere than its path says.
+include(":lint")
+project(":lint").projectDir = file("tools/lint-rules")
+if (providers.gradleProperty("benchmarks").isPresent) {
+    include(":benchmarks")
+}
+includeBuild("libs/codegen")
+"#;
+
+const CATALOG: &str = r#"[versions]
+kotlin = "2.0.21"
+coroutines = "1.9.0"
+room = "2.6.1"
+
+[libraries]
+kotlinx-coroutines-core = { module = "org.jetbrains.kotlinx:kotlinx-coroutines-core", version.ref = "coroutines" }
+kotlinx-coroutines-test = { module = "org.jetbrains.kotlinx:kotlinx-coroutines-test", version.ref = "coroutines" }
+room-runtime = { group = "androidx.room", name = "room-runtime", version.ref = "room" }
+room-ktx = { group = "androidx.room", name = "room-ktx", version.ref = "room" }
+androidx-core-ktx = "androidx.core:core-ktx:1.13.1"
+compose-material3 = "androidx.compose.material3:material3:1.3.0"
+
+[bundles]
+room = ["room-runtime", "room-ktx"]
+
+[plugins]
+kotlin-jvm = { id = "org.jetbrains.kotlin.jvm", version.ref = "kotlin" }
+"#;
+
+fn script(body: &str) -> String {
+    format!("plugins {{\n    id(\"nowinandroid.jvm.library\")\n}}\n\ndependencies {{\n{body}}}\n")
+}
+
+fn build() -> Repo {
+    let files: Vec<(String, String)> = vec![
+        ("settings.gradle.kts".into(), SETTINGS.into()),
+        (
+            "build.gradle.kts".into(),
+            "plugins {\n    alias(libs.plugins.kotlin.jvm) apply false\n}\n".into(),
+        ),
+        (
+            "gradle.properties".into(),
+            "org.gradle.jvmargs=-Xmx2g\n".into(),
+        ),
+        ("gradle/libs.versions.toml".into(), CATALOG.into()),
+        (
+            "gradle/wrapper/gradle-wrapper.properties".into(),
+            "distributionUrl=https\\://services.gradle.org/distributions/gradle-8.10-bin.zip\n"
+                .into(),
+        ),
+        (
+            "build-logic/settings.gradle.kts".into(),
+            "rootProject.name = \"build-logic\"\ninclude(\":convention\")\n".into(),
+        ),
+        (
+            "build-logic/convention/build.gradle.kts".into(),
+            "plugins { `kotlin-dsl` }\ngradlePlugin { plugins { } }\n".into(),
+        ),
+        (
+            "build-logic/convention/src/main/kotlin/JvmLibraryConventionPlugin.kt".into(),
+            "class JvmLibraryConventionPlugin\n".into(),
+        ),
+        (
+            "app/build.gradle.kts".into(),
+            script(
+                "    implementation(projects.feature.foryou)\n    implementation(projects.feature.bookmarks)\n    implementation(libs.androidx.core.ktx)\n    implementation(\"com.acme.codegen:runtime:1.0\")\n",
+            ),
+        ),
+        (
+            "core/common/build.gradle.kts".into(),
+            script(
+                "    implementation(libs.kotlinx.coroutines.core)\n    testImplementation(libs.kotlinx.coroutines.test)\n",
+            ),
+        ),
+        (
+            "core/model/build.gradle.kts".into(),
+            script("    api(projects.core.common)\n"),
+        ),
+        (
+            "core/model/src/main/kotlin/Topic.kt".into(),
+            "data class Topic(val id: String)\n".into(),
+        ),
+        (
+            "core/data/build.gradle.kts".into(),
+            script("    api(project(\":core:model\"))\n    implementation(libs.bundles.room)\n"),
+        ),
+        (
+            "core/ui/build.gradle.kts".into(),
+            script("    api(libs.compose.material3)\n"),
+        ),
+        (
+            "feature/foryou/build.gradle.kts".into(),
+            script(
+                "    implementation(projects.core.data)\n    implementation(projects.core.designSystem)\n    testImplementation(projects.core.common)\n",
+            ),
+        ),
+        (
+            "feature/bookmarks/build.gradle.kts".into(),
+            script("    implementation(projects.core.designSystem)\n"),
+        ),
+        (
+            "tools/lint-rules/build.gradle.kts".into(),
+            script("    compileOnly(libs.kotlinx.coroutines.core)\n"),
+        ),
+        (
+            "benchmarks/build.gradle.kts".into(),
+            script("    implementation(projects.app)\n"),
+        ),
+        (
+            "libs/codegen/settings.gradle.kts".into(),
+            "rootProject.name = \"codegen\"\ninclude(\":runtime\")\n".into(),
+        ),
+        (
+            "libs/codegen/runtime/build.gradle.kts".into(),
+            "plugins { `java-library` }\ngroup = \"com.acme.codegen\"\n".into(),
+        ),
+        (
+            "libs/codegen/runtime/src/main/java/Gen.java".into(),
+            "class Gen {}\n".into(),
+        ),
+        ("README.md".into(), "# nowinandroid-shaped\n".into()),
+    ];
+    Repo::with_owned_files(&files)
+}
+
+#[test]
+fn projects_come_from_settings_with_accessors_renames_overrides_and_conditions() {
+    let repo = build();
+    let out = repo
+        .ci_matrix()
+        .args([
+            "--changed-files",
+            "[\"rust-toolchain.toml\"]",
+            "--format",
+            "json",
+        ])
+        .success();
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut got: Vec<String> = report["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {}",
+                p["package"].as_str().unwrap(),
+                p["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "app app",
+            "benchmarks benchmarks",
+            "bookmarks feature/bookmarks",
+            "common core/common",
+            "data core/data",
+            "design-system core/ui",
+            "foryou feature/foryou",
+            "lint tools/lint-rules",
+            "model core/model",
+            "runtime libs/codegen/runtime",
+        ],
+        "the root, core, feature and build-logic are no packages"
+    );
+}
+
+#[test]
+fn a_source_change_follows_project_and_accessor_edges() {
+    let repo = build();
+    let got = affected_by(
+        &repo,
+        &[(
+            "core/model/src/main/kotlin/Topic.kt",
+            Some("data class Topic(val id: Long)\n"),
+        )],
+    );
+    insta::assert_snapshot!(got, @r"
+    app (gradle) app: app <- foryou <- data <- model <- core/model/src/main/kotlin/Topic.kt
+    benchmarks (gradle) benchmarks: benchmarks <- app <- foryou <- data <- model <- core/model/src/main/kotlin/Topic.kt
+    data (gradle) core/data: data <- model <- core/model/src/main/kotlin/Topic.kt
+    foryou (gradle) feature/foryou: foryou <- data <- model <- core/model/src/main/kotlin/Topic.kt
+    model (gradle) core/model: model <- core/model/src/main/kotlin/Topic.kt
+    ");
+    let why = explain(&repo, "foryou");
+    assert!(why.contains("foryou -> data (normal)"), "{why}");
+}
+
+#[test]
+fn a_renamed_project_is_reached_through_its_new_accessor() {
+    let repo = build();
+    let got = affected_by(
+        &repo,
+        &[("core/ui/src/main/kotlin/Theme.kt", Some("object Theme\n"))],
+    );
+    insta::assert_snapshot!(got, @r"
+    app (gradle) app: app <- bookmarks <- design-system <- core/ui/src/main/kotlin/Theme.kt
+    benchmarks (gradle) benchmarks: benchmarks <- app <- bookmarks <- design-system <- core/ui/src/main/kotlin/Theme.kt
+    bookmarks (gradle) feature/bookmarks: bookmarks <- design-system <- core/ui/src/main/kotlin/Theme.kt
+    design-system (gradle) core/ui: design-system <- core/ui/src/main/kotlin/Theme.kt
+    foryou (gradle) feature/foryou: foryou <- design-system <- core/ui/src/main/kotlin/Theme.kt
+    ");
+}
+
+#[test]
+fn a_test_configuration_is_a_dev_edge() {
+    let repo = build();
+    affected_by(
+        &repo,
+        &[("core/common/src/main/kotlin/Ids.kt", Some("object Ids\n"))],
+    );
+    let why = explain(&repo, "foryou");
+    assert!(why.contains("foryou -> common (dev)"), "{why}");
+}
+
+#[test]
+fn a_catalog_version_bump_affects_only_the_users_of_its_libraries() {
+    let repo = build();
+    let bumped = CATALOG.replace("coroutines = \"1.9.0\"", "coroutines = \"1.10.1\"");
+    let got = affected_by(&repo, &[("gradle/libs.versions.toml", Some(&bumped))]);
+    insta::assert_snapshot!(got, @r"
+    app (gradle) app: app <- foryou <- common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
+    benchmarks (gradle) benchmarks: benchmarks <- app <- foryou <- common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
+    common (gradle) core/common: common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
+    data (gradle) core/data: data <- model <- common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
+    foryou (gradle) feature/foryou: foryou <- common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
+    lint (gradle) tools/lint-rules: lint <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
+    model (gradle) core/model: model <- common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
+    ");
+}
+
+#[test]
+fn a_library_in_a_bundle_affects_the_bundles_users() {
+    let repo = build();
+    let bumped = CATALOG.replace("room = \"2.6.1\"", "room = \"2.7.0\"");
+    let got = affected_by(&repo, &[("gradle/libs.versions.toml", Some(&bumped))]);
+    insta::assert_snapshot!(got, @r"
+    app (gradle) app: app <- foryou <- data <- gradle/libs.versions.toml (bundle room changed)
+    benchmarks (gradle) benchmarks: benchmarks <- app <- foryou <- data <- gradle/libs.versions.toml (bundle room changed)
+    data (gradle) core/data: data <- gradle/libs.versions.toml (bundle room changed)
+    foryou (gradle) feature/foryou: foryou <- data <- gradle/libs.versions.toml (bundle room changed)
+    ");
+    // An entry nobody uses affects nobody; a plugin version its user.
+    let unused = bumped.replace(
+        "[bundles]",
+        "okio = \"com.squareup.okio:okio:3.9.0\"\n\n[bundles]",
+    );
+    assert_eq!(
+        affected_by(&repo, &[("gradle/libs.versions.toml", Some(&unused))]),
+        ""
+    );
+}
+
+#[test]
+fn build_logic_the_wrapper_properties_and_the_root_script_affect_every_project() {
+    for (path, text, why) in [
+        (
+            "build-logic/convention/src/main/kotlin/JvmLibraryConventionPlugin.kt",
+            "class JvmLibraryConventionPlugin // changed\n",
+            "build-logic is an included plugin build",
+        ),
+        (
+            "gradle/wrapper/gradle-wrapper.properties",
+            "distributionUrl=gradle-8.11-bin.zip\n",
+            "the Gradle wrapper",
+        ),
+        (
+            "gradle.properties",
+            "org.gradle.jvmargs=-Xmx4g\n",
+            "gradle.properties sets build properties",
+        ),
+        (
+            "buildSrc/src/main/kotlin/Deps.kt",
+            "object Deps\n",
+            "buildSrc is compiled",
+        ),
+        (
+            "build.gradle.kts",
+            "plugins { alias(libs.plugins.kotlin.jvm) apply false }\nsubprojects { }\n",
+            "the root build script configures every project",
+        ),
+    ] {
+        let repo = build();
+        let got = affected_by(&repo, &[(path, Some(text))]);
+        assert_eq!(got.lines().count(), 10, "{path}: {got}");
+        assert!(
+            got.contains(&format!(
+                "common (gradle) core/common: common <- {path} ({why}"
+            )),
+            "{path}: {got}"
+        );
+    }
+}
+
+#[test]
+fn settings_that_only_include_a_new_project_affect_only_that_project() {
+    let repo = build();
+    let with_new = SETTINGS.replace(
+        "include(\":app\")",
+        "include(\":app\", \":feature:search\")",
+    );
+    let got = affected_by(
+        &repo,
+        &[
+            ("settings.gradle.kts", Some(&with_new)),
+            (
+                "feature/search/build.gradle.kts",
+                Some(&script("    implementation(projects.core.data)\n")),
+            ),
+        ],
+    );
+    insta::assert_snapshot!(got, @"search (gradle) feature/search: search <- feature/search/build.gradle.kts");
+
+    // Anything else in settings concerns every project, with the reason.
+    let got = affected_by(
+        &repo,
+        &[(
+            "settings.gradle.kts",
+            Some(&with_new.replace(
+                "mavenCentral() }\n}",
+                "mavenCentral(); maven(\"https://jitpack.io\") }\n}",
+            )),
+        )],
+    );
+    assert_eq!(got.lines().count(), 11, "{got}");
+    assert!(
+        got.contains("app (gradle) app: app <- settings.gradle.kts (changed beyond its include lists, and every Gradle project is configured by it)"),
+        "{got}"
+    );
+}
+
+#[test]
+fn an_included_build_joins_the_graph_and_its_substitution_is_explained() {
+    let repo = build();
+    let got = affected_by(
+        &repo,
+        &[(
+            "libs/codegen/runtime/src/main/java/Gen.java",
+            Some("class Gen { }\n"),
+        )],
+    );
+    insta::assert_snapshot!(got, @r"
+    app (gradle) app: app <- runtime <- libs/codegen/runtime/src/main/java/Gen.java
+    benchmarks (gradle) benchmarks: benchmarks <- app <- runtime <- libs/codegen/runtime/src/main/java/Gen.java
+    runtime (gradle) libs/codegen/runtime: runtime <- libs/codegen/runtime/src/main/java/Gen.java
+    ");
+    let why = explain(&repo, "app");
+    assert!(
+        why.contains("assumed: com.acme.codegen:runtime:1.0 in app/build.gradle.kts was taken to be project :runtime of the included build libs/codegen, matched by name"),
+        "{why}"
+    );
+}
+
+#[test]
+fn an_applied_script_belongs_to_the_projects_applying_it() {
+    let repo = build();
+    repo.write(
+        "core/data/build.gradle.kts",
+        &format!(
+            "{}apply(from = \"$rootDir/gradle/publishing.gradle.kts\")\n",
+            script("    api(project(\":core:model\"))\n")
+        ),
+    );
+    repo.write("gradle/publishing.gradle.kts", "// publishing\n");
+    repo.commit("publishing");
+    let got = affected_by(
+        &repo,
+        &[("gradle/publishing.gradle.kts", Some("// publishing v2\n"))],
+    );
+    assert!(
+        got.starts_with(
+            "app (gradle) app: app <- foryou <- data <- gradle/publishing.gradle.kts\n"
+        ),
+        "{got}"
+    );
+    assert_eq!(got.lines().count(), 4, "{got}");
+}
+
+#[test]
+fn a_groovy_build_reads_the_same() {
+    let repo = Repo::with_files(&[
+        (
+            "settings.gradle",
+            "rootProject.name = 'shop'\ninclude ':api', ':service',\n        ':web'\nproject(':web').projectDir = new File(settingsDir, 'frontend/web')\n",
+        ),
+        ("api/build.gradle", "apply plugin: 'java-library'\n"),
+        ("api/src/main/java/Api.java", "interface Api {}\n"),
+        (
+            "service/build.gradle",
+            "dependencies {\n    implementation project(':api')\n    testImplementation project(path: ':web')\n}\n",
+        ),
+        (
+            "frontend/web/build.gradle",
+            "dependencies { implementation project(\":api\") }\n",
+        ),
+    ]);
+    let got = affected_by(
+        &repo,
+        &[(
+            "api/src/main/java/Api.java",
+            Some("interface Api { void x(); }\n"),
+        )],
+    );
+    insta::assert_snapshot!(got, @r"
+    api (gradle) api: api <- api/src/main/java/Api.java
+    service (gradle) service: service <- api <- api/src/main/java/Api.java
+    web (gradle) frontend/web: web <- api <- api/src/main/java/Api.java
+    ");
+    let why = explain(&repo, "service");
+    assert!(why.contains("service -> api (normal)"), "{why}");
+}
+
+#[test]
+fn damaged_settings_never_panic() {
+    let repo = build();
+    repo.write("settings.gradle.kts", "include(\":app\"\nproject(\":x\").projectDir = \ninclude(\"\ninclude(\":a:../..\")\n/* never closed");
+    let out = repo
+        .ci_matrix()
+        .args(["--changed-files", "[]", "--format", "json"])
+        .success();
+    assert!(out.contains("\"affected\""), "{out}");
+}
