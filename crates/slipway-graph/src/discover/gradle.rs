@@ -266,7 +266,7 @@ pub(crate) struct Script {
     /// `apply(from = "…")` scripts.
     pub(crate) applied: Vec<String>,
     /// String literals shaped like `group:name[:version]`.
-    pub(crate) coordinates: Vec<(String, bool)>,
+    pub(crate) coordinates: Vec<String>,
 }
 
 pub(crate) fn parse_script(text: &str, catalogs: &[&str]) -> Script {
@@ -334,7 +334,7 @@ pub(crate) fn parse_script(text: &str, catalogs: &[&str]) -> Script {
                         .all(|b| super::groovy::is_ident(b) || b"-.".contains(&b))
             })
         {
-            script.coordinates.push((literal.to_owned(), false));
+            script.coordinates.push(literal.to_owned());
         }
     }
     script
@@ -748,7 +748,7 @@ fn add_graph(
                 builder.add_outside_source(id, &path);
             }
         }
-        for (coordinate, _) in &script.coordinates {
+        for coordinate in &script.coordinates {
             let artifact = coordinate.split(':').nth(1).unwrap_or_default();
             if let Some(&[to]) = by_name.get(artifact).map(Vec::as_slice)
                 && projects[to].build != p.build
@@ -870,7 +870,7 @@ apply(from = "$rootDir/gradle/publish.gradle.kts")
             ]
         );
         assert_eq!(s.applied, ["$rootDir/gradle/publish.gradle.kts"]);
-        assert_eq!(s.coordinates[0].0, "com.acme:codegen-runtime:1.0");
+        assert_eq!(s.coordinates[0], "com.acme:codegen-runtime:1.0");
     }
 
     #[test]

@@ -115,12 +115,7 @@ pub(crate) fn compare(
             packages.push((id, detail.clone()));
         }
     }
-    packages.sort();
-    packages.dedup_by(|a, b| a.0 == b.0);
-    InputDiff {
-        resolution: Resolution::packages(packages),
-        warnings: Vec::new(),
-    }
+    InputDiff::precise(packages)
 }
 
 #[cfg(test)]

@@ -13,22 +13,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::InputDiff;
+use super::{InputDiff, every};
 use crate::affected::Resolution;
 use crate::discover::gradle::{self, normalize_alias};
 use crate::graph::{PackageGraph, keyed_read};
 use crate::model::{Ecosystem, PackageId};
-
-/// Every package of `ecosystem`, for `why`.
-pub(crate) fn every(graph: &PackageGraph, ecosystem: Ecosystem, why: &str) -> Resolution {
-    Resolution::packages(
-        graph
-            .ids()
-            .filter(|&id| graph.package(id).ecosystem == ecosystem)
-            .map(|id| (id, why.to_owned()))
-            .collect(),
-    )
-}
 
 pub(crate) fn settings(
     graph: &PackageGraph,
@@ -199,23 +188,15 @@ pub(crate) fn catalog(
             format!("bundle {alias} changed"),
         ));
     }
-    let prefix = keyed_read(path, "");
     let mut packages: Vec<(PackageId, String)> = Vec::new();
     for (chain, detail) in &chains {
         let key = keyed_read(path, chain);
         let below = format!("{key}.");
-        for id in
-            graph.readers_where(|k| k.starts_with(&prefix) && (k == key || k.starts_with(&below)))
-        {
+        for id in graph.readers_where(|k| k == key || k.starts_with(&below)) {
             packages.push((id, detail.clone()));
         }
     }
-    packages.sort();
-    packages.dedup_by(|a, b| a.0 == b.0);
-    InputDiff {
-        resolution: Resolution::packages(packages),
-        warnings: Vec::new(),
-    }
+    InputDiff::precise(packages)
 }
 
 #[cfg(test)]

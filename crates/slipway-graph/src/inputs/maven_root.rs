@@ -111,12 +111,7 @@ pub(crate) fn compare(graph: &PackageGraph, base: Option<&str>, head: Option<&st
             packages.push((id, detail.clone()));
         }
     }
-    packages.sort();
-    packages.dedup_by(|a, b| a.0 == b.0);
-    InputDiff {
-        resolution: Resolution::packages(packages),
-        warnings: Vec::new(),
-    }
+    InputDiff::precise(packages)
 }
 
 /// Properties whose value differs, and, until nothing more changes, those

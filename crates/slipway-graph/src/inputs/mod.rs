@@ -29,7 +29,7 @@ pub use nested::{WORKSPACE_FILES, nested_inputs};
 use crate::affected::ChangedPath;
 use crate::affected::Resolution;
 use crate::graph::{KeyedInput, PackageGraph};
-use crate::model::Ecosystem;
+use crate::model::{Ecosystem, PackageId};
 
 /// A root-level file whose changes are read precisely.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -162,6 +162,30 @@ pub struct InputDiff {
     pub warnings: Vec<String>,
 }
 
+impl InputDiff {
+    /// These packages, each once (the first detail by sort order), sorted,
+    /// without warnings.
+    fn precise(mut packages: Vec<(PackageId, String)>) -> InputDiff {
+        packages.sort();
+        packages.dedup_by(|a, b| a.0 == b.0);
+        InputDiff {
+            resolution: Resolution::packages(packages),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// Every package of `ecosystem`, each for `why`.
+pub(crate) fn every(graph: &PackageGraph, ecosystem: Ecosystem, why: &str) -> Resolution {
+    Resolution::packages(
+        graph
+            .ids()
+            .filter(|&id| graph.package(id).ecosystem == ecosystem)
+            .map(|id| (id, why.to_owned()))
+            .collect(),
+    )
+}
+
 /// Compares two versions of a shared input (`None`: the file does not exist
 /// at that revision) and tells which packages the change concerns. A file
 /// that cannot be parsed affects everything, with the reason and a warning.
@@ -240,7 +264,7 @@ pub fn build_inputs(graph: &PackageGraph, changed: &[ChangedPath]) -> Vec<(Strin
         .iter()
         .filter_map(|change| {
             let (why, ecosystem) = graph.build_input(&change.path)?;
-            Some((change.path.clone(), gradle::every(graph, ecosystem, why)))
+            Some((change.path.clone(), every(graph, ecosystem, why)))
         })
         .collect()
 }
