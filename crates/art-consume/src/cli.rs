@@ -10,13 +10,42 @@ use slipway_cli::LogArgs;
 #[derive(Debug, Parser)]
 #[command(name = "art-consume", version, max_term_width = 100)]
 pub struct Cli {
-    /// The producer's host name or address.
-    #[arg(long)]
-    pub host: String,
+    /// The producer's host name or address (without --store).
+    #[arg(
+        long,
+        required_unless_present = "store",
+        requires = "port",
+        conflicts_with = "store"
+    )]
+    pub host: Option<String>,
 
-    /// The producer's port.
-    #[arg(long)]
-    pub port: u16,
+    /// The producer's port (with --host).
+    #[arg(long, requires = "host")]
+    pub port: Option<u16>,
+
+    /// Find the producer through its announcement in this store
+    /// (`s3://BUCKET/PREFIX` or `file:///DIR`, as given to art-stream), and
+    /// read the fallback copy there when the producer cannot be reached.
+    #[arg(long, value_name = "URL", requires = "name")]
+    pub store: Option<String>,
+
+    /// The artifact's name within the run (with --store).
+    #[arg(long, value_name = "NAME", requires = "store")]
+    pub name: Option<String>,
+
+    /// The run the store's keys are scoped by [default:
+    /// `GITHUB_RUN_ID/GITHUB_RUN_ATTEMPT`].
+    #[arg(long, value_name = "ID", requires = "store")]
+    pub run_id: Option<String>,
+
+    /// The AWS region of an S3 store [default: from the credential chain].
+    #[arg(long, value_name = "REGION", requires = "store")]
+    pub region: Option<String>,
+
+    /// Seconds to wait for the announcement, and for an unfinished copy
+    /// to complete, before giving up (exit 3).
+    #[arg(long, value_name = "SECS", default_value_t = 300, requires = "store")]
+    pub wait: u64,
 
     /// Where to put the artifact.
     #[arg(long, value_name = "PATH")]

@@ -14,7 +14,9 @@ pub enum Exit {
     Internal = 1,
     /// Bad command line, or no secret without `--insecure`.
     Usage = 2,
-    /// The producer could not be reached, or the connection kept failing.
+    /// The producer could not be reached, or the connection kept failing;
+    /// with --store, no announcement came, or the copy was incomplete or
+    /// could not be read.
     Connection = 3,
     /// The producer refused this side's secret, or proved none.
     Auth = 4,
@@ -54,6 +56,23 @@ pub enum Error {
     Producer(String),
     #[error(transparent)]
     Output(#[from] slipway_cli::transfer::TransferError),
+    #[error("the store could not be used")]
+    Store(#[from] slipway_store::StoreError),
+    #[error("no producer announced this artifact at {url} within {seconds} seconds")]
+    NoAnnouncement { url: String, seconds: u64 },
+    #[error(
+        "the producer cannot be reached and its copy at {url} did not complete within {seconds} seconds; {frames} frames ({bytes} bytes) had been verified, and nothing was written"
+    )]
+    IncompleteCopy {
+        url: String,
+        seconds: u64,
+        frames: u64,
+        bytes: u64,
+    },
+    #[error("give --host and --port, or --store and --name")]
+    NoSource,
+    #[error("the producer cannot be reached and wrote no copy (--no-mirror): {0}")]
+    NoCopy(String),
 }
 
 impl Error {
@@ -61,8 +80,13 @@ impl Error {
     #[must_use]
     pub fn exit(&self) -> Exit {
         match self {
-            Error::Secret(_) | Error::BadDigest(_) => Exit::Usage,
-            Error::Exhausted { .. } => Exit::Connection,
+            Error::Secret(_) | Error::BadDigest(_) | Error::NoSource => Exit::Usage,
+            Error::Store(err) if err.is_usage() => Exit::Usage,
+            Error::Exhausted { .. }
+            | Error::Store(_)
+            | Error::NoAnnouncement { .. }
+            | Error::IncompleteCopy { .. }
+            | Error::NoCopy(_) => Exit::Connection,
             Error::Auth(_) => Exit::Auth,
             Error::Verify(_) => Exit::Verification,
             Error::Local { .. } | Error::WriterStopped => Exit::Local,
@@ -86,6 +110,9 @@ impl slipway_cli::ToolError for Error {
             Error::Local { source, .. } if source.kind() == std::io::ErrorKind::StorageFull => {
                 Some("the disk is full: free space, or pass --out on another filesystem".to_owned())
             }
+            Error::NoAnnouncement { .. } => Some(
+                "check that art-stream runs with the same --store, --name and run (--run-id, or GITHUB_RUN_ID and GITHUB_RUN_ATTEMPT); --wait sets how long to wait".to_owned(),
+            ),
             Error::Exhausted { .. } => Some(
                 "check --host and --port, and that art-stream is still running (--retries, --connect-timeout)"
                     .to_owned(),

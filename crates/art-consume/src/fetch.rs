@@ -10,8 +10,9 @@ use sha2::{Digest as _, Sha256};
 
 use slipway_cli::Progress;
 use slipway_wire::{
-    Ack, ClientHello, Codec, Digest, ErrorCode, FLAG_INSECURE, Keys, Message, ServerHello, Session,
-    VERSION, WireError, decompress, frame_digest, hex, random_nonce, read_message,
+    Ack, ClientHello, Codec, Digest, ErrorCode, FLAG_ANNOUNCED, FLAG_INSECURE, Keys, Message,
+    ServerHello, Session, VERSION, WireError, decompress, frame_digest, hex, random_nonce,
+    read_message,
 };
 
 use crate::{Error, ToWriter};
@@ -34,28 +35,57 @@ pub(crate) struct Settings {
 /// What was fetched.
 pub(crate) struct Fetched {
     pub(crate) bytes: u64,
-    pub(crate) wire_bytes: u64,
+    /// Bytes that came over the socket (headers included), and from the
+    /// store's copy.
+    pub(crate) stream_bytes: u64,
+    pub(crate) store_bytes: u64,
     pub(crate) sha256: Digest,
     pub(crate) mode: u32,
     pub(crate) resumes: u32,
 }
 
+/// Where the artifact comes from.
+pub(crate) enum Route<'a> {
+    /// `--host` and `--port`.
+    Direct { host: &'a str, port: u16 },
+    /// `--store` and `--name`: the announced producer, then the copy.
+    Store {
+        store: &'a slipway_store::Store,
+        scope: &'a slipway_store::Scope,
+        wait: Duration,
+    },
+}
+
+/// Whom a connection goes to.
+pub(crate) enum Target<'a> {
+    Host(&'a str, u16),
+    /// The announcement's addresses; the producer must prove its nonce.
+    Announced(&'a [(std::net::IpAddr, u16)], Digest),
+}
+
 /// Progress across connections: what is verified and handed to the writer.
-struct State {
+pub(crate) struct State {
     /// SHA-256 of everything handed to the writer, in order.
-    hasher: Sha256,
-    frames: u64,
-    bytes: u64,
-    wire_bytes: u64,
+    pub(crate) hasher: Sha256,
+    pub(crate) frames: u64,
+    pub(crate) bytes: u64,
+    pub(crate) stream_bytes: u64,
+    pub(crate) store_bytes: u64,
+    pub(crate) resumes: u32,
     /// The first hello: later connections must serve the same artifact.
-    artifact: Option<(u32, Option<u64>, u32)>,
-    progress: Progress,
+    pub(crate) artifact: Option<(u32, Option<u64>, u32)>,
+    pub(crate) progress: Progress,
 }
 
 /// A connection's end: done, or a failure to retry or to stop at.
-enum Failure {
+pub(crate) enum Failure {
     Retry(String),
     Final(Error),
+    /// Retried to the limit without progress.
+    Exhausted {
+        attempts: u32,
+        last: String,
+    },
 }
 
 impl From<WireError> for Failure {
@@ -82,8 +112,7 @@ impl From<WireError> for Failure {
 }
 
 pub(crate) fn fetch(
-    host: &str,
-    port: u16,
+    route: &Route<'_>,
     settings: &Settings,
     pipe: &Pipe,
     expect: Option<Digest>,
@@ -92,64 +121,96 @@ pub(crate) fn fetch(
         hasher: Sha256::new(),
         frames: 0,
         bytes: 0,
-        wire_bytes: 0,
+        stream_bytes: 0,
+        store_bytes: 0,
+        resumes: 0,
         artifact: None,
         progress: Progress::new("art-consume", None, !settings.quiet),
     };
+    let done = match route {
+        Route::Direct { host, port } => {
+            match stream(
+                &Target::Host(host, *port),
+                settings,
+                &mut state,
+                pipe,
+                expect,
+                settings.retries,
+            ) {
+                Ok(done) => Ok(done),
+                Err(Failure::Final(err)) => Err(err),
+                Err(Failure::Exhausted { attempts, last }) => {
+                    Err(Error::Exhausted { attempts, last })
+                }
+                Err(Failure::Retry(last)) => Err(Error::Exhausted { attempts: 1, last }),
+            }
+        }
+        Route::Store { store, scope, wait } => {
+            crate::store::fetch(store, scope, *wait, settings, &mut state, pipe, expect)
+        }
+    };
+    state.progress.finish();
+    let (sha256, mode) = done?;
+    Ok(Fetched {
+        bytes: state.bytes,
+        stream_bytes: state.stream_bytes,
+        store_bytes: state.store_bytes,
+        sha256,
+        mode,
+        resumes: state.resumes,
+    })
+}
+
+/// Connections to `target` until the content is in, resuming after drops;
+/// gives up after `retries` failures in a row without progress.
+pub(crate) fn stream(
+    target: &Target<'_>,
+    settings: &Settings,
+    state: &mut State,
+    pipe: &Pipe,
+    expect: Option<Digest>,
+    retries: u32,
+) -> Result<(Digest, u32), Failure> {
+    let announced = match target {
+        Target::Announced(_, nonce) => Some(nonce),
+        Target::Host(..) => None,
+    };
     let mut failures = 0u32;
-    let mut resumes = 0u32;
     loop {
         let before = state.frames;
-        let result = connect(host, port, settings.connect_timeout)
-            .map_err(|err| Failure::Retry(format!("could not connect to {host}:{port}: {err}")))
-            .and_then(|stream| session(stream, settings, &mut state, pipe, expect));
+        let result = connect(target, settings.connect_timeout)
+            .and_then(|stream| session(stream, settings, state, pipe, expect, announced));
         match result {
-            Ok((sha256, mode)) => {
-                state.progress.finish();
-                return Ok(Fetched {
-                    bytes: state.bytes,
-                    wire_bytes: state.wire_bytes,
-                    sha256,
-                    mode,
-                    resumes,
-                });
-            }
-            Err(Failure::Final(err)) => {
-                state.progress.finish();
-                return Err(err);
-            }
+            Ok(done) => return Ok(done),
             Err(Failure::Retry(why)) => {
                 if state.frames > before {
                     // Progress was made: this drop costs no retry.
                     failures = 0;
-                    resumes += 1;
+                    state.resumes += 1;
                     tracing::warn!(
                         "connection lost after frame {}: {why}; resuming",
                         state.frames
                     );
                 } else {
                     failures += 1;
-                    tracing::warn!(
-                        "attempt {failures} of {} failed: {why}",
-                        settings.retries + 1
-                    );
+                    tracing::warn!("attempt {failures} of {} failed: {why}", retries + 1);
                 }
-                if failures > settings.retries {
-                    state.progress.finish();
-                    return Err(Error::Exhausted {
+                if failures > retries {
+                    return Err(Failure::Exhausted {
                         attempts: failures,
                         last: why,
                     });
                 }
                 std::thread::sleep(backoff(failures));
             }
+            Err(other) => return Err(other),
         }
     }
 }
 
 /// Exponential backoff from 100 ms to 5 s, with up to 50% random jitter so
 /// a matrix of consumers does not reconnect in step.
-fn backoff(failures: u32) -> Duration {
+pub(crate) fn backoff(failures: u32) -> Duration {
     let base = Duration::from_millis(100)
         .saturating_mul(1 << failures.min(6))
         .min(Duration::from_secs(5));
@@ -157,15 +218,39 @@ fn backoff(failures: u32) -> Duration {
     base.mul_f64(1.0 + jitter)
 }
 
-fn connect(host: &str, port: u16, timeout: Duration) -> std::io::Result<TcpStream> {
+fn connect(target: &Target<'_>, timeout: Duration) -> Result<TcpStream, Failure> {
     let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
-    for addr in (host, port).to_socket_addrs()? {
+    let (addrs, shown): (Vec<std::net::SocketAddr>, String) = match target {
+        Target::Host(host, port) => (
+            (*host, *port)
+                .to_socket_addrs()
+                .map_err(|err| Failure::Retry(format!("could not resolve {host}:{port}: {err}")))?
+                .collect(),
+            format!("{host}:{port}"),
+        ),
+        Target::Announced(addrs, _) => {
+            let addrs: Vec<_> = addrs
+                .iter()
+                .map(|(ip, port)| std::net::SocketAddr::new(*ip, *port))
+                .collect();
+            let shown = addrs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            (addrs, shown)
+        }
+    };
+    // The first address that answers.
+    for addr in addrs {
         match TcpStream::connect_timeout(&addr, timeout) {
             Ok(stream) => return Ok(stream),
             Err(err) => last = err,
         }
     }
-    Err(last)
+    Err(Failure::Retry(format!(
+        "could not connect to {shown}: {last}"
+    )))
 }
 
 /// One connection, from the hellos to the end. Returns the content's
@@ -176,6 +261,7 @@ fn session(
     state: &mut State,
     pipe: &Pipe,
     expect: Option<Digest>,
+    announced: Option<&Digest>,
 ) -> Result<(Digest, u32), Failure> {
     let io = |err: std::io::Error| Failure::Retry(err.to_string());
     stream
@@ -186,7 +272,7 @@ fn session(
         .map_err(io)?;
     let mut out = stream.try_clone().map_err(io)?;
     let mut input = BufReader::with_capacity(256 * 1024, stream);
-    let (hello, session) = handshake(&mut input, &mut out, settings, state)?;
+    let (hello, session) = handshake(&mut input, &mut out, settings, state, announced)?;
 
     let mut wire = Vec::new();
     loop {
@@ -195,7 +281,18 @@ fn session(
                 receive_frame(&header, &session, &mut input, &mut wire, state, pipe)?;
             }
             Message::End(end) => {
-                let sha256 = finish(&end, &session, state, &pipe.writer, expect)?;
+                if !end.verify(&session) {
+                    return Err(Failure::Retry("the end's tag does not verify".to_owned()));
+                }
+                let sha256 = conclude(
+                    end.total_len,
+                    end.frames,
+                    &end.sha256,
+                    state,
+                    &pipe.writer,
+                    expect,
+                )
+                .map_err(Failure::Final)?;
                 // Telling the producer is a courtesy: the file is verified.
                 let _ = Ack {
                     sha256,
@@ -263,7 +360,7 @@ fn receive_frame(
         .map_err(|_| writer_stopped())?;
     state.frames += 1;
     state.bytes += u64::from(header.raw_len);
-    state.wire_bytes += (slipway_wire::FrameHeader::LEN + header.wire_len as usize) as u64;
+    state.stream_bytes += (slipway_wire::FrameHeader::LEN + header.wire_len as usize) as u64;
     state.progress.update(state.bytes);
     Ok(())
 }
@@ -275,6 +372,7 @@ fn handshake(
     out: &mut impl std::io::Write,
     settings: &Settings,
     state: &mut State,
+    announced: Option<&Digest>,
 ) -> Result<(ServerHello, Session), Failure> {
     let (hello, hello_bytes) = ServerHello::read(input)?;
     if hello.flags & FLAG_INSECURE != 0 && !settings.keys.insecure() {
@@ -290,13 +388,19 @@ fn handshake(
     }
     state.progress.set_total(hello.size);
     let nonce = random_nonce();
+    let insecure = if settings.keys.insecure() {
+        FLAG_INSECURE
+    } else {
+        0
+    };
     ClientHello {
         version: VERSION,
-        flags: if settings.keys.insecure() {
-            FLAG_INSECURE
-        } else {
-            0
-        },
+        flags: insecure
+            | if announced.is_some() {
+                FLAG_ANNOUNCED
+            } else {
+                0
+            },
         nonce,
         resume_from: state.frames,
         proof: settings
@@ -305,6 +409,21 @@ fn handshake(
     }
     .write(out)?;
     match read_message(input, hello.frame_size)? {
+        Message::Auth(auth)
+            if announced.is_some_and(|a| {
+                settings
+                    .keys
+                    .verify_announced_server_proof(&hello.nonce, &nonce, a, &auth.proof)
+            }) => {}
+        // The producer took this side's secret, so it has it too: a
+        // proof without the announcement's nonce means another producer
+        // (an earlier attempt's, still running at that address).
+        Message::Auth(_) if announced.is_some() => {
+            return Err(Failure::Retry(
+                "the producer there is not the one announced (a stale or foreign producer)"
+                    .to_owned(),
+            ));
+        }
         Message::Auth(auth)
             if settings
                 .keys
@@ -335,45 +454,43 @@ fn writer_stopped() -> Failure {
     Failure::Final(Error::WriterStopped)
 }
 
-/// Checks the end against what arrived, the writer's SHA-256 and
-/// `--expect-sha256`.
-fn finish(
-    end: &slipway_wire::End,
-    session: &Session,
+/// Checks the end (already authenticated) against what arrived, the
+/// writer's SHA-256 and `--expect-sha256`; the writer syncs the file.
+pub(crate) fn conclude(
+    total_len: u64,
+    frames: u64,
+    end_sha256: &Digest,
     state: &State,
     writer: &mpsc::SyncSender<ToWriter>,
     expect: Option<Digest>,
-) -> Result<Digest, Failure> {
-    if !end.verify(session) {
-        return Err(Failure::Retry("the end's tag does not verify".to_owned()));
-    }
-    if end.frames != state.frames || end.total_len != state.bytes {
-        return Err(Failure::Final(Error::Verify(format!(
-            "the producer ended at {} frames and {} bytes; {} and {} arrived",
-            end.frames, end.total_len, state.frames, state.bytes
-        ))));
+) -> Result<Digest, Error> {
+    if frames != state.frames || total_len != state.bytes {
+        return Err(Error::Verify(format!(
+            "the producer ended at {frames} frames and {total_len} bytes; {} and {} arrived",
+            state.frames, state.bytes
+        )));
     }
     let sha256: Digest = state.hasher.clone().finalize().into();
     let (reply, answer) = mpsc::channel();
     writer
         .send(ToWriter::Finish(reply))
-        .map_err(|_| writer_stopped())?;
-    answer.recv().map_err(|_| writer_stopped())?;
-    if sha256 != end.sha256 {
-        return Err(Failure::Final(Error::Verify(format!(
+        .map_err(|_| Error::WriterStopped)?;
+    answer.recv().map_err(|_| Error::WriterStopped)?;
+    if sha256 != *end_sha256 {
+        return Err(Error::Verify(format!(
             "the content's SHA-256 is {}, the producer says {}",
             hex(&sha256),
-            hex(&end.sha256)
-        ))));
+            hex(end_sha256)
+        )));
     }
     if let Some(expected) = expect
         && expected != sha256
     {
-        return Err(Failure::Final(Error::Verify(format!(
+        return Err(Error::Verify(format!(
             "the content's SHA-256 is {}, --expect-sha256 says {}",
             hex(&sha256),
             hex(&expected)
-        ))));
+        )));
     }
     Ok(sha256)
 }

@@ -8,6 +8,7 @@
 mod cli;
 mod error;
 mod fetch;
+mod store;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -35,6 +36,25 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         );
     }
     let expect = cli.expect_sha256.as_deref().map(parse_digest).transpose()?;
+    let store = match &cli.store {
+        Some(url) => {
+            let name = cli.name.as_deref().unwrap_or_default();
+            let scope = slipway_store::Scope::from_env(cli.run_id.as_deref(), name)?;
+            let store = slipway_store::Store::open(url, cli.region.as_deref(), &scope)?;
+            Some((store, scope))
+        }
+        None => None,
+    };
+    let route = match (&store, &cli.host, cli.port) {
+        (Some((store, scope)), _, _) => fetch::Route::Store {
+            store,
+            scope,
+            wait: Duration::from_secs(cli.wait),
+        },
+        (None, Some(host), Some(port)) => fetch::Route::Direct { host, port },
+        // clap requires --host and --port without --store.
+        (None, _, _) => return Err(Error::NoSource),
+    };
     let start = Instant::now();
     let temp = TempFile::create(&cli.out)?;
 
@@ -59,7 +79,7 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         writer: tx,
         recycled: back_rx,
     };
-    let fetched = fetch::fetch(&cli.host, cli.port, &settings, &pipe, expect);
+    let fetched = fetch::fetch(&route, &settings, &pipe, expect);
     drop(pipe);
     let written = writer
         .join()
@@ -76,18 +96,38 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         tool: "art-consume",
         path: &cli.out,
         bytes: fetched.bytes,
-        wire_bytes: fetched.wire_bytes,
+        wire_bytes: fetched.stream_bytes + fetched.store_bytes,
         sha256: &sha256,
         seconds,
-        counts: vec![Count {
-            key: "resumes",
-            value: u64::from(fetched.resumes),
-            metric: Some((
-                "slipway_artifact_resumes_total",
-                "Reconnections that resumed from the last verified frame.",
-                true,
-            )),
-        }],
+        counts: vec![
+            Count {
+                key: "resumes",
+                value: u64::from(fetched.resumes),
+                metric: Some((
+                    "slipway_artifact_resumes_total",
+                    "Reconnections that resumed from the last verified frame.",
+                    true,
+                )),
+            },
+            Count {
+                key: "stream_bytes",
+                value: fetched.stream_bytes,
+                metric: Some((
+                    "slipway_artifact_stream_bytes",
+                    "Bytes that came from the producer over TCP.",
+                    false,
+                )),
+            },
+            Count {
+                key: "store_bytes",
+                value: fetched.store_bytes,
+                metric: Some((
+                    "slipway_artifact_store_bytes",
+                    "Bytes that came from the store's fallback copy.",
+                    false,
+                )),
+            },
+        ],
         headline: "verified".to_owned(),
     };
     Ok(transfer.finish(cli.pushgateway.as_deref())?)

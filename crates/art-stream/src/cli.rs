@@ -32,6 +32,8 @@ pub struct Cli {
     pub timeout: u64,
 
     /// Exit after this many consumers have verified the whole artifact.
+    /// With a fallback copy, also exit 0 once it is complete and no
+    /// consumer came for --timeout: the rest read the copy.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub consumers: u32,
 
@@ -73,6 +75,35 @@ pub struct Cli {
     /// Where to keep the compressed frames [default: the temporary directory].
     #[arg(long, value_name = "DIR")]
     pub spool_dir: Option<PathBuf>,
+
+    /// Announce this producer in a store (`s3://BUCKET/PREFIX` or
+    /// `file:///DIR`) and write the fallback copy there; consumers then need
+    /// only `--store` and `--name`.
+    #[arg(long, value_name = "URL", requires = "name")]
+    pub store: Option<String>,
+
+    /// The artifact's name within the run (with --store).
+    #[arg(long, value_name = "NAME", requires = "store")]
+    pub name: Option<String>,
+
+    /// The run the store's keys are scoped by [default:
+    /// `GITHUB_RUN_ID/GITHUB_RUN_ATTEMPT`].
+    #[arg(long, value_name = "ID", requires = "store")]
+    pub run_id: Option<String>,
+
+    /// The AWS region of an S3 store [default: from the credential chain].
+    #[arg(long, value_name = "REGION", requires = "store")]
+    pub region: Option<String>,
+
+    /// An address consumers reach this producer at, `IP` or `IP:PORT` (a
+    /// forwarded port); repeatable [default: the --bind address if specific,
+    /// else the EC2 private address and every non-loopback address].
+    #[arg(long, value_name = "ADDR", requires = "store")]
+    pub advertise: Vec<String>,
+
+    /// With --store, announce only: write no fallback copy.
+    #[arg(long, requires = "store")]
+    pub no_mirror: bool,
 
     /// Push metrics (bytes, seconds, consumers or resumes) to this
     /// Prometheus Pushgateway (`http://HOST:PORT`); a failed push is a warning.

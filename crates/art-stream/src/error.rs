@@ -22,6 +22,9 @@ pub enum Exit {
     Source = 4,
     /// The port could not be listened on.
     Listen = 5,
+    /// The store failed or refused: another producer announced the same
+    /// name in the run, the store could not be written, the copy failed.
+    Store = 6,
 }
 
 /// Why the artifact was not served to enough consumers.
@@ -52,6 +55,26 @@ pub enum Error {
     NoEnd,
     #[error(transparent)]
     Output(#[from] slipway_cli::transfer::TransferError),
+    #[error("the store could not be used")]
+    Store(#[from] slipway_store::StoreError),
+    #[error(
+        "--codec gzip cannot be mirrored: the store's copy is a zstd stream (use --codec zstd, or --no-mirror)"
+    )]
+    MirrorCodec,
+    #[error(
+        "another producer already announced this artifact at {url}: {theirs}; this one is {ours}"
+    )]
+    Announced {
+        url: String,
+        theirs: String,
+        ours: String,
+    },
+    #[error("no address to announce: pass --advertise ADDR")]
+    NoAddress,
+    #[error("failed to read a frame for the store's copy")]
+    MirrorRead(#[source] std::io::Error),
+    #[error("the store's copy stopped: the artifact could not be read: {0}")]
+    MirrorSource(String),
 }
 
 impl Error {
@@ -59,7 +82,12 @@ impl Error {
     #[must_use]
     pub fn exit(&self) -> Exit {
         match self {
-            Error::Secret(_) => Exit::Usage,
+            Error::Store(err) if err.is_usage() => Exit::Usage,
+            Error::Secret(_) | Error::MirrorCodec | Error::NoAddress => Exit::Usage,
+            Error::Store(_)
+            | Error::Announced { .. }
+            | Error::MirrorRead(_)
+            | Error::MirrorSource(_) => Exit::Store,
             Error::NoConsumers { .. } | Error::Source(SourceError::NeverAppeared(..)) => {
                 Exit::Timeout
             }
@@ -83,6 +111,9 @@ impl slipway_cli::ToolError for Error {
                 "set {} or pass --secret-file (the same on both sides), or pass --insecure to run without authentication",
                 slipway_wire::SECRET_ENV
             )),
+            Error::Announced { .. } => Some(
+                "each run attempt needs one producer per --name: give this artifact another --name, or stop the other producer".to_owned(),
+            ),
             Error::NoConsumers { .. } => {
                 Some("--timeout sets how long to wait for consumers".to_owned())
             }

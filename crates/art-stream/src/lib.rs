@@ -7,12 +7,14 @@
 
 mod cli;
 mod error;
+mod imds;
 mod serve;
 mod source;
 mod spool;
+mod store;
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -36,36 +38,146 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
             "--insecure: no authentication. Anyone who can reach the port can read the artifact, and a changed artifact cannot be told from the real one"
         );
     }
+    if cli.store.is_some() && !cli.no_mirror && cli.codec == CodecArg::Gzip {
+        return Err(Error::MirrorCodec);
+    }
+    let store = cli
+        .store
+        .as_deref()
+        .map(|url| open_store(cli, url))
+        .transpose()?;
     let addr = SocketAddr::new(cli.bind, cli.port);
     let listener = TcpListener::bind(addr)
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|source| Error::Listen { addr, source })?;
     tracing::info!(%addr, "listening");
+    let announced = store
+        .as_ref()
+        .map(|(store, scope)| announce(cli, store, scope))
+        .transpose()?;
 
     let start = Instant::now();
     let timeout = Duration::from_secs(cli.timeout);
     let (spool, producer) = start_producing(cli, timeout)?;
+    let copy_complete = Arc::new(AtomicBool::new(false));
+    let mirror = match (&store, &announced) {
+        (Some((store, _)), Some(nonce)) if !cli.no_mirror => Some(start_mirror(
+            cli,
+            Arc::clone(store),
+            &spool,
+            keys.store_session(nonce),
+            &copy_complete,
+        )),
+        _ => None,
+    };
 
     let serve_settings = Arc::new(serve::Settings {
         keys,
         frame_size: cli.frame_size,
         idle: Duration::from_secs(cli.idle_timeout),
         source_wait: timeout,
+        announced,
     });
     let stats = Arc::new(Mutex::new(Stats::default()));
-    serve_until_done(cli, &listener, &spool, &serve_settings, &stats, start)?;
+    let served = serve_until_done(
+        cli,
+        &listener,
+        &spool,
+        &serve_settings,
+        &stats,
+        start,
+        &copy_complete,
+    );
     if spool.failure().is_some() {
         let outcome = producer
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         outcome?;
     }
-
+    served?;
     let delivered = stats
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .delivered;
-    report(cli, &spool, delivered, start.elapsed().as_secs_f64())
+    let stored_bytes = match mirror {
+        None => None,
+        Some(mirror) => match mirror
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        {
+            Ok(done) => Some(done.stored_bytes),
+            // The consumers that were needed have the artifact: the copy
+            // was for the others, and its failure is worth a warning only.
+            Err(err) if delivered >= cli.consumers => {
+                tracing::warn!("the fallback copy failed: {}", slipway_cli::chain(&err));
+                None
+            }
+            Err(err) => return Err(err),
+        },
+    };
+    report(
+        cli,
+        &spool,
+        delivered,
+        stored_bytes,
+        start.elapsed().as_secs_f64(),
+    )
+}
+
+/// The store and the scope of this artifact in it.
+fn open_store(
+    cli: &Cli,
+    url: &str,
+) -> Result<(Arc<slipway_store::Store>, slipway_store::Scope), Error> {
+    let name = cli.name.as_deref().unwrap_or_default();
+    let scope = slipway_store::Scope::from_env(cli.run_id.as_deref(), name)?;
+    let store = slipway_store::Store::open(url, cli.region.as_deref(), &scope)?;
+    Ok((Arc::new(store), scope))
+}
+
+/// Writes the announcement; returns its nonce.
+fn announce(
+    cli: &Cli,
+    store: &slipway_store::Store,
+    scope: &slipway_store::Scope,
+) -> Result<slipway_wire::Digest, Error> {
+    let addresses = store::addresses(&cli.advertise, cli.bind, cli.port);
+    if addresses.is_empty() {
+        return Err(Error::NoAddress);
+    }
+    let now = store::now();
+    let announcement = slipway_wire::Announcement {
+        run: scope.run.clone(),
+        name: scope.name.clone(),
+        addresses,
+        nonce: slipway_wire::random_nonce(),
+        created_at: now,
+        expires_at: now + cli.timeout,
+        producer: store::producer_name(),
+        mirror: !cli.no_mirror,
+    };
+    store::announce(store, &announcement)?;
+    tracing::info!(url = %store.url(store::ANNOUNCEMENT), addresses = ?announcement.addresses, "announced");
+    Ok(announcement.nonce)
+}
+
+type Mirror = std::thread::JoinHandle<Result<store::Mirrored, Error>>;
+
+/// The thread writing the fallback copy; `complete` is set once it is.
+fn start_mirror(
+    cli: &Cli,
+    store: Arc<slipway_store::Store>,
+    spool: &Arc<spool::Spool>,
+    session: slipway_wire::Session,
+    complete: &Arc<AtomicBool>,
+) -> Mirror {
+    let (spool, complete) = (Arc::clone(spool), Arc::clone(complete));
+    let (frame_size, wait) = (cli.frame_size, Duration::from_secs(cli.timeout));
+    std::thread::spawn(move || {
+        let done = store::mirror(&store, &spool, &session, frame_size, wait)?;
+        complete.store(true, Ordering::SeqCst);
+        Ok(done)
+    })
 }
 
 /// The thread reading the artifact into the spool.
@@ -94,7 +206,13 @@ fn start_producing(cli: &Cli, wait: Duration) -> Result<(Arc<spool::Spool>, Prod
 }
 
 /// The finished transfer: summary line, metrics, step summary, outputs.
-fn report(cli: &Cli, spool: &spool::Spool, delivered: u32, seconds: f64) -> Result<(), Error> {
+fn report(
+    cli: &Cli,
+    spool: &spool::Spool,
+    delivered: u32,
+    stored_bytes: Option<u64>,
+    seconds: f64,
+) -> Result<(), Error> {
     let (end, frames) = spool.end().ok_or(Error::NoEnd)?;
     let sha256 = slipway_cli::hex(&end.sha256);
     tracing::info!(bytes = end.total_len, consumers = delivered, "done");
@@ -105,7 +223,7 @@ fn report(cli: &Cli, spool: &spool::Spool, delivered: u32, seconds: f64) -> Resu
         wire_bytes: spool.wire_bytes(),
         sha256: &sha256,
         seconds,
-        counts: vec![
+        counts: [
             Count {
                 key: "frames",
                 value: frames,
@@ -120,7 +238,18 @@ fn report(cli: &Cli, spool: &spool::Spool, delivered: u32, seconds: f64) -> Resu
                     false,
                 )),
             },
-        ],
+        ]
+        .into_iter()
+        .chain(stored_bytes.map(|value| Count {
+            key: "stored_bytes",
+            value,
+            metric: Some((
+                "slipway_artifact_stored_bytes",
+                "Bytes of the fallback copy written to the store.",
+                false,
+            )),
+        }))
+        .collect(),
         headline: format!("served to {delivered} consumers"),
     };
     Ok(transfer.finish(cli.pushgateway.as_deref())?)
@@ -135,6 +264,7 @@ fn serve_until_done(
     serve_settings: &Arc<serve::Settings>,
     stats: &Arc<Mutex<Stats>>,
     start: Instant,
+    copy_complete: &AtomicBool,
 ) -> Result<(), Error> {
     let timeout = Duration::from_secs(cli.timeout);
     let connections = Arc::new(AtomicUsize::new(0));
@@ -186,6 +316,14 @@ fn serve_until_done(
         }
         // Until the file is open, its own wait (with its own message) decides.
         if active == 0 && no_consumer_since.elapsed() >= timeout && spool.source_ready() {
+            if copy_complete.load(Ordering::SeqCst) {
+                tracing::info!(
+                    delivered,
+                    "no consumer came for {} seconds; the rest read the fallback copy",
+                    cli.timeout
+                );
+                return Ok(());
+            }
             return Err(Error::NoConsumers {
                 delivered,
                 wanted: cli.consumers,

@@ -6,8 +6,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use slipway_wire::{
-    ClientHello, End, ErrorCode, ErrorMessage, FLAG_INSECURE, FrameHeader, Keys, Message,
-    ServerAuth, ServerHello, VERSION, WireError, random_nonce, read_message,
+    ClientHello, End, ErrorCode, ErrorMessage, FLAG_ANNOUNCED, FLAG_INSECURE, FrameHeader, Keys,
+    Message, ServerAuth, ServerHello, VERSION, WireError, random_nonce, read_message,
 };
 
 use crate::spool::{Next, Spool};
@@ -18,6 +18,9 @@ pub(crate) struct Settings {
     pub(crate) idle: Duration,
     /// How long a connection may wait for the artifact to appear.
     pub(crate) source_wait: Duration,
+    /// The announcement's nonce, with --store: a consumer that found this
+    /// producer through it gets a proof that covers it.
+    pub(crate) announced: Option<slipway_wire::Digest>,
 }
 
 /// How a connection ended.
@@ -170,10 +173,17 @@ fn handshake(
         let text = "the consumer's secret does not match this producer's".to_owned();
         return Err(auth_refused(out, text));
     }
-    ServerAuth {
-        proof: settings.keys.server_proof(&hello.nonce, &client.nonce),
-    }
-    .write(out)?;
+    let proof = if client.flags & FLAG_ANNOUNCED == 0 {
+        settings.keys.server_proof(&hello.nonce, &client.nonce)
+    } else if let Some(announced) = &settings.announced {
+        settings
+            .keys
+            .announced_server_proof(&hello.nonce, &client.nonce, announced)
+    } else {
+        let text = "the consumer looks for an announced producer; this one made no announcement (no --store)".to_owned();
+        return Err(refuse(out, ErrorCode::Request, text));
+    };
+    ServerAuth { proof }.write(out)?;
     Ok((
         settings.keys.session(&hello.nonce, &client.nonce),
         client.resume_from,

@@ -190,6 +190,22 @@ impl Spool {
         }
     }
 
+    /// Reads a frame's wire bytes into `buf` (for the store's copy).
+    pub(crate) fn read_wire(&self, meta: &FrameMeta, buf: &mut Vec<u8>) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt as _;
+        let (file, offset) = match meta.at {
+            Location::Spool(at) => (&self.file, at),
+            Location::Source => (
+                self.source_file
+                    .get()
+                    .ok_or_else(|| std::io::Error::other("no source file for a raw frame"))?,
+                meta.offset,
+            ),
+        };
+        buf.resize(meta.wire_len as usize, 0);
+        file.read_exact_at(buf, offset)
+    }
+
     /// Sends a frame's wire bytes to `socket` straight from the page cache
     /// (`sendfile`): no copy through this process.
     pub(crate) fn send(&self, meta: &FrameMeta, socket: &TcpStream) -> std::io::Result<()> {

@@ -90,6 +90,48 @@ impl Keys {
         )
     }
 
+    /// The producer's proof to a consumer that found it through its
+    /// announcement: over both nonces and the announcement's nonce, so only
+    /// the producer that wrote that announcement can make it.
+    #[must_use]
+    pub fn announced_server_proof(
+        &self,
+        server_nonce: &Digest,
+        client_nonce: &Digest,
+        announcement_nonce: &Digest,
+    ) -> Digest {
+        tag(
+            &self.secret,
+            b"slipway/1 announced server",
+            &[server_nonce, client_nonce, announcement_nonce],
+        )
+    }
+
+    /// Whether `proof` is the announced producer's proof (constant time).
+    #[must_use]
+    pub fn verify_announced_server_proof(
+        &self,
+        server_nonce: &Digest,
+        client_nonce: &Digest,
+        announcement_nonce: &Digest,
+        proof: &Digest,
+    ) -> bool {
+        same(
+            &self.announced_server_proof(server_nonce, client_nonce, announcement_nonce),
+            proof,
+        )
+    }
+
+    /// The key of the stored copy and its index, from the secret and the
+    /// announcement's nonce: a copy verifies only against the announcement
+    /// of the producer that wrote it.
+    #[must_use]
+    pub fn store_session(&self, announcement_nonce: &Digest) -> Session {
+        Session {
+            key: tag(&self.secret, b"slipway/1 store", &[announcement_nonce]),
+        }
+    }
+
     /// The key of one connection, from the secret and both nonces.
     #[must_use]
     pub fn session(&self, server_nonce: &Digest, client_nonce: &Digest) -> Session {
@@ -130,6 +172,20 @@ impl Session {
             &self.key,
             b"end",
             &[&total_len.to_be_bytes(), &frames.to_be_bytes(), sha256],
+        )
+    }
+
+    /// The tag over a stored index's header fields.
+    #[must_use]
+    pub fn index_mac(&self, frame_size: u32, mode: u32, frames: u64) -> Digest {
+        tag(
+            &self.key,
+            b"index",
+            &[
+                &frame_size.to_be_bytes(),
+                &mode.to_be_bytes(),
+                &frames.to_be_bytes(),
+            ],
         )
     }
 

@@ -30,12 +30,17 @@ mod codec;
 #[cfg(test)]
 mod golden;
 mod message;
+mod store;
 
 pub use auth::{Keys, SECRET_ENV, SecretError, Session, load_keys, random_nonce};
 pub use codec::{Codec, compress, decompress, frame_digest, max_wire_len};
 pub use message::{
     Ack, ClientHello, End, ErrorCode, ErrorMessage, FrameHeader, Message, ServerAuth, ServerHello,
     read_message,
+};
+pub use store::{
+    ANNOUNCEMENT_VERSION, Announcement, INDEX_VERSION, Index, IndexEntry, MAX_ADDRESSES,
+    MAX_ANNOUNCEMENT_LEN, MAX_INDEX_LEN, zstd_raw_frame,
 };
 
 /// `SLWY`: the first bytes of both hellos.
@@ -51,10 +56,28 @@ pub const DEFAULT_FRAME_SIZE: u32 = 1 << 20;
 pub const MAX_ERROR_LEN: usize = 1024;
 /// Hello flag: the sender has no secret (`--insecure`).
 pub const FLAG_INSECURE: u16 = 1;
+/// Client hello flag: the consumer found the producer through its
+/// announcement in a store, and takes only a producer whose proof covers
+/// the announcement's nonce.
+pub const FLAG_ANNOUNCED: u16 = 2;
 /// A SHA-256 digest or an HMAC-SHA256 tag.
 pub type Digest = [u8; 32];
 
 pub use slipway_cli::hex;
+
+/// 64 hexadecimal digits as 32 bytes.
+#[must_use]
+pub fn unhex32(text: &str) -> Option<Digest> {
+    let text = text.trim();
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
 
 /// A protocol violation or an I/O failure on the connection.
 #[derive(Debug, thiserror::Error)]

@@ -4,11 +4,13 @@
 
 use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use crate::support::{Run, bin};
 
@@ -128,6 +130,15 @@ impl Producer {
         (status.code(), stdout, self.log())
     }
 
+    /// The producer's standard input, when started with a pipe there.
+    pub(crate) fn take_stdin(&mut self) -> std::process::ChildStdin {
+        self.child.stdin.take().expect("started with a piped stdin")
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -173,7 +184,12 @@ pub(crate) struct Proxy {
 
 impl Proxy {
     pub(crate) fn start(upstream: u16, fault: Fault, faulty: usize) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Proxy::start_at(0, upstream, fault, faulty)
+    }
+
+    /// As `start`, listening on `port` (0: any).
+    pub(crate) fn start_at(port: u16, upstream: u16, fault: Fault, faulty: usize) -> Proxy {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
         let downstream = Arc::new(AtomicU64::new(0));
@@ -260,4 +276,93 @@ fn pump(
     }
     let _ = to.shutdown(Shutdown::Both);
     let _ = from.shutdown(Shutdown::Both);
+}
+
+/// Deterministic bytes: half repetitive text, half noise, so frames of
+/// both kinds (compressed and raw) occur.
+pub(crate) fn content(len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let text = b"fn main() { println!(\"hello from a build artifact\"); }\n";
+    (0..len)
+        .map(|i| {
+            if (i / (256 * 1024)) % 2 == 0 {
+                text[i % text.len()]
+            } else {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state.to_be_bytes()[4]
+            }
+        })
+        .collect()
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+    slipway_cli::hex(&Sha256::digest(bytes))
+}
+
+pub(crate) struct Scratch {
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub(crate) fn new() -> Scratch {
+        Scratch {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub(crate) fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Files in the directory other than `keep`: temporary leftovers.
+    pub(crate) fn leftovers(&self, keep: &[&str]) -> Vec<String> {
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !keep.contains(&n.as_str()))
+            .collect()
+    }
+}
+
+pub(crate) fn json(line: &str) -> Value {
+    serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+}
+
+/// The peak resident set (`VmHWM`) of process `pid`, sampled until it
+/// exits: the last reading before it goes.
+pub(crate) fn peak_rss_while(pid: u32) -> u64 {
+    let mut peak = 0;
+    while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        let Some(kb) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        else {
+            // A zombie has no memory lines left: it has exited.
+            break;
+        };
+        peak = peak.max(kb * 1024);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    peak
+}
+
+/// Runs `cmd` (its output discarded) and returns its status and peak RSS.
+pub(crate) fn run_sampled(mut cmd: Command) -> (std::process::ExitStatus, u64) {
+    let mut child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let peak = peak_rss_while(child.id());
+    (child.wait().unwrap(), peak)
 }

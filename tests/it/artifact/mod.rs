@@ -2,4 +2,5 @@
 //! consumers, and the faults a network and an attacker cause.
 
 mod harness;
+mod store;
 mod streaming;

@@ -1,69 +1,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use serde_json::Value;
-
-use super::harness::{Fault, Producer, Proxy, SECRET, consumer};
+use super::harness::{
+    Fault, Producer, Proxy, SECRET, Scratch, consumer, content, json, sha256_hex,
+};
 use crate::support::{Run, bin};
-
-/// Deterministic bytes: half repetitive text, half noise, so frames of
-/// both kinds (compressed and raw) occur.
-fn content(len: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    let text = b"fn main() { println!(\"hello from a build artifact\"); }\n";
-    (0..len)
-        .map(|i| {
-            if (i / (256 * 1024)) % 2 == 0 {
-                text[i % text.len()]
-            } else {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                state.to_be_bytes()[4]
-            }
-        })
-        .collect()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::{Digest as _, Sha256};
-    slipway_cli::hex(&Sha256::digest(bytes))
-}
-
-struct Scratch {
-    dir: tempfile::TempDir,
-}
-
-impl Scratch {
-    fn new() -> Scratch {
-        Scratch {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    /// Files in the directory other than `keep`: temporary leftovers.
-    fn leftovers(&self, keep: &[&str]) -> Vec<String> {
-        std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| !keep.contains(&n.as_str()))
-            .collect()
-    }
-}
-
-fn json(line: &str) -> Value {
-    serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line:?}"))
-}
 
 /// Streams `bytes` once, through a proxy when given; checks both summaries.
 fn round_trip(bytes: &[u8]) {
