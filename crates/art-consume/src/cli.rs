@@ -48,8 +48,18 @@ pub struct Cli {
     pub wait: u64,
 
     /// Where to put the artifact.
-    #[arg(long, value_name = "PATH")]
-    pub out: PathBuf,
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "extract",
+        conflicts_with = "extract"
+    )]
+    pub out: Option<PathBuf>,
+
+    /// Unpack the artifact, a tar (as `art-stream --path` makes), into this
+    /// new or empty directory, safely, once the whole content verified.
+    #[arg(long, value_name = "DIR")]
+    pub extract: Option<PathBuf>,
 
     /// Connection attempts that make no progress before giving up.
     #[arg(long, value_name = "N", default_value_t = 8)]

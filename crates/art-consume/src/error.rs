@@ -69,6 +69,8 @@ pub enum Error {
         frames: u64,
         bytes: u64,
     },
+    #[error("refused to extract {0}; nothing was written")]
+    Unsafe(String),
     #[error("give --host and --port, or --store and --name")]
     NoSource,
     #[error("the producer cannot be reached and wrote no copy (--no-mirror): {0}")]
@@ -88,7 +90,7 @@ impl Error {
             | Error::IncompleteCopy { .. }
             | Error::NoCopy(_) => Exit::Connection,
             Error::Auth(_) => Exit::Auth,
-            Error::Verify(_) => Exit::Verification,
+            Error::Verify(_) | Error::Unsafe(_) => Exit::Verification,
             Error::Local { .. } | Error::WriterStopped => Exit::Local,
             Error::Producer(_) => Exit::Producer,
             Error::Output(_) => Exit::Internal,

@@ -7,6 +7,7 @@
 
 mod cli;
 mod error;
+mod extract;
 mod fetch;
 mod store;
 
@@ -36,27 +37,18 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         );
     }
     let expect = cli.expect_sha256.as_deref().map(parse_digest).transpose()?;
-    let store = match &cli.store {
-        Some(url) => {
-            let name = cli.name.as_deref().unwrap_or_default();
-            let scope = slipway_store::Scope::from_env(cli.run_id.as_deref(), name)?;
-            let store = slipway_store::Store::open(url, cli.region.as_deref(), &scope)?;
-            Some((store, scope))
-        }
-        None => None,
-    };
-    let route = match (&store, &cli.host, cli.port) {
-        (Some((store, scope)), _, _) => fetch::Route::Store {
-            store,
-            scope,
-            wait: Duration::from_secs(cli.wait),
-        },
-        (None, Some(host), Some(port)) => fetch::Route::Direct { host, port },
-        // clap requires --host and --port without --store.
-        (None, _, _) => return Err(Error::NoSource),
-    };
+    let store = open_store(cli)?;
+    let route = route(cli, store.as_ref())?;
+    let target = cli
+        .out
+        .as_deref()
+        .or(cli.extract.as_deref())
+        .ok_or(Error::NoSource)?;
+    if let Some(dir) = &cli.extract {
+        extract::check_destination(dir)?;
+    }
     let start = Instant::now();
-    let temp = TempFile::create(&cli.out)?;
+    let temp = TempFile::create(target)?;
 
     let (tx, rx) = mpsc::sync_channel::<ToWriter>(8);
     // Written buffers come back for the next frames: no fresh pages per frame.
@@ -88,18 +80,40 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
     written?;
     let fetched = fetched?;
 
-    temp.persist(&cli.out, fetched.mode)?;
-    let seconds = start.elapsed().as_secs_f64();
+    let mut counts = Vec::new();
+    if let Some(dir) = &cli.extract {
+        let entries = extract::extract(&temp.path, dir)?;
+        tracing::info!(dir = %dir.display(), entries, "extracted");
+        counts.push(Count {
+            key: "entries",
+            value: entries,
+            metric: None,
+        });
+        // The verified tar goes with `temp`.
+    } else {
+        temp.persist(target, fetched.mode)?;
+    }
+    report(cli, target, &fetched, counts, start.elapsed().as_secs_f64())
+}
+
+/// The summary line, metrics, step summary and outputs.
+fn report(
+    cli: &Cli,
+    target: &Path,
+    fetched: &fetch::Fetched,
+    counts: Vec<Count>,
+    seconds: f64,
+) -> Result<(), Error> {
     let sha256 = slipway_cli::hex(&fetched.sha256);
-    tracing::info!(out = %cli.out.display(), bytes = fetched.bytes, resumes = fetched.resumes, "verified and written");
+    tracing::info!(out = %target.display(), bytes = fetched.bytes, resumes = fetched.resumes, "verified and written");
     let transfer = Transfer {
         tool: "art-consume",
-        path: &cli.out,
+        path: target,
         bytes: fetched.bytes,
         wire_bytes: fetched.stream_bytes + fetched.store_bytes,
         sha256: &sha256,
         seconds,
-        counts: vec![
+        counts: [
             Count {
                 key: "resumes",
                 value: u64::from(fetched.resumes),
@@ -127,10 +141,40 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
                     false,
                 )),
             },
-        ],
+        ]
+        .into_iter()
+        .chain(counts)
+        .collect(),
         headline: "verified".to_owned(),
     };
     Ok(transfer.finish(cli.pushgateway.as_deref())?)
+}
+
+/// The store and this artifact's scope in it, with --store.
+fn open_store(cli: &Cli) -> Result<Option<(slipway_store::Store, slipway_store::Scope)>, Error> {
+    let Some(url) = &cli.store else {
+        return Ok(None);
+    };
+    let name = cli.name.as_deref().unwrap_or_default();
+    let scope = slipway_store::Scope::from_env(cli.run_id.as_deref(), name)?;
+    let store = slipway_store::Store::open(url, cli.region.as_deref(), &scope)?;
+    Ok(Some((store, scope)))
+}
+
+fn route<'a>(
+    cli: &'a Cli,
+    store: Option<&'a (slipway_store::Store, slipway_store::Scope)>,
+) -> Result<fetch::Route<'a>, Error> {
+    match (store, &cli.host, cli.port) {
+        (Some((store, scope)), _, _) => Ok(fetch::Route::Store {
+            store,
+            scope,
+            wait: Duration::from_secs(cli.wait),
+        }),
+        (None, Some(host), Some(port)) => Ok(fetch::Route::Direct { host, port }),
+        // clap requires --host and --port without --store.
+        (None, _, _) => Err(Error::NoSource),
+    }
 }
 
 /// The writer thread: appends verified frames. (The network side hashes

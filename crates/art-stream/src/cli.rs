@@ -15,8 +15,24 @@ use slipway_cli::LogArgs;
 #[command(name = "art-stream", version, max_term_width = 100)]
 pub struct Cli {
     /// The artifact, or `-` for standard input (`tar c dist | art-stream --file - …`).
-    #[arg(long, value_name = "PATH")]
-    pub file: PathBuf,
+    #[arg(
+        long,
+        value_name = "PATH",
+        required_unless_present = "path",
+        conflicts_with = "path"
+    )]
+    pub file: Option<PathBuf>,
+
+    /// A directory to stream as a tar of its contents (sorted; modes,
+    /// symlinks and mtimes kept; hidden files included); repeatable, the
+    /// trees merged. `art-consume --extract DIR` unpacks it.
+    #[arg(long, value_name = "DIR")]
+    pub path: Vec<PathBuf>,
+
+    /// Leave out paths (relative to their --path) matching this glob;
+    /// repeatable.
+    #[arg(long, value_name = "GLOB", requires = "path")]
+    pub exclude: Vec<String>,
 
     /// TCP port to listen on.
     #[arg(long)]

@@ -69,6 +69,8 @@ pub enum Error {
         theirs: String,
         ours: String,
     },
+    #[error(transparent)]
+    Exclude(#[from] crate::TreeError),
     #[error("no address to announce: pass --advertise ADDR")]
     NoAddress,
     #[error("failed to read a frame for the store's copy")]
@@ -83,7 +85,9 @@ impl Error {
     pub fn exit(&self) -> Exit {
         match self {
             Error::Store(err) if err.is_usage() => Exit::Usage,
-            Error::Secret(_) | Error::MirrorCodec | Error::NoAddress => Exit::Usage,
+            Error::Secret(_) | Error::MirrorCodec | Error::NoAddress | Error::Exclude(_) => {
+                Exit::Usage
+            }
             Error::Store(_)
             | Error::Announced { .. }
             | Error::MirrorRead(_)
@@ -92,7 +96,10 @@ impl Error {
                 Exit::Timeout
             }
             Error::Source(
-                SourceError::Read(..) | SourceError::Spool(_) | SourceError::Compress(..),
+                SourceError::Read(..)
+                | SourceError::Spool(_)
+                | SourceError::Compress(..)
+                | SourceError::Tree(_),
             ) => Exit::Source,
             Error::Listen { .. } => Exit::Listen,
             Error::SpoolFile(_) | Error::NoEnd | Error::Output(_) => Exit::Internal,

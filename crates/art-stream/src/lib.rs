@@ -12,8 +12,10 @@ mod serve;
 mod source;
 mod spool;
 mod store;
+mod tree;
 
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +25,7 @@ use slipway_cli::transfer::{Count, Transfer};
 pub use cli::{Cli, CodecArg};
 pub use error::{Error, Exit};
 pub use source::SourceError;
+pub use tree::TreeError;
 
 #[derive(Debug, Default)]
 struct Stats {
@@ -41,6 +44,7 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
     if cli.store.is_some() && !cli.no_mirror && cli.codec == CodecArg::Gzip {
         return Err(Error::MirrorCodec);
     }
+    let exclude = tree::globs(&cli.exclude)?;
     let store = cli
         .store
         .as_deref()
@@ -58,7 +62,7 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
 
     let start = Instant::now();
     let timeout = Duration::from_secs(cli.timeout);
-    let (spool, producer) = start_producing(cli, timeout)?;
+    let (spool, producer) = start_producing(cli, timeout, exclude)?;
     let copy_complete = Arc::new(AtomicBool::new(false));
     let mirror = match (&store, &announced) {
         (Some((store, _)), Some(nonce)) if !cli.no_mirror => Some(start_mirror(
@@ -184,7 +188,11 @@ fn start_mirror(
 type Producer = std::thread::JoinHandle<Result<spool::EndInfo, source::SourceError>>;
 
 /// The spool, and the thread that reads the artifact into it.
-fn start_producing(cli: &Cli, wait: Duration) -> Result<(Arc<spool::Spool>, Producer), Error> {
+fn start_producing(
+    cli: &Cli,
+    wait: Duration,
+    exclude: globset::GlobSet,
+) -> Result<(Arc<spool::Spool>, Producer), Error> {
     let spool_file = match &cli.spool_dir {
         Some(dir) => tempfile::tempfile_in(dir),
         None => tempfile::tempfile(),
@@ -192,7 +200,8 @@ fn start_producing(cli: &Cli, wait: Duration) -> Result<(Arc<spool::Spool>, Prod
     .map_err(Error::SpoolFile)?;
     let spool = Arc::new(spool::Spool::new(spool_file));
     let settings = source::Settings {
-        path: cli.file.clone(),
+        path: cli.file.clone().unwrap_or_default(),
+        tree: (!cli.path.is_empty()).then(|| (cli.path.clone(), exclude)),
         codec: cli.codec.codec(),
         level: cli.level,
         frame_size: cli.frame_size,
@@ -218,7 +227,11 @@ fn report(
     tracing::info!(bytes = end.total_len, consumers = delivered, "done");
     let transfer = Transfer {
         tool: "art-stream",
-        path: &cli.file,
+        path: cli
+            .file
+            .as_deref()
+            .or(cli.path.first().map(PathBuf::as_path))
+            .unwrap_or(std::path::Path::new("-")),
         bytes: end.total_len,
         wire_bytes: spool.wire_bytes(),
         sha256: &sha256,

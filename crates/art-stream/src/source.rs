@@ -16,7 +16,10 @@ use crate::spool::{EndInfo, FrameMeta, Location, Source, Spool};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
+    /// The file (or `-`); unused for a tree.
     pub(crate) path: PathBuf,
+    /// `--path` directories and `--exclude` globs: a tar of them.
+    pub(crate) tree: Option<(Vec<PathBuf>, globset::GlobSet)>,
     pub(crate) codec: Codec,
     pub(crate) level: i32,
     pub(crate) frame_size: u32,
@@ -35,6 +38,8 @@ pub enum SourceError {
     Spool(#[source] std::io::Error),
     #[error("failed to compress frame {0}: {1}")]
     Compress(u64, String),
+    #[error("the tree could not be streamed")]
+    Tree(#[from] crate::tree::TreeError),
 }
 
 /// A frame on its way from the reader to a worker, and from a worker to
@@ -66,12 +71,25 @@ pub(crate) fn produce(settings: &Settings, spool: &Spool) -> Result<EndInfo, Sou
 }
 
 fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceError> {
-    let (reader, source, file) = open(&settings.path, settings.wait)?;
+    let (reader, source, file) = match &settings.tree {
+        Some((roots, exclude)) => {
+            let reader = crate::tree::TreeReader::start(roots, exclude)?;
+            let source = Source {
+                size: None,
+                mode: 0o644,
+            };
+            (Box::new(reader) as Box<dyn Read + Send>, source, None)
+        }
+        None => open(&settings.path, settings.wait)?,
+    };
     if let Some(file) = file {
         spool.set_source_file(file);
     }
     spool.set_source(source);
-    let name = settings.path.display().to_string();
+    let name = match &settings.tree {
+        Some((roots, _)) => crate::tree::describe(roots),
+        None => settings.path.display().to_string(),
+    };
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     // Bounded queues keep memory to a few frames per worker, whatever the
     // artifact's size.

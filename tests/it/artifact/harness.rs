@@ -57,9 +57,11 @@ impl Producer {
     ) -> Producer {
         let port = free_port();
         let mut cmd = Command::new(bin("art-stream"));
-        cmd.arg("--file")
-            .arg(file)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        // An empty path: the arguments say what to serve (`--path`).
+        if !file.as_os_str().is_empty() {
+            cmd.arg("--file").arg(file);
+        }
+        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(if extra.contains(&"--timeout") {
                 &[][..]
             } else {
@@ -154,9 +156,14 @@ impl Drop for Producer {
 
 /// art-consume against `port`, with the shared secret, writing `out`.
 pub(crate) fn consumer(port: u16, out: &Path) -> Run {
+    consumer_of(port).args(["--out"]).args([out])
+}
+
+/// art-consume against `port`, with the shared secret; where to is up to
+/// the caller.
+pub(crate) fn consumer_of(port: u16) -> Run {
     Run::new(&bin("art-consume"), Path::new("/"))
-        .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--out"])
-        .args([out])
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .env("ART_STREAM_SECRET", SECRET)
 }
 
