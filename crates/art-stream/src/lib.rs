@@ -54,10 +54,12 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
     let listener = TcpListener::bind(addr)
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|source| Error::Listen { addr, source })?;
+    // With --port 0 the system picks the port: announce that one.
+    let addr = listener.local_addr().unwrap_or(addr);
     tracing::info!(%addr, "listening");
     let announced = store
         .as_ref()
-        .map(|(store, scope)| announce(cli, store, scope))
+        .map(|(store, scope)| announce(cli, addr.port(), store, scope))
         .transpose()?;
 
     let start = Instant::now();
@@ -142,10 +144,11 @@ fn open_store(
 /// Writes the announcement; returns its nonce.
 fn announce(
     cli: &Cli,
+    port: u16,
     store: &slipway_store::Store,
     scope: &slipway_store::Scope,
 ) -> Result<slipway_wire::Digest, Error> {
-    let addresses = store::addresses(&cli.advertise, cli.bind, cli.port);
+    let addresses = store::addresses(&cli.advertise, cli.bind, port);
     if addresses.is_empty() {
         return Err(Error::NoAddress);
     }

@@ -1,6 +1,7 @@
 //! art-stream and art-consume end to end over loopback: sizes, stdin, many
 //! consumers, and the faults a network and an attacker cause.
 
+mod actions;
 mod directories;
 mod harness;
 mod store;
