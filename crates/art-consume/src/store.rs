@@ -5,15 +5,12 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::Digest as _;
-use slipway_store::{Scope, Store};
+use slipway_store::{ANNOUNCEMENT, INDEX, OBJECT, Scope, Store};
 use slipway_wire::{Announcement, Codec, Digest, Index, Session, decompress, frame_digest};
 
 use crate::fetch::{Failure, Pipe, Settings, State, Target, backoff, conclude, stream};
 use crate::{Error, ToWriter};
 
-const ANNOUNCEMENT: &str = "announcement.json";
-const OBJECT: &str = "artifact.zst";
-const INDEX: &str = "index";
 /// Failed connections to the announced producer before the copy is read:
 /// fewer than `--retries`, since a copy is there to continue from.
 const STORE_RETRIES: u32 = 3;

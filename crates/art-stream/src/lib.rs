@@ -164,7 +164,7 @@ fn announce(
         mirror: !cli.no_mirror,
     };
     store::announce(store, &announcement)?;
-    tracing::info!(url = %store.url(store::ANNOUNCEMENT), addresses = ?announcement.addresses, "announced");
+    tracing::info!(url = %store.url(slipway_store::ANNOUNCEMENT), addresses = ?announcement.addresses, "announced");
     Ok(announcement.nonce)
 }
 

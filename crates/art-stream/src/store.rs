@@ -4,15 +4,10 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use slipway_store::{Store, StoreError};
+use slipway_store::{ANNOUNCEMENT, INDEX, OBJECT, Store, StoreError};
 use slipway_wire::{Announcement, Codec, Index, IndexEntry, Session, zstd_raw_frame};
 
 use crate::spool::{Next, Spool};
-
-/// The leaves of one artifact's scope in the store.
-pub(crate) const ANNOUNCEMENT: &str = "announcement.json";
-pub(crate) const OBJECT: &str = "artifact.zst";
-pub(crate) const INDEX: &str = "index";
 
 #[must_use]
 pub(crate) fn now() -> u64 {

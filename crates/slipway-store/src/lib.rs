@@ -25,6 +25,13 @@ mod s3;
 
 use std::path::PathBuf;
 
+/// The objects of one artifact's scope (`docs/PROTOCOL.md`, "The store").
+pub const ANNOUNCEMENT: &str = "announcement.json";
+/// The fallback copy: one zstd stream.
+pub const OBJECT: &str = "artifact.zst";
+/// The copy's index, written once the copy is complete.
+pub const INDEX: &str = "index";
+
 /// Why a store operation failed. Each names the URL at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

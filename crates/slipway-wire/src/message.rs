@@ -167,19 +167,19 @@ impl ClientHello {
     }
 }
 
-fn be_u64(b: &[u8]) -> u64 {
+pub(crate) fn be_u64(b: &[u8]) -> u64 {
     let mut x = [0; 8];
     x.copy_from_slice(b);
     u64::from_be_bytes(x)
 }
 
-fn be_u32(b: &[u8]) -> u32 {
+pub(crate) fn be_u32(b: &[u8]) -> u32 {
     let mut x = [0; 4];
     x.copy_from_slice(b);
     u32::from_be_bytes(x)
 }
 
-fn bytes32(b: &[u8]) -> Digest {
+pub(crate) fn bytes32(b: &[u8]) -> Digest {
     let mut x = [0; 32];
     x.copy_from_slice(b);
     x

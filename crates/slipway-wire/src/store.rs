@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use crate::message::{be_u32, be_u64, bytes32};
 use crate::{Digest, MAX_FRAME_SIZE, Session, WireError, max_wire_len};
 
 /// The announcement's format version.
@@ -310,24 +311,6 @@ pub fn zstd_raw_frame(raw: &[u8], out: &mut Vec<u8>) {
         out.extend_from_slice(&header.to_le_bytes()[..3]);
         out.extend_from_slice(block);
     }
-}
-
-fn be_u64(b: &[u8]) -> u64 {
-    let mut x = [0; 8];
-    x.copy_from_slice(b);
-    u64::from_be_bytes(x)
-}
-
-fn be_u32(b: &[u8]) -> u32 {
-    let mut x = [0; 4];
-    x.copy_from_slice(b);
-    u32::from_be_bytes(x)
-}
-
-fn bytes32(b: &[u8]) -> Digest {
-    let mut x = [0; 32];
-    x.copy_from_slice(b);
-    x
 }
 
 #[cfg(test)]
