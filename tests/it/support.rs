@@ -222,6 +222,26 @@ impl Run {
         }
     }
 
+    /// Runs (no stdin) and returns the output with the peak resident set
+    /// (`VmHWM`, sampled every 20 ms while it runs).
+    pub(crate) fn output_sampled(mut self) -> (Output, u64) {
+        self.cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = self.cmd.spawn().expect("spawn tool");
+        let pid = child.id();
+        let waiter = std::thread::spawn(move || child.wait_with_output().expect("wait for tool"));
+        let peak = peak_rss_while(pid);
+        let out = waiter.join().expect("the waiting thread");
+        let output = Output {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        (output, peak)
+    }
+
     /// Runs and insists on exit code 0; returns stdout.
     pub(crate) fn success(self) -> String {
         let out = self.output();
@@ -309,4 +329,23 @@ pub(crate) fn because_lines(report_json: &str) -> String {
         }
     }
     out
+}
+
+/// The peak resident set (`VmHWM`) of process `pid`, sampled until it
+/// exits: the last reading before it goes.
+pub(crate) fn peak_rss_while(pid: u32) -> u64 {
+    let mut peak = 0;
+    while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        let Some(kb) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        else {
+            // A zombie has no memory lines left: it has exited.
+            break;
+        };
+        peak = peak.max(kb * 1024);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    peak
 }

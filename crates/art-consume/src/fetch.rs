@@ -22,6 +22,50 @@ pub(crate) struct Pipe {
     pub(crate) writer: mpsc::SyncSender<ToWriter>,
     /// Buffers the writer is done with.
     pub(crate) recycled: mpsc::Receiver<Vec<u8>>,
+    /// For buffers a failed frame leaves: back into the same pool.
+    pub(crate) spare: mpsc::Sender<Vec<u8>>,
+    /// Frame buffers made so far, live between here and the writer.
+    pub(crate) buffers: std::cell::Cell<usize>,
+}
+
+/// Bytes of frame buffers kept between the network and the writer, so a
+/// producer announcing the largest frames cannot make this side hold more
+/// (at least two buffers, at most ten).
+const BUFFER_BUDGET: usize = 24 << 20;
+
+impl Pipe {
+    /// A buffer for a frame of `frame_size` bytes: one the writer is done
+    /// with, a new one within the budget, or else the next one it frees.
+    pub(crate) fn buffer(&self, frame_size: u32) -> Result<Vec<u8>, Error> {
+        if let Ok(buffer) = self.recycled.try_recv() {
+            return Ok(buffer);
+        }
+        let most = (BUFFER_BUDGET / (frame_size as usize).max(1)).clamp(2, 10);
+        if self.buffers.get() < most {
+            self.buffers.set(self.buffers.get() + 1);
+            return Ok(Vec::new());
+        }
+        self.recycled.recv().map_err(|_| Error::WriterStopped)
+    }
+
+    /// Returns the buffer of a frame that failed.
+    pub(crate) fn give_back(&self, mut buffer: Vec<u8>) {
+        buffer.clear();
+        let _ = self.spare.send(buffer);
+    }
+}
+
+/// Reads exactly `len` bytes into `buffer`, growing it only as they come,
+/// so a length the peer announced but does not send costs nothing.
+fn read_len(input: &mut impl std::io::Read, len: u32, buffer: &mut Vec<u8>) -> std::io::Result<()> {
+    use std::io::Read as _;
+    buffer.clear();
+    let got = input.by_ref().take(u64::from(len)).read_to_end(buffer)?;
+    if got == len as usize {
+        Ok(())
+    } else {
+        Err(std::io::ErrorKind::UnexpectedEof.into())
+    }
 }
 
 pub(crate) struct Settings {
@@ -94,6 +138,12 @@ impl From<WireError> for Failure {
             WireError::Version { .. } | WireError::Magic(_) => {
                 Failure::Final(Error::Verify(err.to_string()))
             }
+            // A length or field out of its bounds (checked before anything
+            // is allocated for it): TCP does not make these, a broken or
+            // hostile producer does, and asking again would not help.
+            WireError::Protocol(what) => Failure::Final(Error::Verify(format!(
+                "the producer broke the protocol: {what}"
+            ))),
             WireError::Remote {
                 code: ErrorCode::Auth,
                 message,
@@ -278,7 +328,9 @@ fn session(
     loop {
         match read_message(&mut input, hello.frame_size)? {
             Message::Frame(header) => {
-                receive_frame(&header, &session, &mut input, &mut wire, state, pipe)?;
+                receive_frame(
+                    &header, &hello, &session, &mut input, &mut wire, state, pipe,
+                )?;
             }
             Message::End(end) => {
                 if !end.verify(&session) {
@@ -319,6 +371,7 @@ fn session(
 /// the writer.
 fn receive_frame(
     header: &slipway_wire::FrameHeader,
+    hello: &ServerHello,
     session: &slipway_wire::Session,
     input: &mut impl std::io::Read,
     wire: &mut Vec<u8>,
@@ -338,21 +391,39 @@ fn receive_frame(
             header.index
         )));
     }
-    let mut chunk = pipe.recycled.try_recv().unwrap_or_default();
-    if header.codec == Codec::None {
-        // A raw frame goes straight into its buffer: no copy.
-        chunk.resize(header.raw_len as usize, 0);
-        input.read_exact(&mut chunk).map_err(io)?;
-    } else {
-        wire.resize(header.wire_len as usize, 0);
-        input.read_exact(wire).map_err(io)?;
-        decompress(header.codec, wire, header.raw_len as usize, &mut chunk)?;
-    }
-    if frame_digest(&chunk) != header.digest {
-        return Err(Failure::Retry(format!(
-            "frame {}: its content does not match its digest",
+    if let Some(size) = hello.size
+        && state.bytes + u64::from(header.raw_len) > size
+    {
+        return Err(Failure::Final(Error::Verify(format!(
+            "frame {} goes past the {size} bytes the producer announced",
             header.index
-        )));
+        ))));
+    }
+    let mut chunk = pipe.buffer(hello.frame_size).map_err(Failure::Final)?;
+    let filled = if header.codec == Codec::None {
+        // A raw frame goes straight into its buffer: no copy.
+        read_len(input, header.raw_len, &mut chunk).map_err(io)
+    } else {
+        read_len(input, header.wire_len, wire)
+            .map_err(io)
+            .and_then(|()| {
+                decompress(header.codec, wire, header.raw_len as usize, &mut chunk)
+                    .map_err(Failure::from)
+            })
+    };
+    let checked = filled.and_then(|()| {
+        if frame_digest(&chunk) == header.digest {
+            Ok(())
+        } else {
+            Err(Failure::Retry(format!(
+                "frame {}: its content does not match its digest",
+                header.index
+            )))
+        }
+    });
+    if let Err(failure) = checked {
+        pipe.give_back(chunk);
+        return Err(failure);
     }
     state.hasher.update(&chunk);
     pipe.writer

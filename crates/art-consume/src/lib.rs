@@ -58,7 +58,10 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         source,
     })?;
     let temp_path = temp.path.clone();
-    let writer = std::thread::spawn(move || write_all(file, &rx, &back_tx, &temp_path));
+    let writer = {
+        let back_tx = back_tx.clone();
+        std::thread::spawn(move || write_all(file, &rx, &back_tx, &temp_path))
+    };
 
     let settings = fetch::Settings {
         keys,
@@ -70,6 +73,8 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
     let pipe = fetch::Pipe {
         writer: tx,
         recycled: back_rx,
+        spare: back_tx.clone(),
+        buffers: std::cell::Cell::new(0),
     };
     let fetched = fetch::fetch(&route, &settings, &pipe, expect);
     drop(pipe);

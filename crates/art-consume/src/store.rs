@@ -148,7 +148,7 @@ fn from_copy(
             return Err(corrupt("its tag does not verify"));
         }
         let stored = read_range(store, entry.stored_at, entry.stored_len)?;
-        let mut chunk = pipe.recycled.try_recv().unwrap_or_default();
+        let mut chunk = pipe.buffer(index.frame_size)?;
         decompress(Codec::Zstd, &stored, entry.raw_len as usize, &mut chunk)
             .map_err(|err| corrupt(&err.to_string()))?;
         if frame_digest(&chunk) != entry.digest {

@@ -80,9 +80,21 @@ pub struct Cli {
     #[arg(long)]
     pub insecure: bool,
 
-    /// Refuse connections beyond this many at once.
-    #[arg(long, value_name = "N", default_value_t = 64)]
-    pub max_connections: usize,
+    /// Refuse authenticated consumers beyond this many at once.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_connections: u64,
+
+    /// Connections still in their handshake (not yet authenticated) kept at
+    /// once, apart from the consumers being served; beyond it the oldest is
+    /// dropped, so a port scanner or a flood cannot take a consumer's place.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub max_handshakes: u64,
+
+    /// Drop a connection that has not completed the handshake this many
+    /// seconds after its hello was sent (the clock starts once the artifact
+    /// is there to be described).
+    #[arg(long, value_name = "SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=5))]
+    pub handshake_timeout: u64,
 
     /// Drop a consumer that neither reads nor writes for this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30)]

@@ -7,7 +7,9 @@
 
 mod cli;
 mod error;
+mod gate;
 mod imds;
+mod link;
 mod serve;
 mod source;
 mod spool;
@@ -16,7 +18,7 @@ mod tree;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -81,6 +83,7 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         keys,
         frame_size: cli.frame_size,
         idle: Duration::from_secs(cli.idle_timeout),
+        handshake: Duration::from_secs(cli.handshake_timeout),
         source_wait: timeout,
         announced,
     });
@@ -225,7 +228,7 @@ fn report(
     stored_bytes: Option<u64>,
     seconds: f64,
 ) -> Result<(), Error> {
-    let (end, frames) = spool.end().ok_or(Error::NoEnd)?;
+    let (end, frames) = spool.summary().ok_or(Error::NoEnd)?;
     let sha256 = slipway_cli::hex(&end.sha256);
     tracing::info!(bytes = end.total_len, consumers = delivered, "done");
     let transfer = Transfer {
@@ -283,25 +286,33 @@ fn serve_until_done(
     copy_complete: &AtomicBool,
 ) -> Result<(), Error> {
     let timeout = Duration::from_secs(cli.timeout);
-    let connections = Arc::new(AtomicUsize::new(0));
+    let connections = Arc::new(AtomicU64::new(0));
+    let mut handshakes = gate::Handshakes::new(
+        usize::try_from(cli.max_handshakes).unwrap_or(usize::MAX),
+        Duration::from_secs(cli.handshake_timeout),
+    );
     let mut done_at: Option<Instant> = None;
     let mut no_consumer_since = start;
     loop {
         match listener.accept() {
-            Ok((stream, peer)) => accept(
-                stream,
-                peer,
-                cli,
-                spool,
-                serve_settings,
-                stats,
-                &connections,
-            ),
+            Ok((stream, peer)) => {
+                let admission = Admission {
+                    max: cli.max_connections,
+                    connections: Arc::clone(&connections),
+                    stats: Arc::clone(stats),
+                };
+                if let Some(watch) = handshakes.admit(&stream, peer) {
+                    accept(stream, peer, spool, serve_settings, watch, admission);
+                }
+            }
             Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
                 std::thread::sleep(Duration::from_millis(10));
             }
             Err(err) => tracing::warn!("accept failed: {err}"),
         }
+        // The deadline runs once the artifact is there: until then a hello
+        // cannot be sent, and a consumer that came early waits for it.
+        handshakes.reap(spool.source_ready());
         if spool.failure().is_some() {
             // The producer thread has the typed error; run() joins it.
             // Connections waiting on frames are told why (`ERROR`, code
@@ -359,60 +370,104 @@ fn active(stats: &Mutex<Stats>) -> usize {
         .active
 }
 
-fn accept(
-    stream: std::net::TcpStream,
-    peer: SocketAddr,
-    cli: &Cli,
-    spool: &Arc<spool::Spool>,
-    settings: &Arc<serve::Settings>,
-    stats: &Arc<Mutex<Stats>>,
-    connections: &Arc<AtomicUsize>,
-) {
-    if stream.set_nonblocking(false).is_err() {
-        return;
-    }
-    if connections.load(Ordering::SeqCst) >= cli.max_connections {
-        tracing::warn!(%peer, "refused: already {} connections", cli.max_connections);
-        let mut stream = stream;
-        let _ = slipway_wire::ErrorMessage {
-            code: slipway_wire::ErrorCode::Unavailable,
-            message: format!(
-                "the producer already serves {} connections",
-                cli.max_connections
-            ),
+/// The places for authenticated consumers, apart from the handshakes'.
+struct Admission {
+    max: u64,
+    connections: Arc<AtomicU64>,
+    stats: Arc<Mutex<Stats>>,
+}
+
+impl Admission {
+    /// Takes a place, if one is left.
+    fn take(&self) -> bool {
+        let taken = self
+            .connections
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .is_ok();
+        if taken {
+            let mut s = self
+                .stats
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            s.active += 1;
+            s.last_activity = Some(Instant::now());
         }
-        .write(&mut stream);
-        return;
+        taken
     }
-    connections.fetch_add(1, Ordering::SeqCst);
-    {
-        let mut s = stats
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        s.active += 1;
-        s.last_activity = Some(Instant::now());
-    }
-    tracing::info!(%peer, "consumer connected");
-    let (spool, settings, stats, connections) = (
-        Arc::clone(spool),
-        Arc::clone(settings),
-        Arc::clone(stats),
-        Arc::clone(connections),
-    );
-    std::thread::spawn(move || {
-        let result = serve::serve(stream, &spool, &settings);
-        let mut s = stats
+
+    /// Gives the place back, counting a delivery.
+    fn give_back(&self, delivered: bool) -> u32 {
+        let mut s = self
+            .stats
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         s.active -= 1;
         s.last_activity = Some(Instant::now());
+        if delivered {
+            s.delivered += 1;
+        }
+        self.connections.fetch_sub(1, Ordering::SeqCst);
+        s.delivered
+    }
+}
+
+/// One connection's thread: the handshake under the accept loop's watch,
+/// then, with a place taken, the frames.
+fn accept(
+    stream: std::net::TcpStream,
+    peer: SocketAddr,
+    spool: &Arc<spool::Spool>,
+    settings: &Arc<serve::Settings>,
+    watch: gate::Watch,
+    admission: Admission,
+) {
+    if stream.set_nonblocking(false).is_err() {
+        return;
+    }
+    tracing::debug!(%peer, "connection accepted");
+    let (spool, settings) = (Arc::clone(spool), Arc::clone(settings));
+    std::thread::spawn(move || {
+        // A consumer that came before the artifact waits for it here, in
+        // slices, so that one dropped meanwhile leaves at once.
+        let until = Instant::now() + settings.source_wait;
+        if !spool.source_ready() {
+            tracing::info!(%peer, "connection waits for the artifact");
+        }
+        while watch.pending()
+            && !spool.source_ready()
+            && spool.failure().is_none()
+            && Instant::now() < until
+        {
+            let _ = spool.wait_source(Duration::from_millis(100));
+        }
+        if !watch.pending() {
+            return watch.dropped(peer, "dropped while waiting for the artifact");
+        }
+        let connection = match serve::authenticate(stream, &spool, &settings) {
+            Ok(connection) if watch.complete() => connection,
+            Ok(_) => return watch.dropped(peer, "authenticated too late"),
+            Err(err) => return watch.dropped(peer, &err.to_string()),
+        };
+        if !admission.take() {
+            tracing::warn!(%peer, "refused: already {} consumers", admission.max);
+            let text = format!("the producer already serves {} consumers", admission.max);
+            connection.refuse(slipway_wire::ErrorCode::Unavailable, text);
+            return;
+        }
+        tracing::info!(%peer, "consumer connected");
+        let result = serve::serve(connection, &spool, &settings);
+        let delivered = matches!(result, Ok(serve::Outcome::Delivered { .. }));
+        let total = admission.give_back(delivered);
         match result {
-            Ok(serve::Outcome::Delivered { frames_sent }) => {
-                s.delivered += 1;
-                tracing::info!(%peer, frames_sent, delivered = s.delivered, "consumer verified the artifact");
+            Ok(serve::Outcome::Delivered {
+                frames_sent,
+                raw_ahead,
+            }) => {
+                tracing::info!(%peer, frames_sent, raw_ahead, delivered = total, "consumer verified the artifact");
             }
             Err(err) => tracing::warn!(%peer, "connection ended: {err}"),
         }
-        connections.fetch_sub(1, Ordering::SeqCst);
     });
 }

@@ -16,6 +16,8 @@ pub(crate) struct Settings {
     pub(crate) keys: Keys,
     pub(crate) frame_size: u32,
     pub(crate) idle: Duration,
+    /// How long each read of the handshake may take.
+    pub(crate) handshake: Duration,
     /// How long a connection may wait for the artifact to appear.
     pub(crate) source_wait: Duration,
     /// The announcement's nonce, with --store: a consumer that found this
@@ -27,7 +29,11 @@ pub(crate) struct Settings {
 #[derive(Debug)]
 pub(crate) enum Outcome {
     /// The consumer verified the whole artifact and said so.
-    Delivered { frames_sent: u64 },
+    Delivered {
+        frames_sent: u64,
+        /// Of them, frames sent raw ahead of the compressor.
+        raw_ahead: u64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,33 +48,91 @@ pub(crate) enum ServeError {
     ResumePastEnd(u64),
 }
 
-pub(crate) fn serve(
+/// A connection past its handshake: authenticated both ways.
+pub(crate) struct Authenticated {
+    reader: TcpStream,
+    out: BufWriter<TcpStream>,
+    session: slipway_wire::Session,
+    resume_from: u64,
+}
+
+/// Hellos and proofs, each read bounded by `--handshake-timeout` (the
+/// accept loop bounds the whole, so a client sending a byte a second is
+/// dropped too).
+pub(crate) fn authenticate(
     stream: TcpStream,
     spool: &Spool,
     settings: &Settings,
-) -> Result<Outcome, ServeError> {
+) -> Result<Authenticated, ServeError> {
     stream
-        .set_read_timeout(Some(settings.idle))
+        .set_read_timeout(Some(settings.handshake))
         .map_err(WireError::Io)?;
     stream
-        .set_write_timeout(Some(settings.idle))
+        .set_write_timeout(Some(settings.handshake))
         .map_err(WireError::Io)?;
     let mut reader = stream.try_clone().map_err(WireError::Io)?;
     let mut out = BufWriter::with_capacity(256 * 1024, stream);
     let (session, resume_from) = handshake(&mut reader, &mut out, spool, settings)?;
+    Ok(Authenticated {
+        reader,
+        out,
+        session,
+        resume_from,
+    })
+}
+
+impl Authenticated {
+    /// Turns away a consumer that authenticated when no place is left.
+    pub(crate) fn refuse(mut self, code: ErrorCode, text: String) -> ServeError {
+        let error = refuse(&mut self.out, code, text);
+        let _ = self.out.flush();
+        error
+    }
+}
+
+/// Frames from the spool from wherever the consumer resumes, the end, its
+/// ack.
+pub(crate) fn serve(
+    connection: Authenticated,
+    spool: &Spool,
+    settings: &Settings,
+) -> Result<Outcome, ServeError> {
+    let Authenticated {
+        mut reader,
+        mut out,
+        session,
+        resume_from,
+    } = connection;
+    out.get_ref()
+        .set_read_timeout(Some(settings.idle))
+        .map_err(WireError::Io)?;
+    out.get_ref()
+        .set_write_timeout(Some(settings.idle))
+        .map_err(WireError::Io)?;
 
     let mut index = resume_from;
+    let mut ahead = 0u64;
     loop {
-        let next = match spool.next(index, Duration::ZERO) {
+        let next = match spool.next(index, Duration::ZERO, false) {
             Next::Pending => {
                 // Nothing ready: send what is buffered before waiting.
                 out.flush().map_err(WireError::Io)?;
-                spool.next(index, settings.idle)
+                // The consumer has caught up with the compressor. If its
+                // link has next to nothing queued, waiting would leave it
+                // idle: what the reader has hashed goes raw from the file.
+                // Otherwise (a slow link) the compressed frame is worth
+                // waiting for; the link is looked at again every 20 ms.
+                let raw = crate::link::unsent(out.get_ref())
+                    .is_some_and(|n| n < settings.frame_size as usize / 4);
+                spool.next(index, Duration::from_millis(20), raw)
             }
             ready => ready,
         };
+        if matches!(next, Next::Ahead(_)) {
+            ahead += 1;
+        }
         match next {
-            Next::Frame(meta) => {
+            Next::Frame(meta) | Next::Ahead(meta) => {
                 let header = FrameHeader {
                     index,
                     offset: meta.offset,
@@ -101,6 +165,7 @@ pub(crate) fn serve(
                     Message::Ack(ack) if ack.verify(&session) && ack.sha256 == end.sha256 => {
                         Ok(Outcome::Delivered {
                             frames_sent: index - resume_from,
+                            raw_ahead: ahead,
                         })
                     }
                     Message::Error(e) => Err(WireError::Remote {
@@ -126,7 +191,8 @@ fn handshake(
     spool: &Spool,
     settings: &Settings,
 ) -> Result<(slipway_wire::Session, u64), ServeError> {
-    let source = match spool.wait_source(settings.source_wait) {
+    // The connection's thread has waited for it (up to `source_wait`).
+    let source = match spool.wait_source(Duration::ZERO) {
         Ok(Some(source)) => source,
         Ok(None) => {
             let text = "the artifact has not appeared yet".to_owned();

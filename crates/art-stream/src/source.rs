@@ -1,6 +1,8 @@
-//! Reading the artifact once: the reader hashes the whole content as it
-//! goes and hands frames to one compression worker per core; the spool
-//! writer puts them on disk in order.
+//! Reading the artifact once: the reader hashes the whole content and each
+//! frame as it goes and hands frames to one compression worker per core;
+//! the spool writer puts them on disk in order. A file's frames are known
+//! to the spool as soon as they are hashed, so a fast consumer need not
+//! wait for the compressor.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -47,6 +49,10 @@ pub enum SourceError {
 struct Raw {
     index: u64,
     offset: u64,
+    len: u32,
+    /// Its digest, made by the reader in the same pass as the SHA-256.
+    digest: slipway_wire::Digest,
+    /// The bytes; empty for a file, which the worker reads itself.
     bytes: Vec<u8>,
 }
 
@@ -91,27 +97,57 @@ fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceEr
         None => settings.path.display().to_string(),
     };
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    // Bounded queues keep memory to a few frames per worker, whatever the
-    // artifact's size.
-    let (raw_tx, raw_rx) = mpsc::sync_channel::<Raw>(workers * 2);
+    // A file is hashed ahead of the compressor, which reads its frames
+    // from it: a consumer that catches up is sent them raw, and the
+    // compressor yields the CPU to it (nice 19). A pipe's frames go through
+    // buffers, a few per worker whatever the artifact's size.
+    let ahead = spool.has_source_file();
+    let (raw_tx, raw_rx) = mpsc::channel::<Raw>();
     let raw_rx = std::sync::Mutex::new(raw_rx);
     let (packed_tx, packed_rx) = mpsc::sync_channel::<Result<Packed, SourceError>>(workers * 2);
-    // Buffers go back to the reader once on disk: no fresh pages per frame.
+    // Buffers go back once on disk: no fresh pages per frame.
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    let free = Buffers {
+        free: std::sync::Mutex::new(free_rx),
+        made: std::sync::atomic::AtomicUsize::new(0),
+        most: workers * 4 + 4,
+    };
 
     std::thread::scope(|scope| {
-        let reader =
-            scope.spawn(move || read_frames(reader, settings.frame_size, &raw_tx, &free_rx, &name));
+        let reading = Reading {
+            frame_size: settings.frame_size,
+            out: raw_tx,
+            buffers: &free,
+            ahead: ahead.then_some(spool),
+            name: &name,
+        };
+        let reader = scope.spawn(move || read_frames(reader, &reading));
         for _ in 0..workers {
             let packed_tx = packed_tx.clone();
-            let raw_rx = &raw_rx;
+            let (raw_rx, free, name) = (&raw_rx, &free, &name);
             scope.spawn(move || {
+                if ahead {
+                    let _ =
+                        rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19);
+                }
                 loop {
                     let next = raw_rx
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .recv();
-                    let Ok(raw) = next else { break };
+                    let Ok(mut raw) = next else { break };
+                    if raw.bytes.is_empty() && raw.len > 0 {
+                        // Bounded: a worker the scheduler favours must
+                        // not run far ahead of one holding the next frame.
+                        let Some(mut bytes) = free.take_bounded() else {
+                            break;
+                        };
+                        if let Err(err) = spool.read_source(raw.offset, raw.len, &mut bytes) {
+                            let _ = packed_tx.send(Err(SourceError::Read(name.clone(), err)));
+                            break;
+                        }
+                        raw.bytes = bytes;
+                    }
                     if packed_tx
                         .send(pack(raw, settings.codec, settings.level))
                         .is_err()
@@ -123,8 +159,8 @@ fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceEr
         }
         drop(packed_tx);
         let written = write_spool(spool, &packed_rx, &free_tx);
-        // Unblock the reader if the writer stopped early.
-        drop(packed_rx);
+        // Unblock the workers and the reader if the writer stopped early.
+        drop((packed_rx, free_tx));
         let read = reader
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -134,6 +170,35 @@ fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceEr
         spool.finish(end);
         Ok(end)
     })
+}
+
+/// Frame buffers shared by the reader, the workers and the spool writer.
+struct Buffers {
+    free: std::sync::Mutex<mpsc::Receiver<Vec<u8>>>,
+    made: std::sync::atomic::AtomicUsize,
+    /// How many may exist; whoever fills them (the reader of a pipe, the
+    /// workers for a file) waits for one beyond.
+    most: usize,
+}
+
+impl Buffers {
+    /// A free buffer, a new one within the bound, or the next one freed;
+    /// `None` once the spool writer is gone.
+    fn take_bounded(&self) -> Option<Vec<u8>> {
+        use std::sync::atomic::Ordering;
+        let free = self
+            .free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Ok(buffer) = free.try_recv() {
+            return Some(buffer);
+        }
+        if self.made.load(Ordering::SeqCst) < self.most {
+            self.made.fetch_add(1, Ordering::SeqCst);
+            return Some(Vec::new());
+        }
+        free.recv().ok()
+    }
 }
 
 /// Opens the artifact, waiting for a file to appear.
@@ -190,42 +255,70 @@ fn open(path: &Path, wait: Duration) -> Result<Opened, SourceError> {
     }
 }
 
-/// Reads frames, hashing the whole content on the way (the file is read
-/// once). Returns the length and SHA-256.
+/// What the reader needs besides the artifact.
+struct Reading<'a> {
+    frame_size: u32,
+    out: mpsc::Sender<Raw>,
+    buffers: &'a Buffers,
+    /// For a file: the spool, told of each frame as it is hashed.
+    ahead: Option<&'a Spool>,
+    name: &'a str,
+}
+
+/// Reads frames, hashing the whole content (SHA-256) and each frame
+/// (BLAKE3) in one pass over the same bytes: the artifact is read once.
+/// Returns the length and SHA-256.
 fn read_frames(
     mut reader: Box<dyn Read + Send>,
-    frame_size: u32,
-    out: &mpsc::SyncSender<Raw>,
-    free: &mpsc::Receiver<Vec<u8>>,
-    name: &str,
+    reading: &Reading<'_>,
 ) -> Result<(u64, slipway_wire::Digest), SourceError> {
     let mut hasher = Sha256::new();
     let mut offset = 0u64;
+    // A file's frames are read here for the hashes only, into one buffer.
+    let mut own = Vec::new();
     for index in 0.. {
-        let mut bytes = free.try_recv().unwrap_or_default();
-        bytes.resize(frame_size as usize, 0);
+        let mut bytes = if reading.ahead.is_some() {
+            std::mem::take(&mut own)
+        } else {
+            match reading.buffers.take_bounded() {
+                Some(bytes) => bytes,
+                // The spool writer failed; it reports why.
+                None => break,
+            }
+        };
+        bytes.resize(reading.frame_size as usize, 0);
         let n = read_full(&mut reader, &mut bytes)
-            .map_err(|err| SourceError::Read(name.to_owned(), err))?;
+            .map_err(|err| SourceError::Read(reading.name.to_owned(), err))?;
         if n == 0 {
             break;
         }
         bytes.truncate(n);
         hasher.update(&bytes);
-        let len = n as u64;
-        if out
-            .send(Raw {
-                index,
-                offset,
-                bytes,
-            })
-            .is_err()
-        {
-            // The spool writer failed; it reports why.
+        let digest = frame_digest(&bytes);
+        let len = u32::try_from(n).unwrap_or(u32::MAX);
+        if let Some(spool) = reading.ahead {
+            spool.push_ahead(offset, len, digest);
+            own = bytes;
+            bytes = Vec::new();
+        }
+        let raw = Raw {
+            index,
+            offset,
+            len,
+            digest,
+            bytes,
+        };
+        if reading.out.send(raw).is_err() {
+            // The workers stopped: the spool writer failed and reports why.
             break;
         }
-        offset += len;
+        offset += n as u64;
     }
-    Ok((offset, hasher.finalize().into()))
+    let (total_len, sha256) = (offset, hasher.finalize().into());
+    if let Some(spool) = reading.ahead {
+        spool.set_hashed(EndInfo { total_len, sha256 });
+    }
+    Ok((total_len, sha256))
 }
 
 fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -242,7 +335,7 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 fn pack(raw: Raw, codec: Codec, level: i32) -> Result<Packed, SourceError> {
-    let digest = frame_digest(&raw.bytes);
+    let digest = raw.digest;
     let compressed = compress(codec, level, &raw.bytes)
         .map_err(|err| SourceError::Compress(raw.index, err.to_string()))?;
     Ok(Packed {

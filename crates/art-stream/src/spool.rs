@@ -48,6 +48,13 @@ struct State {
     frames: Vec<FrameMeta>,
     end: Option<EndInfo>,
     failed: Option<String>,
+    /// A file's frames as the reader hashed them (offset, length, digest),
+    /// ahead of the compressor: what a consumer that caught up with it is
+    /// sent raw, straight from the file.
+    ahead: Vec<(u64, u32, Digest)>,
+    /// The whole file's length and SHA-256 once the reader is through,
+    /// which may be before every frame is compressed.
+    hashed: Option<EndInfo>,
 }
 
 pub(crate) struct Spool {
@@ -61,6 +68,8 @@ pub(crate) struct Spool {
 /// What a connection gets for frame `index`.
 pub(crate) enum Next {
     Frame(FrameMeta),
+    /// Not compressed yet: the frame raw from the file, as hashed.
+    Ahead(FrameMeta),
     End(EndInfo, u64),
     Failed(String),
     /// Nothing yet within the wait.
@@ -106,6 +115,29 @@ impl Spool {
         self.changed.notify_all();
     }
 
+    /// A frame of the file, hashed by the reader (before it is compressed).
+    pub(crate) fn push_ahead(&self, offset: u64, raw_len: u32, digest: Digest) {
+        self.lock().ahead.push((offset, raw_len, digest));
+        self.changed.notify_all();
+    }
+
+    /// The reader is through the file.
+    pub(crate) fn set_hashed(&self, end: EndInfo) {
+        self.lock().hashed = Some(end);
+        self.changed.notify_all();
+    }
+
+    /// The content's length, SHA-256 and frame count, as soon as they are
+    /// known (for a file, once it is read, compressed or not).
+    pub(crate) fn summary(&self) -> Option<(EndInfo, u64)> {
+        let state = self.lock();
+        match (state.end, state.hashed) {
+            (Some(end), _) => Some((end, state.frames.len() as u64)),
+            (None, Some(end)) => Some((end, state.ahead.len() as u64)),
+            (None, None) => None,
+        }
+    }
+
     pub(crate) fn finish(&self, end: EndInfo) {
         self.lock().end = Some(end);
         self.changed.notify_all();
@@ -123,11 +155,6 @@ impl Spool {
 
     pub(crate) fn failure(&self) -> Option<String> {
         self.lock().failed.clone()
-    }
-
-    pub(crate) fn end(&self) -> Option<(EndInfo, u64)> {
-        let state = self.lock();
-        state.end.map(|end| (end, state.frames.len() as u64))
     }
 
     pub(crate) fn wire_bytes(&self) -> u64 {
@@ -162,21 +189,38 @@ impl Spool {
     }
 
     /// Frame `index`, the end, or a failure, waiting up to `wait` for it.
-    pub(crate) fn next(&self, index: u64, wait: Duration) -> Next {
+    /// With `raw`, a frame of a file that is hashed but not compressed yet
+    /// comes as it is (`Ahead`), and the end as soon as the file is read.
+    pub(crate) fn next(&self, index: u64, wait: Duration, raw: bool) -> Next {
         let deadline = Instant::now() + wait;
         let mut state = self.lock();
+        let at = usize::try_from(index).unwrap_or(usize::MAX);
         loop {
             if let Some(why) = &state.failed {
                 return Next::Failed(why.clone());
             }
-            if let Some(meta) = usize::try_from(index)
-                .ok()
-                .and_then(|i| state.frames.get(i))
-            {
+            if let Some(meta) = state.frames.get(at) {
                 return Next::Frame(meta.clone());
             }
             if let Some(end) = state.end {
                 return Next::End(end, state.frames.len() as u64);
+            }
+            if raw {
+                if let Some(&(offset, raw_len, digest)) = state.ahead.get(at) {
+                    return Next::Ahead(FrameMeta {
+                        offset,
+                        raw_len,
+                        codec: Codec::None,
+                        wire_len: raw_len,
+                        digest,
+                        at: Location::Source,
+                    });
+                }
+                if let Some(end) = state.hashed
+                    && at >= state.ahead.len()
+                {
+                    return Next::End(end, state.ahead.len() as u64);
+                }
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -188,6 +232,22 @@ impl Spool {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0;
         }
+    }
+
+    /// Reads `len` bytes of the artifact file at `offset` into `buf`.
+    pub(crate) fn read_source(
+        &self,
+        offset: u64,
+        len: u32,
+        buf: &mut Vec<u8>,
+    ) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt as _;
+        let file = self
+            .source_file
+            .get()
+            .ok_or_else(|| std::io::Error::other("no source file"))?;
+        buf.resize(len as usize, 0);
+        file.read_exact_at(buf, offset)
     }
 
     /// Reads a frame's wire bytes into `buf` (for the store's copy).

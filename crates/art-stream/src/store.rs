@@ -138,7 +138,7 @@ pub(crate) fn mirror(
     let mut entries: Vec<IndexEntry> = Vec::new();
     let mut index = 0u64;
     loop {
-        match spool.next(index, wait) {
+        match spool.next(index, wait, false) {
             Next::Frame(meta) => {
                 spool
                     .read_wire(&meta, &mut wire)
@@ -190,7 +190,9 @@ pub(crate) fn mirror(
             // The source failed: its own error is reported; the unfinished
             // upload is dropped, which discards it.
             Next::Failed(why) => return Err(crate::Error::MirrorSource(why)),
-            Next::Pending => {}
+            // The copy takes the compressed frames only (asked without
+            // `raw`, nothing comes ahead).
+            Next::Pending | Next::Ahead(_) => {}
         }
     }
 }

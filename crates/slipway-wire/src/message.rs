@@ -153,10 +153,14 @@ impl ClientHello {
         Ok(())
     }
 
+    /// Reads and checks a hello. The magic and version are checked as soon
+    /// as they are in, so a peer speaking something else is told apart
+    /// without waiting for 80 bytes it may never send.
     pub fn read(r: &mut impl Read) -> Result<ClientHello, WireError> {
         let mut b = [0; Self::LEN];
-        r.read_exact(&mut b)?;
+        r.read_exact(&mut b[..6])?;
         check_magic_and_version(&b)?;
+        r.read_exact(&mut b[6..])?;
         Ok(ClientHello {
             version: u16::from_be_bytes([b[4], b[5]]),
             flags: u16::from_be_bytes([b[6], b[7]]),
@@ -216,7 +220,7 @@ pub struct FrameHeader {
     pub raw_len: u32,
     pub codec: Codec,
     pub wire_len: u32,
-    /// SHA-256 of the uncompressed bytes.
+    /// BLAKE3 of the uncompressed bytes ([`crate::frame_digest`]).
     pub digest: Digest,
     /// HMAC over index, offset, length and digest, with the session key.
     pub mac: Digest,

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub(crate) use crate::support::peak_rss_while;
 use crate::support::{Run, bin};
 
 pub(crate) const SECRET: &str = "test secret, shared by both sides";
@@ -177,6 +178,8 @@ pub(crate) enum Fault {
     FlipAt(u64),
     /// Stop forwarding after this many bytes, holding the connection open.
     StallAfter(u64),
+    /// Forward at most this many bytes a second: a slow link.
+    Throttle(u64),
 }
 
 /// A proxy in front of a producer. `faulty` connections (counted from the
@@ -249,7 +252,12 @@ fn pump(
 ) {
     let mut buf = vec![0; 64 * 1024];
     let mut sent = 0u64;
+    let started = Instant::now();
     while let Ok(n) = from.read(&mut buf) {
+        if let Fault::Throttle(rate) = fault {
+            let due = Duration::from_micros(sent * 1_000_000 / rate.max(1));
+            std::thread::sleep(due.saturating_sub(started.elapsed()));
+        }
         if n == 0 {
             break;
         }
@@ -342,25 +350,6 @@ impl Scratch {
 
 pub(crate) fn json(line: &str) -> Value {
     serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line:?}"))
-}
-
-/// The peak resident set (`VmHWM`) of process `pid`, sampled until it
-/// exits: the last reading before it goes.
-pub(crate) fn peak_rss_while(pid: u32) -> u64 {
-    let mut peak = 0;
-    while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-        let Some(kb) = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        else {
-            // A zombie has no memory lines left: it has exited.
-            break;
-        };
-        peak = peak.max(kb * 1024);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    peak
 }
 
 /// Runs `cmd` (its output discarded) and returns its status and peak RSS.

@@ -4,5 +4,6 @@
 mod actions;
 mod directories;
 mod harness;
+mod limits;
 mod store;
 mod streaming;

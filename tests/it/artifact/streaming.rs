@@ -467,7 +467,7 @@ fn a_producer_that_cannot_read_its_artifact_is_exit_7() {
     let out = scratch.path("out.bin");
     let out2 = out.clone();
     let consumer_run = std::thread::spawn(move || consumer(port, &out2).output());
-    producer.wait_for_log("consumer connected");
+    producer.wait_for_log("connection waits for the artifact");
     std::fs::create_dir(&path).unwrap();
     let run = consumer_run.join().unwrap();
     assert_eq!(run.code, Some(7), "{}", run.stderr);
@@ -501,4 +501,72 @@ fn an_unwritable_step_output_is_exit_1() {
         run.stderr
     );
     let _ = producer.finish();
+}
+
+/// The frames sent raw ahead of the compressor to the consumer whose
+/// delivery the producer logged.
+fn raw_ahead(log: &str) -> (u64, u64) {
+    let line = log
+        .lines()
+        .find(|l| l.contains("consumer verified the artifact"))
+        .unwrap_or_else(|| panic!("no delivery logged: {log}"));
+    let field = |name: &str| -> u64 {
+        line.split_whitespace()
+            .find_map(|w| w.strip_prefix(name))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+    };
+    (field("frames_sent="), field("raw_ahead="))
+}
+
+/// Highly compressible bytes: repeated source text.
+fn text(len: usize) -> Vec<u8> {
+    let line = b"pub fn build(artifact: &Path) -> Result<(), Error> { compile(artifact) }\n";
+    line.iter().copied().cycle().take(len).collect()
+}
+
+#[test]
+fn a_consumer_that_keeps_up_with_the_compressor_gets_frames_raw_ahead_of_it() {
+    let scratch = Scratch::new();
+    let bytes = text(8 * 1024 * 1024);
+    let source = scratch.file("a.bin", &bytes);
+    // Level 19 is far slower than loopback: the consumer catches up with
+    // the compressor at once and does not wait for it.
+    let producer = Producer::start(&source, &["--level", "19"]);
+    let out = scratch.path("out.bin");
+    let line = consumer(producer.port, &out).success();
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    let (code, _, log) = producer.finish();
+    assert_eq!(code, Some(0), "{log}");
+    let (frames, ahead) = raw_ahead(&log);
+    assert_eq!(frames, 8, "{log}");
+    assert!(ahead >= 4, "{ahead} of {frames} frames raw ahead: {log}");
+    let stream_bytes = json(&line)["stream_bytes"].as_u64().unwrap();
+    assert!(stream_bytes >= 4 << 20, "{line}");
+}
+
+#[test]
+fn a_slow_link_still_gets_compressed_frames() {
+    let scratch = Scratch::new();
+    let bytes = text(8 * 1024 * 1024);
+    let source = scratch.file("a.bin", &bytes);
+    let producer = Producer::start(&source, &[]);
+    // 2 MB/s: the raw file would take four seconds through it.
+    let proxy = Proxy::start(producer.port, Fault::Throttle(2_000_000), 1);
+    let out = scratch.path("out.bin");
+    consumer(proxy.port, &out).success();
+    assert_eq!(std::fs::read(&out).unwrap(), bytes);
+    let (code, _, log) = producer.finish();
+    assert_eq!(code, Some(0), "{log}");
+    let (frames, ahead) = raw_ahead(&log);
+    assert!(
+        ahead * 2 < frames,
+        "{ahead} of {frames} frames raw on a slow link: {log}"
+    );
+    let through = proxy.downstream.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        through < bytes.len() as u64 / 2,
+        "{through} bytes crossed the slow link for {} of content",
+        bytes.len()
+    );
 }
