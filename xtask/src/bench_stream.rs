@@ -1,6 +1,9 @@
-//! `cargo xtask bench-stream`: art-stream/art-consume against the pipeline
-//! a user would otherwise write, as whole processes over loopback, in one
-//! run: `zstd -1 -c F | nc -l` -> `nc | zstd -d | tee OUT | openssl dgst -sha256`.
+//! `cargo xtask bench-stream`: art-stream/art-consume against the pipelines
+//! a user would otherwise write, as whole processes, in one run:
+//! `zstd -1 -c F | nc -l` -> `nc | zstd -d | tee OUT | openssl dgst -sha256`,
+//! and the same without zstd. By default each side has a core of its own
+//! in a network namespace whose loopback is shaped to a link rate
+//! (`bench_link`); `--loopback` runs both on the host's shared cores.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -11,14 +14,32 @@ use anyhow::{Context as _, bail, ensure};
 use crate::tools::{RemoveOnDrop, cargo, output, run, target_dir};
 
 const GIB: u64 = 1 << 30;
-const RUNS: usize = 5;
-const SECRET: &str = "bench-stream secret";
+pub(crate) const RUNS: usize = 5;
+pub(crate) const SECRET: &str = "bench-stream secret";
 
-pub(crate) fn run_bench() -> anyhow::Result<()> {
+/// `cargo xtask bench-stream [--loopback | --link RATE …]`.
+pub(crate) fn run_bench(args: &[String]) -> anyhow::Result<()> {
+    let mut links = Vec::new();
+    let mut loopback = false;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--loopback" => loopback = true,
+            "--link" => links.push(
+                args.next()
+                    .context("--link needs a rate: none, 1gbit, 5gbit, …")?
+                    .clone(),
+            ),
+            other => bail!("bench-stream: unknown argument {other:?}"),
+        }
+    }
     crate::tools::ensure_debian_tools(&[
         ("zstd", "zstd"),
         ("nc", "netcat-openbsd"),
         ("openssl", "openssl"),
+        ("/usr/bin/time", "time"),
+        ("tc", "iproute2"),
+        ("taskset", "util-linux"),
     ])?;
     run(cargo().args([
         "build",
@@ -30,12 +51,23 @@ pub(crate) fn run_bench() -> anyhow::Result<()> {
         "art-consume",
     ]))?;
     let bin = target_dir().join("release");
+    if loopback {
+        return run_loopback(&bin);
+    }
+    if links.is_empty() {
+        links = vec!["none".to_owned(), "1gbit".to_owned()];
+    }
+    crate::bench_link::run_grid(&bin, &links)
+}
+
+/// Both sides on the same cores over the host's loopback.
+fn run_loopback(bin: &Path) -> anyhow::Result<()> {
     let data = target_dir().join("bench-data");
     std::fs::create_dir_all(&data)?;
     let compressible = data.join("binaries-1g.bin");
     let random = data.join("random-1g.bin");
-    make_compressible(&compressible)?;
-    make_random(&random)?;
+    make_compressible(&compressible, GIB)?;
+    make_random(&random, GIB)?;
     let scratch = std::env::temp_dir().join(format!("slipway-bench-stream-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
     let _cleanup = RemoveOnDrop(scratch.clone());
@@ -48,7 +80,7 @@ pub(crate) fn run_bench() -> anyhow::Result<()> {
         let mut rss = (0, 0);
         for _ in 0..RUNS {
             baseline.push(baseline_once(file, &scratch)?);
-            let (seconds, producer_kb, consumer_kb) = ours_once(&bin, file, &scratch, 1)?;
+            let (seconds, producer_kb, consumer_kb) = ours_once(bin, file, &scratch, 1)?;
             ours.push(seconds);
             rss = (rss.0.max(producer_kb), rss.1.max(consumer_kb));
         }
@@ -68,8 +100,8 @@ pub(crate) fn run_bench() -> anyhow::Result<()> {
     let mut one = Vec::new();
     let mut four = Vec::new();
     for _ in 0..RUNS {
-        one.push(ours_once(&bin, &compressible, &scratch, 1)?.0);
-        four.push(ours_once(&bin, &compressible, &scratch, 4)?.0);
+        one.push(ours_once(bin, &compressible, &scratch, 1)?.0);
+        four.push(ours_once(bin, &compressible, &scratch, 4)?.0);
     }
     let (one, four) = (median(&mut one), median(&mut four));
     println!(
@@ -80,7 +112,7 @@ pub(crate) fn run_bench() -> anyhow::Result<()> {
 }
 
 /// Peak resident memory, read from GNU time's output file.
-fn peak_kb(path: &Path) -> anyhow::Result<u64> {
+pub(crate) fn peak_kb(path: &Path) -> anyhow::Result<u64> {
     let text = std::fs::read_to_string(path)?;
     text.lines()
         .rev()
@@ -189,10 +221,16 @@ fn timed(rss_file: &Path) -> Command {
 /// Waits until something listens on the port, without connecting to it
 /// (a connection would use up the baseline's single `nc -l`).
 fn wait_listening(port: u16) -> anyhow::Result<()> {
+    wait_listening_in(Path::new("/proc/net/tcp"), port)
+}
+
+/// As `wait_listening`, reading the socket table at `table` (a process's
+/// `/proc/PID/net/tcp` shows its own network namespace).
+pub(crate) fn wait_listening_in(table: &Path, port: u16) -> anyhow::Result<()> {
     let needle = format!(":{port:04X} ");
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        let table = std::fs::read_to_string("/proc/net/tcp")?;
+        let table = std::fs::read_to_string(table)?;
         if table
             .lines()
             .any(|l| l.contains(&needle) && l.split_whitespace().nth(3) == Some("0A"))
@@ -210,10 +248,10 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-/// 1 GiB of real executables and libraries, concatenated (repeated when
-/// the machine has fewer): compressible the way build outputs are.
-fn make_compressible(path: &Path) -> anyhow::Result<()> {
-    if std::fs::metadata(path).is_ok_and(|m| m.len() == GIB) {
+/// `size` bytes of real executables and libraries, concatenated (repeated
+/// when the machine has fewer): compressible the way build outputs are.
+pub(crate) fn make_compressible(path: &Path, size: u64) -> anyhow::Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == size) {
         return Ok(());
     }
     let mut sources = Vec::new();
@@ -239,10 +277,10 @@ fn make_compressible(path: &Path) -> anyhow::Result<()> {
             let Ok(bytes) = std::fs::read(source) else {
                 continue;
             };
-            let take = bytes.len().min(usize::try_from(GIB - written)?);
+            let take = bytes.len().min(usize::try_from(size - written)?);
             std::io::Write::write_all(&mut out, &bytes[..take])?;
             written += take as u64;
-            if written == GIB {
+            if written == size {
                 break 'fill;
             }
         }
@@ -251,26 +289,27 @@ fn make_compressible(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn make_random(path: &Path) -> anyhow::Result<()> {
-    if std::fs::metadata(path).is_ok_and(|m| m.len() == GIB) {
+pub(crate) fn make_random(path: &Path, size: u64) -> anyhow::Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == size) {
         return Ok(());
     }
-    run(Command::new("sh")
-        .arg("-c")
-        .arg(format!("head -c {GIB} /dev/urandom > '{}'", path.display())))
+    run(Command::new("sh").arg("-c").arg(format!(
+        "head -c {size} /dev/urandom > '{}'",
+        path.display()
+    )))
 }
 
-fn median(values: &mut [f64]) -> f64 {
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
 
 #[expect(clippy::cast_precision_loss, reason = "a rate for people to read")]
-fn mb_per_s(bytes: u64, seconds: f64) -> f64 {
+pub(crate) fn mb_per_s(bytes: u64, seconds: f64) -> f64 {
     bytes as f64 / seconds / 1e6
 }
 
 #[expect(clippy::cast_precision_loss, reason = "a size for people to read")]
-fn kb_to_mb(kb: u64) -> f64 {
+pub(crate) fn kb_to_mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
 }

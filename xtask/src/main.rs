@@ -7,6 +7,7 @@
 
 mod bench;
 mod bench_jobs;
+mod bench_link;
 mod bench_stream;
 mod demo;
 mod dist;
@@ -25,7 +26,9 @@ tasks:
   bench-affected   ci-matrix against `turbo ls --affected`, whole processes
   bench-jobs       jobs per run: commits replayed through ci-matrix and `turbo ls --affected`
                    [--repo DIR] [--commits N] [--no-turbo] [--work DIR]
-  bench-stream     art-stream/art-consume against `zstd -1 | nc`, whole processes
+  bench-stream     art-stream/art-consume against `zstd -1 | nc` and raw `nc`, whole processes,
+                   each side on its own core in a network namespace shaped to a link rate
+                   [--link none|1gbit|5gbit|… (repeatable; default none and 1gbit)] [--loopback]
   dist             release bundles for the host: dist/<tool>-<version>-<target>.tar.gz, SHA256SUMS
                    [--tools ci-matrix,art-stream,art-consume,spot-leaser] [--out DIR] [--profile release|dev]";
 
@@ -36,7 +39,7 @@ fn main() -> ExitCode {
         Some("demo") => demo::run_demo(),
         Some("bench-affected") => bench::affected(&args[1..]),
         Some("bench-jobs") => bench_jobs::run_bench(&args[1..]),
-        Some("bench-stream") => bench_stream::run_bench(),
+        Some("bench-stream") => bench_stream::run_bench(&args[1..]),
         Some("dist") => dist::run_dist(&args[1..]),
         Some("-h" | "--help" | "help") => {
             eprintln!("{USAGE}");

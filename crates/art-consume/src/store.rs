@@ -154,7 +154,9 @@ fn from_copy(
         if frame_digest(&chunk) != entry.digest {
             return Err(corrupt("its content does not match its digest"));
         }
-        state.hasher.update(&chunk);
+        if let Some(hasher) = &mut state.hasher {
+            hasher.update(&chunk);
+        }
         pipe.writer
             .send(ToWriter::Data(chunk))
             .map_err(|_| Error::WriterStopped)?;

@@ -9,6 +9,7 @@ mod cli;
 mod error;
 mod gate;
 mod imds;
+mod level;
 mod link;
 mod serve;
 mod source;
@@ -204,12 +205,12 @@ fn start_producing(
         None => tempfile::tempfile(),
     }
     .map_err(Error::SpoolFile)?;
-    let spool = Arc::new(spool::Spool::new(spool_file));
+    let level = level::Level::new(cli.level, cli.codec.codec() == slipway_wire::Codec::Zstd);
+    let spool = Arc::new(spool::Spool::new(spool_file, level));
     let settings = source::Settings {
         path: cli.file.clone().unwrap_or_default(),
         tree: (!cli.path.is_empty()).then(|| (cli.path.clone(), exclude)),
         codec: cli.codec.codec(),
-        level: cli.level,
         frame_size: cli.frame_size,
         wait,
     };

@@ -118,18 +118,30 @@ pub(crate) fn serve(
                 // Nothing ready: send what is buffered before waiting.
                 out.flush().map_err(WireError::Io)?;
                 // The consumer has caught up with the compressor. If its
-                // link has next to nothing queued, waiting would leave it
+                // link has less than a frame queued, waiting would leave it
                 // idle: what the reader has hashed goes raw from the file.
                 // Otherwise (a slow link) the compressed frame is worth
-                // waiting for; the link is looked at again every 20 ms.
-                let raw = crate::link::unsent(out.get_ref())
-                    .is_some_and(|n| n < settings.frame_size as usize / 4);
-                spool.next(index, Duration::from_millis(20), raw)
+                // waiting for, while the link drains: it is looked at
+                // again every millisecond.
+                let raw = crate::link::queued(out.get_ref())
+                    .is_some_and(|n| n < settings.frame_size as usize);
+                if !raw {
+                    spool.level.waited();
+                }
+                spool.next(index, Duration::from_millis(1), raw)
             }
             ready => ready,
         };
-        if matches!(next, Next::Ahead(_)) {
-            ahead += 1;
+        match &next {
+            Next::Ahead(_) => {
+                ahead += 1;
+                spool.level.caught_up();
+            }
+            Next::Frame(_) => {
+                let (made, finished) = spool.made();
+                spool.level.slow_link(index, made, finished);
+            }
+            _ => {}
         }
         match next {
             Next::Frame(meta) | Next::Ahead(meta) => {

@@ -23,7 +23,6 @@ pub(crate) struct Settings {
     /// `--path` directories and `--exclude` globs: a tar of them.
     pub(crate) tree: Option<(Vec<PathBuf>, globset::GlobSet)>,
     pub(crate) codec: Codec,
-    pub(crate) level: i32,
     pub(crate) frame_size: u32,
     /// How long to wait for the file to appear.
     pub(crate) wait: Duration,
@@ -98,9 +97,9 @@ fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceEr
     };
     let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     // A file is hashed ahead of the compressor, which reads its frames
-    // from it: a consumer that catches up is sent them raw, and the
-    // compressor yields the CPU to it (nice 19). A pipe's frames go through
-    // buffers, a few per worker whatever the artifact's size.
+    // from it: a consumer that catches up is sent them raw, and while one
+    // is, the compressor yields the CPU to it (nice 19). A pipe's frames go
+    // through buffers, a few per worker whatever the artifact's size.
     let ahead = spool.has_source_file();
     let (raw_tx, raw_rx) = mpsc::channel::<Raw>();
     let raw_rx = std::sync::Mutex::new(raw_rx);
@@ -126,16 +125,25 @@ fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceEr
             let packed_tx = packed_tx.clone();
             let (raw_rx, free, name) = (&raw_rx, &free, &name);
             scope.spawn(move || {
-                if ahead {
-                    let _ =
-                        rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19);
-                }
+                let mut niced = false;
                 loop {
                     let next = raw_rx
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .recv();
                     let Ok(mut raw) = next else { break };
+                    // Yield the CPU to the sending while a consumer takes
+                    // frames raw ahead of us; compete normally otherwise
+                    // (a build beside us must not starve a slow link).
+                    let yielding = ahead && spool.level.yielding();
+                    if yielding != niced {
+                        let nice = if yielding { 19 } else { 0 };
+                        niced = rustix::process::setpriority_process(
+                            Some(rustix::thread::gettid()),
+                            nice,
+                        )
+                        .map_or(niced, |()| yielding);
+                    }
                     if raw.bytes.is_empty() && raw.len > 0 {
                         // Bounded: a worker the scheduler favours must
                         // not run far ahead of one holding the next frame.
@@ -149,7 +157,7 @@ fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceEr
                         raw.bytes = bytes;
                     }
                     if packed_tx
-                        .send(pack(raw, settings.codec, settings.level))
+                        .send(pack(raw, settings.codec, spool.level.get()))
                         .is_err()
                     {
                         break;

@@ -63,6 +63,8 @@ pub(crate) struct Spool {
     source_file: OnceLock<File>,
     state: Mutex<State>,
     changed: Condvar,
+    /// The level the compressor uses for the next frame.
+    pub(crate) level: crate::level::Level,
 }
 
 /// What a connection gets for frame `index`.
@@ -77,8 +79,9 @@ pub(crate) enum Next {
 }
 
 impl Spool {
-    pub(crate) fn new(file: File) -> Spool {
+    pub(crate) fn new(file: File, level: crate::level::Level) -> Spool {
         Spool {
+            level,
             file,
             source_file: OnceLock::new(),
             state: Mutex::new(State::default()),
@@ -151,6 +154,12 @@ impl Spool {
     /// Whether the artifact is open (its size and mode known).
     pub(crate) fn source_ready(&self) -> bool {
         self.lock().source.is_some()
+    }
+
+    /// Frames compressed so far, and whether that is all of them.
+    pub(crate) fn made(&self) -> (u64, bool) {
+        let state = self.lock();
+        (state.frames.len() as u64, state.end.is_some())
     }
 
     pub(crate) fn failure(&self) -> Option<String> {

@@ -570,3 +570,31 @@ fn a_slow_link_still_gets_compressed_frames() {
         bytes.len()
     );
 }
+
+#[test]
+fn a_link_slower_than_the_compressor_raises_the_level() {
+    use std::io::Write as _;
+    let scratch = Scratch::new();
+    // Standard input kept open: the compressor has made every frame so
+    // far and is not finished, while the 2 MB/s link lags far behind.
+    let first = content(8 * 1024 * 1024);
+    let last = content(1024 * 1024);
+    let mut producer =
+        Producer::start_with(Path::new("-"), &[], Some(SECRET), Some(Stdio::piped()));
+    let mut stdin = producer.take_stdin();
+    stdin.write_all(&first).unwrap();
+    let proxy = Proxy::start(producer.port, Fault::Throttle(2_000_000), 1);
+    let out = scratch.path("out.bin");
+    let port = proxy.port;
+    let out2 = out.clone();
+    let consumer_run = std::thread::spawn(move || consumer(port, &out2).output());
+    producer.wait_for_log("compression level raised");
+    stdin.write_all(&last).unwrap();
+    drop(stdin);
+    let run = consumer_run.join().unwrap();
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert_eq!(std::fs::read(&out).unwrap(), [first, last].concat());
+    let (code, _, log) = producer.finish();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("level=2"), "{log}");
+}
