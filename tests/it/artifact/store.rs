@@ -197,12 +197,15 @@ fn a_second_producer_for_the_same_name_is_refused_naming_both() {
     let source = scratch.file("artifact.bin", &content(100_000));
     for (i, store) in both_stores(&scratch).into_iter().enumerate() {
         let first = store.producer(&source, "5/1", "dist", &["--consumers", "1"]);
+        // Listening comes before announcing: the second must come after.
+        first.wait_for_log("announced");
         let port = free_port();
         let mut second = Run::new(&bin("art-stream"), Path::new("/"))
             .args(["--file"])
             .args([&source])
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--store", &store.url, "--name", "dist", "--run-id", "5/1"])
+            .args(["--timeout", "20"])
             .env("ART_STREAM_SECRET", SECRET);
         for (k, v) in &store.env {
             second = second.env(k, v);
