@@ -19,7 +19,7 @@ mod tree;
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -287,7 +287,6 @@ fn serve_until_done(
     copy_complete: &AtomicBool,
 ) -> Result<(), Error> {
     let timeout = Duration::from_secs(cli.timeout);
-    let connections = Arc::new(AtomicU64::new(0));
     let mut handshakes = gate::Handshakes::new(
         usize::try_from(cli.max_handshakes).unwrap_or(usize::MAX),
         Duration::from_secs(cli.handshake_timeout),
@@ -299,7 +298,6 @@ fn serve_until_done(
             Ok((stream, peer)) => {
                 let admission = Admission {
                     max: cli.max_connections,
-                    connections: Arc::clone(&connections),
                     stats: Arc::clone(stats),
                 };
                 if let Some(watch) = handshakes.admit(&stream, peer) {
@@ -371,31 +369,26 @@ fn active(stats: &Mutex<Stats>) -> usize {
         .active
 }
 
-/// The places for authenticated consumers, apart from the handshakes'.
+/// The places for authenticated consumers, apart from the handshakes':
+/// `Stats::active` counts the places taken.
 struct Admission {
     max: u64,
-    connections: Arc<AtomicU64>,
     stats: Arc<Mutex<Stats>>,
 }
 
 impl Admission {
     /// Takes a place, if one is left.
     fn take(&self) -> bool {
-        let taken = self
-            .connections
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                (n < self.max).then_some(n + 1)
-            })
-            .is_ok();
-        if taken {
-            let mut s = self
-                .stats
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            s.active += 1;
-            s.last_activity = Some(Instant::now());
+        let mut s = self
+            .stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if s.active as u64 >= self.max {
+            return false;
         }
-        taken
+        s.active += 1;
+        s.last_activity = Some(Instant::now());
+        true
     }
 
     /// Gives the place back, counting a delivery.
@@ -409,7 +402,6 @@ impl Admission {
         if delivered {
             s.delivered += 1;
         }
-        self.connections.fetch_sub(1, Ordering::SeqCst);
         s.delivered
     }
 }

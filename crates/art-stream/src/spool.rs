@@ -262,17 +262,13 @@ impl Spool {
     /// Reads a frame's wire bytes into `buf` (for the store's copy).
     pub(crate) fn read_wire(&self, meta: &FrameMeta, buf: &mut Vec<u8>) -> std::io::Result<()> {
         use std::os::unix::fs::FileExt as _;
-        let (file, offset) = match meta.at {
-            Location::Spool(at) => (&self.file, at),
-            Location::Source => (
-                self.source_file
-                    .get()
-                    .ok_or_else(|| std::io::Error::other("no source file for a raw frame"))?,
-                meta.offset,
-            ),
-        };
-        buf.resize(meta.wire_len as usize, 0);
-        file.read_exact_at(buf, offset)
+        match meta.at {
+            Location::Spool(at) => {
+                buf.resize(meta.wire_len as usize, 0);
+                self.file.read_exact_at(buf, at)
+            }
+            Location::Source => self.read_source(meta.offset, meta.wire_len, buf),
+        }
     }
 
     /// Sends a frame's wire bytes to `socket` straight from the page cache
