@@ -1,9 +1,11 @@
 //! `spot-leaser cost`: what instances have cost so far and will cost until
 //! their expiry, per second with EC2's 60-second minimum, against the
-//! on-demand price of the same type.
+//! on-demand price of the same type. Ended instances count for the time
+//! they ran (EC2 keeps them visible about an hour); a spot instance that
+//! EC2 interrupted in its first hour costs nothing, as EC2 bills it.
 
 use aws_sdk_ec2::Client;
-use slipway_spot::billing::charge;
+use slipway_spot::billing::{charge, spot_charge};
 use slipway_spot::time::parse_rfc3339;
 
 use crate::Result;
@@ -14,14 +16,19 @@ use crate::plan::now;
 
 pub(crate) async fn cost(args: &CostArgs, client: &Client) -> Result<Costs> {
     let on_demand = crate::plan::on_demand_table(args.on_demand.as_deref())?;
-    let filter: Vec<(&str, &str)> = match &args.run_id {
-        Some(run) => vec![
-            ("slipway:managed", "true"),
-            ("slipway:run-id", run.as_str()),
-        ],
-        None => Vec::new(),
+    let instances = match &args.run_id {
+        Some(run) => {
+            ec2::tagged_any_state(
+                client,
+                &[
+                    ("slipway:managed", "true"),
+                    ("slipway:run-id", run.as_str()),
+                ],
+            )
+            .await?
+        }
+        None => ec2::described(client, &args.instance_ids).await?,
     };
-    let instances = ec2::instances(client, &args.instance_ids, &filter).await?;
     let now = now();
     let mut rows = Vec::new();
     for i in &instances {
@@ -31,11 +38,19 @@ pub(crate) async fn cost(args: &CostArgs, client: &Client) -> Result<Costs> {
             .launch_time()
             .map_or(now, aws_sdk_ec2::primitives::DateTime::secs);
         // A running instance is billed its first minute at once.
-        let running = i
-            .state()
-            .and_then(|s| s.name())
-            .is_some_and(|n| n.as_str() == "running");
-        let seconds = (now - launched).max(i64::from(running));
+        let state = ec2::state(i);
+        let running = state == "running";
+        let interruption = ec2::interrupted(i);
+        let ended = matches!(state, "shutting-down" | "terminated" | "stopped")
+            .then(|| {
+                interruption
+                    .and_then(|x| x.at)
+                    .or_else(|| transition_time(i.state_transition_reason()?))
+            })
+            .flatten();
+        let end = ended.unwrap_or(now);
+        let seconds = (end - launched).max(i64::from(running));
+        let interrupted = spot && interruption.is_some();
         let until = ec2::tag(i, "slipway:expires-at")
             .and_then(parse_rfc3339)
             .unwrap_or(now);
@@ -50,8 +65,19 @@ pub(crate) async fn cost(args: &CostArgs, client: &Client) -> Result<Costs> {
         } else {
             on_demand.price(&instance_type)
         };
-        let so_far = price.map_or(0.0, |p| charge(seconds, p));
-        let projected = price.map_or(0.0, |p| charge((until - launched).max(seconds), p));
+        let bill = |secs: i64, p: f64| {
+            if spot {
+                spot_charge(secs, p, interrupted)
+            } else {
+                charge(secs, p)
+            }
+        };
+        let so_far = price.map_or(0.0, |p| bill(seconds, p));
+        let projected = if ended.is_some() {
+            so_far
+        } else {
+            price.map_or(0.0, |p| bill((until - launched).max(seconds), p))
+        };
         rows.push(InstanceCost {
             instance_id: i.instance_id().unwrap_or_default().to_owned(),
             on_demand_price: on_demand.price(&instance_type),
@@ -59,6 +85,7 @@ pub(crate) async fn cost(args: &CostArgs, client: &Client) -> Result<Costs> {
             availability_zone,
             lifecycle,
             seconds,
+            interrupted,
             price,
             so_far: round(so_far),
             projected: round(projected),
@@ -84,6 +111,28 @@ pub(crate) async fn cost(args: &CostArgs, client: &Client) -> Result<Costs> {
     })
 }
 
+/// When EC2 says an instance changed state: `User initiated (2026-12-03
+/// 17:49:11 GMT)` and the like.
+fn transition_time(reason: &str) -> Option<i64> {
+    let inside = reason.split_once('(')?.1.split_once(')')?.0;
+    let (date, rest) = inside.split_once(' ')?;
+    let time = rest.split_whitespace().next()?;
+    slipway_spot::time::parse_rfc3339(&format!("{date}T{time}Z"))
+}
+
 fn round(value: f64) -> f64 {
     (value * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn transition_times_are_read_from_ec2s_reason() {
+        assert_eq!(
+            super::transition_time("User initiated (2026-12-03 17:49:11 GMT)"),
+            slipway_spot::time::parse_rfc3339("2026-12-03T17:49:11Z")
+        );
+        assert_eq!(super::transition_time("User initiated"), None);
+        assert_eq!(super::transition_time(""), None);
+    }
 }

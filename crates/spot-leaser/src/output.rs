@@ -186,6 +186,8 @@ pub struct InstanceCost {
     pub availability_zone: String,
     pub lifecycle: Lifecycle,
     pub seconds: i64,
+    /// EC2 interrupted it (spot): within its first hour, not charged.
+    pub interrupted: bool,
     pub price: Option<f64>,
     pub so_far: f64,
     pub projected: f64,

@@ -476,6 +476,45 @@ fn cost_bills_per_second_against_on_demand() {
             .success(),
     );
     assert_eq!(by_ids["instances"].as_array().unwrap().len(), 1);
+
+    // EC2 interrupts one (the record `watch` leaves, then the reclaim).
+    let interrupted = launched["instances"][1]["instance_id"].as_str().unwrap();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    ec2_call(
+        region,
+        &[
+            ("Action", "CreateTags"),
+            ("ResourceId.1", interrupted),
+            ("Tag.1.Key", "slipway:interrupted-at"),
+            ("Tag.1.Value", &now),
+        ],
+    );
+    ec2_call(
+        region,
+        &[
+            ("Action", "TerminateInstances"),
+            ("InstanceId.1", interrupted),
+        ],
+    );
+    let after = json(
+        &leaser()
+            .args(["cost", "--region", region, "--run-id", &run])
+            .success(),
+    );
+    let rows = after["instances"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "the ended instance is still costed");
+    let row = |id: &str| rows.iter().find(|r| r["instance_id"] == id).unwrap();
+    // moto has no spot price for this pool, so the charge itself (nothing
+    // in the first hour) is `slipway_spot::billing`'s unit test; here, that
+    // EC2's reclaim is seen and the instance costed as ended.
+    assert_eq!(row(interrupted)["interrupted"], true);
+    assert_eq!(row(interrupted)["projected"], row(interrupted)["so_far"]);
+    let other = launched["instances"][0]["instance_id"].as_str().unwrap();
+    assert_eq!(row(other)["interrupted"], false);
+    assert!(
+        row(other)["seconds"].as_i64().unwrap() >= 1,
+        "running: billed from launch"
+    );
     leaser()
         .args(["reap", "--region", region, "--run-id", &run])
         .success();
