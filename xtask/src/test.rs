@@ -224,9 +224,14 @@ impl Peer {
     }
 
     /// Prometheus's Pushgateway (Debian's `prometheus-pushgateway`,
-    /// installed when missing), ready to answer.
+    /// installed when missing), ready to answer. Debian's `prometheus`
+    /// (the server the `serve` tests start to scrape it, and promtool)
+    /// comes with it.
     fn pushgateway() -> anyhow::Result<Peer> {
-        crate::tools::ensure_debian_tools(&[("prometheus-pushgateway", "prometheus-pushgateway")])?;
+        crate::tools::ensure_debian_tools(&[
+            ("prometheus-pushgateway", "prometheus-pushgateway"),
+            ("prometheus", "prometheus"),
+        ])?;
         let port = free_port()?;
         let mut cmd = Command::new("prometheus-pushgateway");
         // Debian's default persists to /var/lib: every run starts empty instead.

@@ -255,6 +255,12 @@ impl GitHub {
             .await
     }
 
+    /// One job of the repository, in its current state.
+    pub async fn job(&self, job_id: u64) -> Result<Job, GitHubError> {
+        let path = format!("{}/actions/jobs/{job_id}", self.repo_prefix()?);
+        self.request(Call::get(&path)).await
+    }
+
     /// Re-runs one job (and what depends on it) of a completed run.
     pub async fn rerun_job(&self, job_id: u64) -> Result<(), GitHubError> {
         let path = format!("{}/actions/jobs/{job_id}/rerun", self.repo_prefix()?);

@@ -23,6 +23,7 @@ mod models;
 pub mod queue;
 mod request;
 mod scope;
+pub mod webhook;
 
 pub use budget::{Budget, EndpointClass, Stats, throttle_wait};
 pub use client::GitHub;

@@ -61,6 +61,9 @@ pub struct WorkflowRun {
 pub struct Job {
     pub id: u64,
     pub run_id: u64,
+    /// Which attempt of the run (1 for the first; a re-run is the next).
+    #[serde(default)]
+    pub run_attempt: Option<u32>,
     #[serde(default)]
     pub name: String,
     pub status: String,

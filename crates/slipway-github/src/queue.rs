@@ -101,6 +101,7 @@ mod tests {
         Job {
             id,
             run_id: 1,
+            run_attempt: None,
             name: String::new(),
             status: status.to_owned(),
             conclusion: None,

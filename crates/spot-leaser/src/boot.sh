@@ -16,6 +16,17 @@ instance_id=$(imds meta-data/instance-id)
 region=$(imds meta-data/placement/region)
 parameter="${PARAMETER_PREFIX}${instance_id}"
 
+# A warm instance (spot-leaser serve's `warm = N`) boots once to be
+# prepared, then powers off (its launch template stops it rather than
+# terminating it) until a job starts it; its configuration is put before
+# the start, and this script runs again at every boot.
+if [ @WARM@ = 1 ] && ! aws ssm get-parameter --region "$region" \
+    --name "$parameter" >/dev/null 2>&1; then
+  install -D -m 0755 "$0" /var/lib/cloud/scripts/per-boot/slipway-runner.sh
+  shutdown -h now
+  exit 0
+fi
+
 # spot-leaser puts the configuration right after the launch: wait for it.
 config=
 for _ in $(seq 1 60); do
@@ -52,5 +63,6 @@ case "$(jq -r .mode <<<"$config")" in
     echo "unknown runner configuration mode" >&2 ;;
 esac
 # One job per instance: shutting down terminates it (the launch template
-# sets instance-initiated shutdown to terminate).
+# sets instance-initiated shutdown to terminate; a warm instance stops, and
+# serve terminates it).
 shutdown -h now

@@ -50,6 +50,9 @@ pub enum Command {
     Rerun(RerunArgs),
     /// Print the boot script (user data) that starts a registered runner.
     UserData(UserDataArgs),
+    /// Run as a service: a runner for every queued job, from
+    /// `workflow_job` webhooks and a periodic reconcile (docs/serve.md).
+    Serve(crate::serve::ServeArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -151,6 +154,21 @@ pub struct LaunchArgs {
     /// When spot capacity runs out in every pool, launch on-demand.
     #[arg(long)]
     pub on_demand_fallback: bool,
+
+    /// Launch on-demand capacity only, in the planned pools' order (for
+    /// work that must not be interrupted, such as a re-run).
+    #[arg(long, conflicts_with = "on_demand_fallback")]
+    pub on_demand_only: bool,
+
+    /// The fleet request's idempotency token [default: a new one per
+    /// request]; `serve` derives it from the job so that a second replica
+    /// or a repeated delivery never launches twice.
+    #[arg(skip)]
+    pub client_token: Option<String>,
+
+    /// Tags every instance carries beyond the run's own.
+    #[arg(skip)]
+    pub extra_tags: Vec<(String, String)>,
 
     /// Ask EC2 whether the request would succeed, launching nothing.
     #[arg(long)]
@@ -346,7 +364,7 @@ pub struct CostArgs {
 }
 
 /// `5s`, `10m`, `2h`, `1d`: a positive duration.
-fn duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn duration(text: &str) -> Result<Duration, String> {
     slipway_spot::time::parse_duration(text)
         .and_then(|s| u64::try_from(s).ok())
         .map(Duration::from_secs)

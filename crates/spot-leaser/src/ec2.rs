@@ -330,3 +330,73 @@ pub(crate) async fn ssm_client(region: &str) -> aws_sdk_ssm::Client {
         .await;
     aws_sdk_ssm::Client::new(&config)
 }
+
+/// Managed instances with every tag in `tags`, in any state, terminated
+/// included (EC2 keeps those visible for about an hour).
+pub(crate) async fn tagged_any_state(
+    client: &Client,
+    tags: &[(&str, &str)],
+) -> Result<Vec<Instance>, Ec2Error> {
+    let mut request = client.describe_instances();
+    for (key, value) in tags {
+        request = request.filters(
+            Filter::builder()
+                .name(format!("tag:{key}"))
+                .values(*value)
+                .build(),
+        );
+    }
+    every_instance(request).await
+}
+
+/// A spot interruption of an instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Interruption {
+    /// When, in seconds since the epoch, where known.
+    pub(crate) at: Option<i64>,
+}
+
+/// Whether EC2 ended `instance` for capacity: the record `watch` leaves
+/// (`slipway:interrupted-at`) or EC2's own state reason.
+pub(crate) fn interrupted(instance: &Instance) -> Option<Interruption> {
+    if let Some(at) = tag(instance, "slipway:interrupted-at") {
+        return Some(Interruption {
+            at: slipway_spot::time::parse_rfc3339(at),
+        });
+    }
+    instance
+        .state_reason()
+        .and_then(|r| r.code())
+        .is_some_and(|c| c == "Server.SpotInstanceTermination")
+        .then_some(Interruption { at: None })
+}
+
+/// An instance's state name (`running`, `stopped`, …).
+pub(crate) fn state(instance: &Instance) -> &str {
+    instance
+        .state()
+        .and_then(|s| s.name())
+        .map_or("", |n| n.as_str())
+}
+
+/// Starts stopped instances.
+pub(crate) async fn start(client: &Client, ids: &[String]) -> Result<(), Ec2Error> {
+    client
+        .start_instances()
+        .set_instance_ids(Some(ids.to_vec()))
+        .send()
+        .await
+        .map(drop)
+        .map_err(|e| ec2_error("StartInstances", &e))
+}
+
+/// These instances in any state; an id EC2 does not know is an error
+/// (`InvalidInstanceID.NotFound`), unlike [`instances_any_state`].
+pub(crate) async fn described(client: &Client, ids: &[String]) -> Result<Vec<Instance>, Ec2Error> {
+    every_instance(
+        client
+            .describe_instances()
+            .set_instance_ids(Some(ids.to_vec())),
+    )
+    .await
+}

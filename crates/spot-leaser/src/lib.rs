@@ -19,6 +19,7 @@ mod reap;
 mod register;
 mod rerun;
 mod scale;
+mod serve;
 mod summary;
 mod watch;
 
@@ -41,6 +42,7 @@ pub use output::{
     RemovedRunner, Rerun, RerunJob, RunnerInfo, Scaled, Watched,
 };
 pub use register::{RunnerArgs, RunnerMode, boot_script, size_label};
+pub use serve::ServeArgs;
 
 /// Results of this crate: its one error type.
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
@@ -75,6 +77,7 @@ pub fn run(cli: &Cli) -> Result<()> {
                 summarize(&actions, &summary::rerun(&rerun))?;
                 print(&output::to_json(&rerun))
             }
+            Command::Serve(args) => serve::serve(args).await,
             Command::UserData(args) => print(&register::boot_script(
                 &args.parameter_prefix,
                 &args.watch_args,
@@ -230,6 +233,7 @@ async fn launch_command(args: &LaunchArgs) -> Result<(Launched, Option<GitHub>)>
         ec2: &client,
         ssm: &ssm,
         args: &args.runner,
+        exact_labels: None,
     };
     let launched = launch::launch_then(
         &args,

@@ -87,6 +87,7 @@ mod tests {
         Job {
             id,
             run_id: 1,
+            run_attempt: None,
             name: String::new(),
             status: "queued".into(),
             conclusion: None,

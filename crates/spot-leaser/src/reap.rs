@@ -145,7 +145,7 @@ async fn remove_orphans(
 /// An instance launched more than `timeout` seconds ago whose runner is
 /// not online (or busy) on GitHub. An instance launched without
 /// registration (no runner name) is never one.
-fn never_registered(
+pub(crate) fn never_registered(
     runner_name: Option<&str>,
     launched_at: Option<i64>,
     runners: &[Runner],
@@ -162,7 +162,11 @@ fn never_registered(
 }
 
 /// Our runners (`<prefix>-i-…`) whose instance is not among `live`.
-fn orphaned<'a>(runners: &'a [Runner], live: &[String], prefix: &str) -> Vec<(&'a Runner, String)> {
+pub(crate) fn orphaned<'a>(
+    runners: &'a [Runner],
+    live: &[String],
+    prefix: &str,
+) -> Vec<(&'a Runner, String)> {
     let ours = format!("{prefix}-");
     runners
         .iter()

@@ -94,6 +94,9 @@ pub(crate) struct Registrar<'a> {
     pub(crate) ec2: &'a aws_sdk_ec2::Client,
     pub(crate) ssm: &'a aws_sdk_ssm::Client,
     pub(crate) args: &'a RunnerArgs,
+    /// The labels every runner carries exactly (a job's, under `serve`)
+    /// instead of those made from the instance's shape and `--runner-labels`.
+    pub(crate) exact_labels: Option<&'a [String]>,
 }
 
 impl Registrar<'_> {
@@ -119,6 +122,9 @@ impl Registrar<'_> {
             self.github.registration_token().await?;
         }
         let label_of = |instance: &LaunchedInstance| {
+            if let Some(exact) = self.exact_labels {
+                return exact.to_vec();
+            }
             let shape = shapes.get(&instance.instance_type);
             labels(
                 self.args,
@@ -199,7 +205,7 @@ impl Registrar<'_> {
         failed
     }
 
-    async fn register_one(
+    pub(crate) async fn register_one(
         &self,
         instance: &LaunchedInstance,
         labels: Vec<String>,
@@ -329,9 +335,20 @@ async fn join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 /// launch template turns into termination. See `docs/runner-image.md`.
 #[must_use]
 pub fn boot_script(parameter_prefix: &str, watch_args: &str) -> String {
+    script(parameter_prefix, watch_args, false)
+}
+
+/// The boot script of a warm instance: prepared at its first boot, it
+/// powers off until a job's configuration is put and it is started.
+pub(crate) fn warm_boot_script(parameter_prefix: &str, watch_args: &str) -> String {
+    script(parameter_prefix, watch_args, true)
+}
+
+fn script(parameter_prefix: &str, watch_args: &str, warm: bool) -> String {
     BOOT_SCRIPT
         .replace("@PARAMETER_PREFIX@", &shell_quote(parameter_prefix))
         .replace("@WATCH_ARGS@", watch_args)
+        .replace("@WARM@", if warm { "1" } else { "0" })
 }
 
 fn shell_quote(s: &str) -> String {
@@ -375,5 +392,7 @@ mod tests {
         );
         assert!(script.contains("spot-leaser watch --rerun"));
         assert!(!script.contains('@'), "every placeholder filled");
+        assert!(script.contains("if [ 0 = 1 ]"), "not warm");
+        assert!(warm_boot_script("/p/", "").contains("if [ 1 = 1 ]"));
     }
 }

@@ -126,6 +126,7 @@ mod tests {
         Job {
             id,
             run_id: 9,
+            run_attempt: None,
             name: format!("job {id}"),
             status: "completed".into(),
             conclusion: Some(conclusion.into()),

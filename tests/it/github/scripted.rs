@@ -40,6 +40,7 @@ pub(crate) struct Seen {
     pub(crate) method: String,
     pub(crate) path: String,
     pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
 }
 
 impl Seen {
@@ -135,6 +136,7 @@ fn serve(stream: std::net::TcpStream, log: &Mutex<Vec<Seen>>, handler: &Handler)
         method,
         path,
         headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
     };
     let index = {
         let mut log = log.lock().unwrap();

@@ -10,6 +10,7 @@ mod failure;
 mod leaser;
 mod metrics;
 mod registration;
+mod serve;
 
 pub(crate) use metrics::{served as metrics_served, value as metric_value};
 mod watch;

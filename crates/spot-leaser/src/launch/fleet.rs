@@ -39,6 +39,19 @@ pub(super) struct Request<'a> {
     pub(super) template: &'a str,
     pub(super) tags: Vec<Tag>,
     pub(super) dry_run: bool,
+    /// The idempotency token; each request makes its own without one.
+    pub(super) client_token: Option<&'a str>,
+}
+
+/// What capacity a fill asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Capacity {
+    /// Spot only.
+    Spot,
+    /// Spot, then on-demand for what spot could not give.
+    SpotThenOnDemand,
+    /// On-demand only.
+    OnDemand,
 }
 
 /// Requests spot capacity from the pools best first; drops pools that fail
@@ -48,9 +61,14 @@ pub(super) async fn fill(
     fleet: &impl Fleet,
     pools: &[Pool],
     count: i32,
-    on_demand_fallback: bool,
+    capacity: Capacity,
 ) -> Result<(Vec<String>, Vec<Failure>)> {
-    let mut remaining: Vec<Pool> = pools.to_vec();
+    let on_demand_fallback = capacity != Capacity::Spot;
+    let mut remaining: Vec<Pool> = if capacity == Capacity::OnDemand {
+        Vec::new()
+    } else {
+        pools.to_vec()
+    };
     let mut ids: Vec<String> = Vec::new();
     let mut failures: Vec<Failure> = Vec::new();
     let missing = |ids: &Vec<String>| count - i32::try_from(ids.len()).unwrap_or(i32::MAX);
@@ -70,10 +88,12 @@ pub(super) async fn fill(
         }
     }
     if missing(&ids) > 0 && on_demand_fallback {
-        tracing::warn!(
-            "spot capacity short by {}: falling back to on-demand",
-            missing(&ids)
-        );
+        if capacity == Capacity::SpotThenOnDemand {
+            tracing::warn!(
+                "spot capacity short by {}: falling back to on-demand",
+                missing(&ids)
+            );
+        }
         match fleet
             .request(pools, missing(&ids), DefaultTargetCapacityType::OnDemand)
             .await
@@ -225,7 +245,10 @@ pub(super) async fn create_fleet(
         .create_fleet()
         .r#type(FleetType::Instant)
         // A retried request with the same token never launches twice.
-        .client_token(slipway_cli::hex(&slipway_cli::random_bytes::<16>()))
+        .client_token(request.client_token.map_or_else(
+            || slipway_cli::hex(&slipway_cli::random_bytes::<16>()),
+            str::to_owned,
+        ))
         .launch_template_configs(config.build())
         .target_capacity_specification(capacity)
         .spot_options(
@@ -368,7 +391,7 @@ mod tests {
                 .instances(launched(&["i-2"]))
                 .build()),
         ]);
-        let (ids, failures) = block_on(fill(&fleet, &two_pools(), 2, false)).unwrap();
+        let (ids, failures) = block_on(fill(&fleet, &two_pools(), 2, Capacity::Spot)).unwrap();
         assert_eq!(ids, ["i-1", "i-2"]);
         assert_eq!(failures.len(), 1);
         let asked = fleet.asked.lock().unwrap().clone();
@@ -403,7 +426,7 @@ mod tests {
                 .instances(launched(&["i-od"]))
                 .build()),
         ]);
-        let (ids, _) = block_on(fill(&fleet, &two_pools(), 1, true)).unwrap();
+        let (ids, _) = block_on(fill(&fleet, &two_pools(), 1, Capacity::SpotThenOnDemand)).unwrap();
         assert_eq!(ids, ["i-od"]);
         assert_eq!(
             fleet.asked.lock().unwrap()[1],
@@ -411,7 +434,7 @@ mod tests {
         );
 
         let fleet = Scripted::new(vec![no_spot()]);
-        let err = block_on(fill(&fleet, &two_pools(), 1, false)).unwrap_err();
+        let err = block_on(fill(&fleet, &two_pools(), 1, Capacity::Spot)).unwrap_err();
         assert!(
             err.to_string().starts_with(
                 "no capacity in any pool: InsufficientInstanceCapacity in c5.large us-east-1a"
@@ -438,7 +461,7 @@ mod tests {
                 message: "after retries".to_owned(),
             })),
         ]);
-        let err = block_on(fill(&fleet, &two_pools(), 2, false)).unwrap_err();
+        let err = block_on(fill(&fleet, &two_pools(), 2, Capacity::Spot)).unwrap_err();
         assert_eq!(
             slipway_cli::chain(&err),
             "launched 1 instances, then failed: EC2 CreateFleet failed: RequestLimitExceeded: after retries"
@@ -509,5 +532,19 @@ mod tests {
             .build();
         assert!(drop_failed_pools(&output, &mut remaining, &mut failures));
         assert!(remaining.is_empty());
+    }
+
+    #[test]
+    fn on_demand_only_never_asks_for_spot() {
+        let fleet = Scripted::new(vec![Ok(CreateFleetOutput::builder()
+            .instances(launched(&["i-od"]))
+            .build())]);
+        let (ids, _) = block_on(fill(&fleet, &two_pools(), 1, Capacity::OnDemand)).unwrap();
+        assert_eq!(ids, ["i-od"]);
+        assert_eq!(
+            *fleet.asked.lock().unwrap(),
+            [(2, 1, DefaultTargetCapacityType::OnDemand)],
+            "one on-demand request over every pool, no spot round"
+        );
     }
 }

@@ -7,7 +7,7 @@
 mod describe;
 mod dry_run;
 mod fleet;
-mod template;
+pub(crate) mod template;
 
 use aws_sdk_ec2::Client;
 use slipway_spot::Candidate;
@@ -30,6 +30,8 @@ struct Prepared {
     eligible: Vec<Candidate>,
     pools: Vec<fleet::Pool>,
     user_data: Option<Vec<u8>>,
+    client_token: Option<String>,
+    extra_tags: Vec<(String, String)>,
 }
 
 impl Prepared {
@@ -40,16 +42,23 @@ impl Prepared {
 
     /// The fleet request of the run on `template`.
     fn request<'a>(
-        &self,
+        &'a self,
         client: &'a Client,
         template: &'a str,
         dry_run: bool,
     ) -> fleet::Request<'a> {
+        let mut tags = template::tags(&self.run_id, &self.expires_at);
+        tags.extend(
+            self.extra_tags
+                .iter()
+                .map(|(k, v)| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build()),
+        );
         fleet::Request {
             client,
             template,
-            tags: template::tags(&self.run_id, &self.expires_at),
+            tags,
             dry_run,
+            client_token: self.client_token.as_deref(),
         }
     }
 }
@@ -78,13 +87,14 @@ pub async fn launch_then(
     }
     let (template, made_here) = prepared.template(args, client).await?;
     let request = prepared.request(client, &template, false);
-    let outcome = fleet::fill(
-        &request,
-        &prepared.pools,
-        args.count,
-        args.on_demand_fallback,
-    )
-    .await;
+    let capacity = if args.on_demand_only {
+        fleet::Capacity::OnDemand
+    } else if args.on_demand_fallback {
+        fleet::Capacity::SpotThenOnDemand
+    } else {
+        fleet::Capacity::Spot
+    };
+    let outcome = fleet::fill(&request, &prepared.pools, args.count, capacity).await;
     if made_here {
         template::delete(client, &template).await;
     }
@@ -144,6 +154,8 @@ async fn prepare(
         eligible,
         pools,
         user_data,
+        client_token: args.client_token.clone(),
+        extra_tags: args.extra_tags.clone(),
     })
 }
 

@@ -1,0 +1,197 @@
+//! Warm pools: `warm = N` instances per pool launched from the pool's warm
+//! template (shutdown stops them), prepared by their first boot, which
+//! powers them off; a queued job starts one instead of a cold launch, and
+//! the reconcile replenishes the pool, terminates what finished a job
+//! (a warm instance stops, not terminates, when its runner ends), and
+//! trims a surplus.
+//!
+//! Claims are exact within one process. Two replicas claiming the same
+//! stopped instance at the same instant are not excluded (EC2 tags have
+//! no compare-and-set); the later one's runner would never take a job and
+//! the reconcile removes it after `--register-timeout`.
+
+use slipway_github::Job;
+
+use super::Ctx;
+use super::config::Pool;
+use super::jobs::{as_launched, job_tags, launch_args};
+use crate::ec2;
+use crate::launch::template::{self, Named};
+use crate::register::{self, Registrar};
+use crate::{Result, launch};
+
+pub(crate) fn template_name(pool: &Pool) -> String {
+    format!("slipway-warm-{}", pool.name)
+}
+
+/// Starts a stopped warm instance of `pool` for `job`, registered with the
+/// job's labels; `None` when none is ready.
+pub(crate) async fn claim(ctx: &Ctx, pool: &Pool, job: &Job) -> Result<Option<String>> {
+    let warm = ec2::instances(
+        &ctx.ec2,
+        &[],
+        &[("slipway:managed", "true"), ("slipway:warm", &pool.name)],
+    )
+    .await?;
+    let ready = {
+        let mut state = ctx.state.borrow_mut();
+        let found = warm.iter().find(|i| {
+            ec2::state(i) == "stopped"
+                && ec2::tag(i, "slipway:job-id").is_none()
+                && !state.claiming.contains(i.instance_id().unwrap_or_default())
+        });
+        if let Some(i) = found {
+            state
+                .claiming
+                .insert(i.instance_id().unwrap_or_default().to_owned());
+        }
+        found
+    };
+    let Some(instance) = ready else {
+        return Ok(None);
+    };
+    let started = std::time::Instant::now();
+    let id = instance.instance_id().unwrap_or_default().to_owned();
+    let result = start_for(ctx, pool, job, instance).await;
+    ctx.state.borrow_mut().claiming.remove(&id);
+    result?;
+    tracing::info!(
+        job = job.id,
+        instance = id,
+        ms = started.elapsed().as_millis(),
+        "warm instance registered and started"
+    );
+    Ok(Some(id))
+}
+
+async fn start_for(
+    ctx: &Ctx,
+    pool: &Pool,
+    job: &Job,
+    instance: &aws_sdk_ec2::types::Instance,
+) -> Result<()> {
+    let id = instance.instance_id().unwrap_or_default();
+    let tags: Vec<(String, String)> = job_tags(job, pool, "spot");
+    let tag_refs: Vec<(&str, String)> = tags.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    ec2::create_tags(&ctx.ec2, id, &tag_refs).await?;
+    let registrar = Registrar {
+        github: &ctx.github,
+        ec2: &ctx.ec2,
+        ssm: &ctx.ssm,
+        args: &ctx.args.runner,
+        exact_labels: Some(&job.labels),
+    };
+    let registered = registrar
+        .register_one(&as_launched(instance), job.labels.clone(), None)
+        .await;
+    if let Err(err) = registered {
+        // Back to the pool, unclaimed.
+        let _ = ctx
+            .ec2
+            .delete_tags()
+            .resources(id)
+            .tags(
+                aws_sdk_ec2::types::Tag::builder()
+                    .key("slipway:job-id")
+                    .build(),
+            )
+            .send()
+            .await;
+        return Err(err);
+    }
+    ec2::start(&ctx.ec2, &[id.to_owned()]).await?;
+    Ok(())
+}
+
+/// Keeps each pool's warm count: launches what is missing, terminates
+/// warm instances that finished their job (stopped with a job) and a
+/// surplus of unclaimed stopped ones.
+pub(crate) async fn replenish(ctx: &Ctx, paused: bool) -> Result<()> {
+    for pool in &ctx.config.pools {
+        let instances = ec2::instances(
+            &ctx.ec2,
+            &[],
+            &[("slipway:managed", "true"), ("slipway:warm", &pool.name)],
+        )
+        .await?;
+        let finished: Vec<String> = instances
+            .iter()
+            .filter(|i| ec2::state(i) == "stopped" && ec2::tag(i, "slipway:job-id").is_some())
+            .filter_map(|i| i.instance_id().map(str::to_owned))
+            .collect();
+        if !finished.is_empty() {
+            tracing::info!(
+                pool = pool.name,
+                "terminating {} warm instances that ran their job",
+                finished.len()
+            );
+            ec2::terminate(&ctx.ec2, &finished, false).await?;
+        }
+        let unclaimed: Vec<&aws_sdk_ec2::types::Instance> = instances
+            .iter()
+            .filter(|i| ec2::tag(i, "slipway:job-id").is_none())
+            .collect();
+        let ready = unclaimed
+            .iter()
+            .filter(|i| ec2::state(i) == "stopped")
+            .count();
+        ctx.state
+            .borrow_mut()
+            .warm
+            .insert(pool.name.clone(), u64::try_from(ready).unwrap_or(u64::MAX));
+        let want = usize::try_from(pool.warm).unwrap_or(0);
+        if unclaimed.len() > want {
+            let surplus: Vec<String> = unclaimed
+                .iter()
+                .filter(|i| ec2::state(i) == "stopped")
+                .take(unclaimed.len() - want)
+                .filter_map(|i| i.instance_id().map(str::to_owned))
+                .collect();
+            tracing::info!(
+                pool = pool.name,
+                "terminating {} surplus warm instances",
+                surplus.len()
+            );
+            ec2::terminate(&ctx.ec2, &surplus, false).await?;
+        } else if unclaimed.len() < want && !paused {
+            launch_warm(ctx, pool, want - unclaimed.len()).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn launch_warm(ctx: &Ctx, pool: &Pool, count: usize) -> Result<()> {
+    let name = template_name(pool);
+    let boot = register::warm_boot_script(&ctx.args.runner.parameter_prefix, &ctx.args.watch_args);
+    template::create_named(
+        &ctx.ec2,
+        &Named {
+            name: &name,
+            image_id: &pool.image_id,
+            user_data: boot.as_bytes(),
+            iam_instance_profile: pool.iam_instance_profile.as_deref(),
+            stop_on_shutdown: true,
+        },
+    )
+    .await?;
+    let mut args = launch_args(
+        ctx,
+        pool,
+        &name,
+        i32::try_from(count).unwrap_or(1),
+        format!("warm-{}", pool.name),
+    );
+    // A warm instance waits stopped: its expiry is a week, not a job's.
+    args.ttl = "7d".into();
+    args.extra_tags = vec![
+        ("slipway:warm".into(), pool.name.clone()),
+        ("slipway:pool".into(), pool.name.clone()),
+    ];
+    let launched = launch::launch(&args, &ctx.ec2).await?;
+    tracing::info!(
+        pool = pool.name,
+        instances = launched.instances.len(),
+        "warm instances launched; each powers itself off once prepared"
+    );
+    Ok(())
+}
