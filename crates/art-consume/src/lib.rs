@@ -151,6 +151,7 @@ fn report(
         .chain(counts)
         .collect(),
         headline: "verified".to_owned(),
+        by_transport: Some((fetched.stream_bytes, fetched.store_bytes)),
     };
     Ok(transfer.finish(cli.pushgateway.as_deref())?)
 }

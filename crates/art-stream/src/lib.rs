@@ -271,6 +271,7 @@ fn report(
         }))
         .collect(),
         headline: format!("served to {delivered} consumers"),
+        by_transport: None,
     };
     Ok(transfer.finish(cli.pushgateway.as_deref())?)
 }

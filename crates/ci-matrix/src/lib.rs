@@ -19,6 +19,7 @@ mod options;
 mod render;
 pub mod report;
 mod tasks;
+pub mod timed;
 mod weights;
 
 use std::path::{Path, PathBuf};
@@ -81,7 +82,19 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
     observe::log_result(&graph, &affected, &actions, changed.len());
     observe::warn_undeclared(&root, &affected.unowned, &actions);
     if let Some(gateway) = &cli.pushgateway {
-        observe::push_metrics(gateway, &graph, affected.len(), changed.len(), started);
+        // The matrix's size: one job per package (or task), in at most
+        // --max-jobs shards.
+        let jobs = report::jobs(&graph, &affected, tasks.as_ref())
+            .len()
+            .min(usize::try_from(cli.max_jobs).unwrap_or(usize::MAX).max(1));
+        observe::push_metrics(
+            gateway,
+            &graph,
+            affected.len(),
+            jobs,
+            changed.len(),
+            started,
+        );
     }
     let removed = affected
         .removed

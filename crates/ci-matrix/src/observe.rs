@@ -13,6 +13,7 @@ pub(crate) fn push_metrics(
     gateway: &str,
     graph: &slipway_graph::PackageGraph,
     affected: usize,
+    jobs: usize,
     changed: usize,
     started: std::time::Instant,
 ) {
@@ -28,6 +29,12 @@ pub(crate) fn push_metrics(
         "Packages the change affects, dependents included.",
         &[],
         affected as f64,
+    );
+    m.gauge(
+        "ci_matrix_jobs",
+        "Jobs in the matrix this run planned (the origin article's jobs per run).",
+        &[],
+        jobs as f64,
     );
     m.gauge(
         "slipway_ci_matrix_changed_paths",

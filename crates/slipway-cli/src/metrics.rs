@@ -42,6 +42,7 @@ pub enum PushError {
 enum Kind {
     Gauge,
     Counter,
+    Histogram,
 }
 
 #[derive(Debug)]
@@ -49,6 +50,8 @@ struct Family {
     name: String,
     help: String,
     kind: Kind,
+    /// Label sets and values; a histogram's samples carry their series'
+    /// suffix (`_bucket`, `_sum`, `_count`) as a first pseudo-label `""`.
     samples: Vec<(Vec<(String, String)>, f64)>,
 }
 
@@ -77,6 +80,49 @@ impl Metrics {
     /// Sets a counter sample (`name` should end in `_total`).
     pub fn counter(&mut self, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
         self.sample(Kind::Counter, name, help, labels, value);
+    }
+
+    /// Sets a histogram of `observations` with these bucket upper bounds
+    /// (ascending; `+Inf` is added): `name_bucket{le}`, `name_sum`,
+    /// `name_count`.
+    pub fn histogram(
+        &mut self,
+        name: &str,
+        help: &str,
+        labels: &[(&str, &str)],
+        bounds: &[f64],
+        observations: &[f64],
+    ) {
+        let with = |suffix: &str, le: Option<String>| {
+            let mut l: Vec<(String, String)> = vec![(String::new(), suffix.to_owned())];
+            l.extend(
+                labels
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+            );
+            if let Some(le) = le {
+                l.push(("le".to_owned(), le));
+            }
+            l
+        };
+        let mut samples = Vec::new();
+        for bound in bounds {
+            let n = observations.iter().filter(|&&o| o <= *bound).count();
+            samples.push((with("_bucket", Some(bound.to_string())), count(n)));
+        }
+        samples.push((
+            with("_bucket", Some("+Inf".to_owned())),
+            count(observations.len()),
+        ));
+        samples.push((with("_sum", None), observations.iter().sum()));
+        samples.push((with("_count", None), count(observations.len())));
+        self.families.retain(|f| f.name != name);
+        self.families.push(Family {
+            name: name.to_owned(),
+            help: help.to_owned(),
+            kind: Kind::Histogram,
+            samples,
+        });
     }
 
     fn sample(&mut self, kind: Kind, name: &str, help: &str, labels: &[(&str, &str)], value: f64) {
@@ -109,11 +155,17 @@ impl Metrics {
             let kind = match f.kind {
                 Kind::Gauge => "gauge",
                 Kind::Counter => "counter",
+                Kind::Histogram => "histogram",
             };
             let _ = writeln!(out, "# HELP {} {}", f.name, escape_help(&f.help));
             let _ = writeln!(out, "# TYPE {} {kind}", f.name);
             for (labels, value) in &f.samples {
                 out.push_str(&f.name);
+                let (suffix, labels) = match labels.split_first() {
+                    Some(((k, suffix), rest)) if k.is_empty() => (suffix.as_str(), rest),
+                    _ => ("", labels.as_slice()),
+                };
+                out.push_str(suffix);
                 if !labels.is_empty() {
                     out.push('{');
                     for (i, (k, v)) in labels.iter().enumerate() {
@@ -217,6 +269,11 @@ impl Metrics {
 pub const HELP_BYTES: &str = "Bytes of the artifact.";
 /// Help of `slipway_artifact_wire_bytes`.
 pub const HELP_WIRE_BYTES: &str = "Bytes on the wire: compressed frames, sent (producer) or received with resumed ones again (consumer).";
+#[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+fn count(n: usize) -> f64 {
+    n as f64
+}
+
 /// Help of `slipway_artifact_seconds`.
 pub const HELP_SECONDS: &str = "Seconds the transfer took on this side: to the last consumer served, or to the verified file in place.";
 
@@ -293,6 +350,32 @@ fn base64url(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn histograms_render_cumulative_buckets_sum_and_count() {
+        let mut m = Metrics::new("ci-matrix");
+        m.histogram(
+            "ci_build_duration_seconds",
+            "Build seconds.",
+            &[("package", "web")],
+            &[60.0, 300.0],
+            &[90.5],
+        );
+        let text = m.render();
+        assert!(
+            text.contains("# TYPE ci_build_duration_seconds histogram\n"),
+            "{text}"
+        );
+        for line in [
+            "ci_build_duration_seconds_bucket{package=\"web\",le=\"60\"} 0\n",
+            "ci_build_duration_seconds_bucket{package=\"web\",le=\"300\"} 1\n",
+            "ci_build_duration_seconds_bucket{package=\"web\",le=\"+Inf\"} 1\n",
+            "ci_build_duration_seconds_sum{package=\"web\"} 90.5\n",
+            "ci_build_duration_seconds_count{package=\"web\"} 1\n",
+        ] {
+            assert!(text.contains(line), "{line}: {text}");
+        }
+    }
 
     #[test]
     fn renders_the_text_format() {

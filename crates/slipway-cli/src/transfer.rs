@@ -23,6 +23,10 @@ pub struct Transfer<'a> {
     pub counts: Vec<Count>,
     /// The step summary's heading after the path (`served to 2 consumers`).
     pub headline: String,
+    /// On the consumer: the content's bytes that came over the stream and
+    /// from the store's fallback copy, pushed as the origin article's
+    /// `artifact_stream_bytes_total{transport}`.
+    pub by_transport: Option<(u64, u64)>,
 }
 
 /// A count one side adds to the summary line and to the metrics.
@@ -128,6 +132,16 @@ impl Transfer<'_> {
             &[],
             self.seconds,
         );
+        if let Some((stream, store)) = self.by_transport {
+            for (transport, bytes) in [("stream", stream), ("store", store)] {
+                m.counter(
+                    "artifact_stream_bytes_total",
+                    "Artifact bytes a consumer received, by transport: the stream, or the store's fallback copy.",
+                    &[("transport", transport)],
+                    bytes as f64,
+                );
+            }
+        }
         for count in &self.counts {
             if let Some((name, help, counter)) = count.metric {
                 if counter {

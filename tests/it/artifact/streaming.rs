@@ -452,6 +452,16 @@ fn both_sides_push_metrics() {
         Some(0.0)
     );
     assert!(value("art-consume", "slipway_artifact_wire_bytes").is_some_and(|b| b > 0.0));
+    // The origin article's name, by transport: all of it streamed.
+    let by = |transport: &str| {
+        crate::spot::metric_value(
+            &lines,
+            "artifact_stream_bytes_total",
+            &["job=\"art-consume\"", &format!("transport=\"{transport}\"")],
+        )
+    };
+    assert!(by("stream").is_some_and(|b| b > 0.0), "{lines:#?}");
+    assert_eq!(by("store"), Some(0.0));
 }
 
 /// The producer fails to read what appears at its path (a directory) while

@@ -145,4 +145,89 @@ fn metrics_reach_the_pushgateway() {
     assert_eq!(value("slipway_ci_matrix_affected_packages"), Some(2.0));
     assert_eq!(value("slipway_ci_matrix_changed_paths"), Some(1.0));
     assert!(value("slipway_ci_matrix_seconds").is_some_and(|s| s > 0.0));
+    assert_eq!(
+        value("ci_matrix_jobs"),
+        Some(2.0),
+        "one job per affected package"
+    );
+
+    // Sharded into at most one job: jobs per run is the matrix, not the set.
+    let repository = crate::support::unique("acme/app");
+    repo()
+        .ci_matrix()
+        .env("GITHUB_REPOSITORY", &repository)
+        .args(["--pushgateway", &gateway, "--max-jobs", "1"])
+        .args(["--changed-files", "[\"packages/a/src/index.ts\"]"])
+        .success();
+    let lines = crate::spot::metrics_served(&format!("repository=\"{repository}\""));
+    assert_eq!(
+        crate::spot::metric_value(&lines, "ci_matrix_jobs", &[]),
+        Some(1.0)
+    );
+}
+
+/// `ci-matrix observe`: the command's exit status passes through, and
+/// its duration reaches the Pushgateway as a histogram per package, one
+/// group per run and job.
+#[test]
+fn observe_times_a_build_and_passes_its_exit_status_through() {
+    let gateway = std::env::var("SLIPWAY_PUSHGATEWAY_URL")
+        .expect("SLIPWAY_PUSHGATEWAY_URL is set by `cargo xtask test`");
+    let package = crate::support::unique("web");
+    let observe = |job: &str, script: &str| {
+        std::process::Command::new(crate::support::bin("ci-matrix"))
+            .args(["observe", "--package", &package, "--pushgateway", &gateway])
+            .args(["--", "sh", "-c", script])
+            .env("GITHUB_RUN_ID", "4242")
+            .env("GITHUB_JOB", job)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let ok = observe("build", "sleep 0.3");
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let failed = observe("test", "echo broken >&2; exit 3");
+    assert_eq!(failed.status.code(), Some(3), "the command's own status");
+    let killed = observe("lint", "kill -TERM $$");
+    assert_eq!(
+        killed.status.code(),
+        Some(128 + 15),
+        "a signal as a shell reports it"
+    );
+    let missing = std::process::Command::new(crate::support::bin("ci-matrix"))
+        .args(["observe", "--package", &package, "--", "/no/such/program"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(127));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("could not run /no/such/program"));
+
+    let lines = crate::spot::metrics_served(&format!("package=\"{package}\""));
+    let of = |job: &str, series: &str, extra: &[&str]| {
+        let mut labels = vec![format!("github_job=\"{job}\"")];
+        labels.extend(extra.iter().map(|s| (*s).to_owned()));
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        crate::spot::metric_value(&lines, series, &labels)
+    };
+    assert_eq!(
+        of("build", "ci_build_duration_seconds_count", &[]),
+        Some(1.0),
+        "{lines:#?}"
+    );
+    let seconds = of("build", "ci_build_duration_seconds_sum", &[]).unwrap();
+    assert!((0.3..10.0).contains(&seconds), "{seconds}");
+    assert_eq!(
+        of("build", "ci_build_duration_seconds_bucket", &["le=\"30\""]),
+        Some(1.0)
+    );
+    assert_eq!(
+        of("test", "ci_build_duration_seconds_count", &[]),
+        Some(1.0),
+        "failures are timed too"
+    );
+    assert!(of("lint", "ci_build_duration_seconds_count", &[]).is_some());
 }
