@@ -56,7 +56,7 @@ pub fn run(cli: &Cli) -> Result<()> {
     let actions = Actions::from_env();
     runtime.block_on(async {
         match &cli.command {
-            Command::Plan(args) => plan_command(args).await,
+            Command::Plan(args) => plan_command(args, cli.pushgateway.as_deref()).await,
             Command::Launch(args) => {
                 launch_and_report(args, &actions, cli.pushgateway.as_deref()).await
             }
@@ -86,12 +86,13 @@ pub fn run(cli: &Cli) -> Result<()> {
     })
 }
 
-async fn plan_command(args: &PlanArgs) -> Result<()> {
+async fn plan_command(args: &PlanArgs, pushgateway: Option<&str>) -> Result<()> {
     let client = match &args.price_history {
         Some(_) => None,
         None => Some(ec2::client(&args.region).await),
     };
     let planned = plan::plan(args, client.as_ref()).await?;
+    price_metrics(&planned).push_if(pushgateway, &[("region", &planned.region)]);
     print(&match args.format {
         Format::Json => output::to_json(&planned),
         Format::Table => plan::table(&planned),
@@ -246,6 +247,24 @@ async fn launch_command(args: &LaunchArgs) -> Result<(Launched, Option<GitHub>)>
     let mut launched = launched?;
     launched.scaled = scaled;
     Ok((launched, Some(github)))
+}
+
+/// What a plan pushes: each pool's current spot price, under the origin
+/// article's name.
+fn price_metrics(planned: &Plan) -> Metrics {
+    let mut m = Metrics::new("spot-leaser");
+    for c in &planned.candidates {
+        m.gauge(
+            "spot_price_current",
+            "The pool's spot price in effect now, USD per hour.",
+            &[
+                ("instance_type", &c.instance_type),
+                ("availability_zone", &c.availability_zone),
+            ],
+            c.current_price,
+        );
+    }
+    m
 }
 
 /// What a launch pushes: instances by type and lifecycle, pools that

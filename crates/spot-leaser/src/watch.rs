@@ -183,6 +183,10 @@ async fn record_for_rerun(
         &[
             ("slipway:interrupted-at", notice.time.clone()),
             ("slipway:interrupted-runner", runner_name.to_owned()),
+            (
+                "slipway:interrupted-action",
+                notice.action.as_str().to_owned(),
+            ),
         ],
     )
     .await?;

@@ -116,3 +116,45 @@ fn an_unreachable_gateway_is_a_warning_not_a_failure() {
         out.stderr
     );
 }
+
+#[test]
+fn a_plan_pushes_each_pools_current_price() {
+    let history = format!(
+        "{}/../crates/slipway-spot/data/recorded/spot-price-history-eu-west-1-2022-05-24-to-06-07.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = leaser()
+        .args(["--pushgateway", &gateway(), "plan", "--region", "eu-west-1"])
+        .args([
+            "--instance-types",
+            "c5.large,m6g.large",
+            "--price-history",
+            &history,
+        ])
+        .args(["--at", "2022-06-07T00:00:00Z", "--format", "json"])
+        .success();
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let lines = served("spot_price_current{");
+    let candidates = plan["candidates"].as_array().unwrap();
+    assert!(!candidates.is_empty());
+    for c in candidates {
+        let (t, z) = (
+            c["instance_type"].as_str().unwrap(),
+            c["availability_zone"].as_str().unwrap(),
+        );
+        let pushed = value(
+            &lines,
+            "spot_price_current",
+            &[
+                &format!("instance_type=\"{t}\""),
+                &format!("availability_zone=\"{z}\""),
+                "region=\"eu-west-1\"",
+            ],
+        )
+        .unwrap_or_else(|| panic!("no spot_price_current for {t} {z}: {lines:?}"));
+        assert!(
+            (pushed - c["current_price"].as_f64().unwrap()).abs() < 1e-9,
+            "{t} {z}"
+        );
+    }
+}

@@ -166,6 +166,11 @@ fn a_notice_removes_the_runner_annotates_counts_and_records_the_job() {
     );
     assert!(tags.contains("<key>slipway:interrupted-at</key>"), "{tags}");
     assert!(
+        tags.contains("<key>slipway:interrupted-action</key>")
+            && tags.contains("<value>terminate</value>"),
+        "the notice's action, for serve's runner_termination_events_total: {tags}"
+    );
+    assert!(
         tags.contains("<value>2026-11-29T05:02:00Z</value>"),
         "{tags}"
     );

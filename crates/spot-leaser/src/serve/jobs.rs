@@ -456,11 +456,19 @@ pub(crate) async fn on_completed(ctx: &Ctx, job: &Job, repo: Option<&str>) -> Re
     let pool = ec2::tag(instance, "slipway:pool")
         .unwrap_or("unknown")
         .to_owned();
-    *ctx.state
-        .borrow_mut()
-        .interruptions
-        .entry(pool.clone())
-        .or_default() += 1;
+    let (instance_type, zone, _) = ec2::shape(instance);
+    // `watch` records a notice's action; EC2's own reason is a termination.
+    let action = ec2::tag(instance, "slipway:interrupted-action")
+        .unwrap_or("terminate")
+        .to_owned();
+    {
+        let mut state = ctx.state.borrow_mut();
+        *state.interruptions.entry(pool.clone()).or_default() += 1;
+        *state
+            .terminations
+            .entry((instance_type, zone, action))
+            .or_default() += 1;
+    }
     let run = job.run_id.to_string();
     let name = tag_value(&job.name);
     let attempts = ec2::tagged_any_state(

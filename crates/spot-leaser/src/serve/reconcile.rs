@@ -55,7 +55,11 @@ async fn pass(ctx: &Ctx) -> Result<()> {
         .iter()
         .filter(|r| r.name.starts_with(&format!("{prefix}-i-")))
         .collect();
-    let mut by_state: BTreeMap<&'static str, u64> = BTreeMap::new();
+    // Every state exported, zero included: a series that vanishes when the
+    // last runner goes reads as "no data", not as none.
+    let mut by_state: BTreeMap<&'static str, u64> = [("busy", 0), ("idle", 0), ("offline", 0)]
+        .into_iter()
+        .collect();
     for r in &ours {
         let s = match (r.busy, r.status.as_str()) {
             (true, _) => "busy",

@@ -28,6 +28,9 @@ pub(crate) struct State {
     pub(crate) launches: BTreeMap<(String, &'static str, &'static str), u64>,
     pub(crate) launch_failures: BTreeMap<String, u64>,
     pub(crate) interruptions: BTreeMap<String, u64>,
+    /// Interruptions by (instance type, zone, action), the origin
+    /// article's `runner_termination_events`.
+    pub(crate) terminations: BTreeMap<(String, String, String), u64>,
     pub(crate) reruns: u64,
     /// Pools whose breaker is open, as of the last look.
     pub(crate) breaker_open: BTreeMap<String, bool>,
@@ -115,6 +118,18 @@ impl State {
     /// What happened since the start, beside the launches.
     #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
     fn counters(&self, m: &mut Metrics) {
+        for ((instance_type, zone, action), n) in &self.terminations {
+            m.counter(
+                "runner_termination_events_total",
+                "Runners ended by a spot interruption, by instance type, zone and EC2's action.",
+                &[
+                    ("instance_type", instance_type),
+                    ("availability_zone", zone),
+                    ("action", action),
+                ],
+                *n as f64,
+            );
+        }
         m.counter(
             "slipway_serve_reruns_total",
             "Interrupted jobs re-run.",
