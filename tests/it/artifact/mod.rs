@@ -3,7 +3,7 @@
 
 mod actions;
 mod directories;
-mod harness;
+pub(crate) mod harness;
 mod limits;
 mod store;
 mod streaming;

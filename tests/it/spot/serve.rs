@@ -631,7 +631,7 @@ fn a_job_queued_only_in_the_api_is_launched_for_at_the_next_reconcile_and_promet
     );
 }
 
-/// Debian's Prometheus scraping one target every second.
+/// Debian's Prometheus scraping its targets every second.
 struct Prometheus {
     child: Child,
     url: String,
@@ -639,13 +639,26 @@ struct Prometheus {
 
 impl Prometheus {
     fn start(target: &str) -> Prometheus {
+        Prometheus::start_with(&[(target, false)], None)
+    }
+
+    /// Scraping `targets` (with `honor_labels` where asked: a
+    /// Pushgateway's), evaluating `rules` when given.
+    fn start_with(targets: &[(&str, bool)], rules: Option<&Path>) -> Prometheus {
         let dir = tempfile::tempdir().unwrap().keep();
         let config = dir.join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: spot-leaser\n    static_configs:\n      - targets: ['{target}']\n"),
-        )
-        .unwrap();
+        let mut yml = String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n");
+        if let Some(rules) = rules {
+            let _ = write!(yml, "rule_files:\n  - '{}'\n", rules.display());
+        }
+        yml.push_str("scrape_configs:\n");
+        for (i, (target, honor)) in targets.iter().enumerate() {
+            let _ = write!(
+                yml,
+                "  - job_name: target-{i}\n    honor_labels: {honor}\n    static_configs:\n      - targets: ['{target}']\n"
+            );
+        }
+        std::fs::write(&config, yml).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -668,17 +681,27 @@ impl Prometheus {
         }
     }
 
+    /// An instant query's answer: its status and how many series.
+    fn answer(&self, promql: &str) -> Option<(String, usize)> {
+        std::net::TcpStream::connect(&self.url).ok()?;
+        let (_, body) = http(
+            &self.url,
+            "GET",
+            &format!("/api/v1/query?query={}", encode(promql)),
+            &[],
+            b"",
+        );
+        let v: Value = serde_json::from_str(&body).ok()?;
+        Some((
+            v["status"].as_str()?.to_owned(),
+            v["data"]["result"].as_array().map_or(0, Vec::len),
+        ))
+    }
+
     /// The value of an instant query's only series.
     fn query(&self, promql: &str) -> Option<f64> {
-        let encoded: String = promql
-            .bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect();
-        let stream = std::net::TcpStream::connect(&self.url).ok()?;
-        drop(stream);
+        let encoded = encode(promql);
+        std::net::TcpStream::connect(&self.url).ok()?;
         let (status, body) = http(
             &self.url,
             "GET",
@@ -692,6 +715,15 @@ impl Prometheus {
         let v: Value = serde_json::from_str(&body).ok()?;
         v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
     }
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 impl Drop for Prometheus {
@@ -866,6 +898,12 @@ fn an_interrupted_job_is_rerun_on_demand_and_two_interruptions_open_the_breaker(
             .metrics()
             .contains("slipway_serve_interruptions_total{pool=\"k8s\"} 2")
     );
+    let metrics = serve.metrics();
+    let terminations = terminations_of_c5_large(&metrics);
+    assert!(
+        (terminations - 2.0).abs() < f64::EPSILON,
+        "the origin article's metric, by type, zone and action: {metrics}"
+    );
     let next = queued(7_004, 9_203, 1, "lint", &repo);
     let (_, lifecycle) = launch("a-6", &next);
     assert_eq!(
@@ -888,6 +926,20 @@ fn an_interrupted_job_is_rerun_on_demand_and_two_interruptions_open_the_breaker(
     );
     serve.wait_for_log("not re-run a second time");
     assert_eq!(gh.lock().unwrap().reruns, [7_001, 7_003]);
+}
+
+/// `runner_termination_events_total` of c5.large instances terminated,
+/// over every zone.
+fn terminations_of_c5_large(metrics: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with(
+                "runner_termination_events_total{instance_type=\"c5.large\",availability_zone=",
+            ) && l.contains("action=\"terminate\"}")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 /// What `watch --rerun` records on a notice, then EC2 reclaims the
@@ -1103,4 +1155,171 @@ fn a_warm_instance_is_started_for_a_job_and_the_pool_replenished() {
         },
         || serve.log(),
     );
+}
+
+/// The Grafana dashboard's every query, run by a real Prometheus that
+/// scrapes a Pushgateway filled by running the tools and a `serve`, with
+/// the alert rules loaded: each parses and returns data.
+#[test]
+fn every_dashboard_query_returns_data_from_a_real_prometheus() {
+    let gateway = std::env::var("SLIPWAY_PUSHGATEWAY_URL")
+        .expect("SLIPWAY_PUSHGATEWAY_URL is set by `cargo xtask test`");
+    // Shared with a reap test that touches only unmanaged instances and
+    // its own runners (moto has no spot prices for a region left free).
+    let region = "il-central-1";
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+
+    // ci-matrix plans a change, then times a build.
+    let repo = crate::support::Repo::with_files(&[
+        (
+            "package.json",
+            "{\"private\": true, \"workspaces\": [\"packages/*\"]}\n",
+        ),
+        ("packages/a/package.json", "{\"name\": \"a\"}\n"),
+        (
+            "packages/b/package.json",
+            "{\"name\": \"b\", \"dependencies\": {\"a\": \"*\"}}\n",
+        ),
+    ]);
+    repo.ci_matrix()
+        .env("GITHUB_REPOSITORY", unique("acme/dash"))
+        .args([
+            "--pushgateway",
+            &gateway,
+            "--changed-files",
+            "[\"packages/a/package.json\"]",
+        ])
+        .success();
+    let observed = Command::new(bin("ci-matrix"))
+        .args([
+            "observe",
+            "--package",
+            "a",
+            "--pushgateway",
+            &gateway,
+            "--",
+            "true",
+        ])
+        .env("GITHUB_RUN_ID", unique("run"))
+        .status()
+        .unwrap();
+    assert!(observed.success());
+    // An artifact streamed to one consumer.
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join(unique("dash.bin"));
+    std::fs::write(&file, vec![7u8; 300_000]).unwrap();
+    let producer = crate::artifact::harness::Producer::start(&file, &["--pushgateway", &gateway]);
+    crate::artifact::harness::consumer(producer.port, &scratch.path().join("got"))
+        .args(["--pushgateway", &gateway])
+        .success();
+    let (code, _, log) = producer.finish();
+    assert_eq!(code, Some(0), "{log}");
+    // Spot prices from a plan; GitHub's requests from a registered launch.
+    let history = root.join(
+        "crates/slipway-spot/data/recorded/spot-price-history-eu-west-1-2022-05-24-to-06-07.json",
+    );
+    super::leaser()
+        .args([
+            "--pushgateway",
+            &gateway,
+            "plan",
+            "--region",
+            "eu-west-1",
+            "--instance-types",
+            "c5.large",
+        ])
+        .arg_path("--price-history", &history)
+        .args(["--at", "2022-06-07T00:00:00Z"])
+        .success();
+    let run = unique("dash");
+    super::leaser_github()
+        .args([
+            "--pushgateway",
+            &gateway,
+            "launch",
+            "--region",
+            region,
+            "--instance-types",
+            "c5.large",
+        ])
+        .args([
+            "--count",
+            "1",
+            "--image-id",
+            "ami-12c6146b",
+            "--run-id",
+            &run,
+        ])
+        .args([
+            "--github-org",
+            &unique("dash"),
+            "--parameter-prefix",
+            &format!("/{}/", unique("p")),
+        ])
+        .success();
+    super::leaser()
+        .args(["reap", "--region", region, "--run-id", &run])
+        .success();
+
+    // serve: a job queued, launched for, interrupted.
+    let repo_name = format!("octo-org/{}", unique("dash"));
+    let (github, gh) = scripted_github(&repo_name);
+    let job = queued(11_001, 9_601, 1, "build", &repo_name);
+    gh.lock().unwrap().queued.push(job["workflow_job"].clone());
+    let serve = Serve::start(
+        region,
+        &github.url,
+        &repo_name,
+        &config(ONE_SPOT_POOL),
+        &["--reconcile-every", "1s"],
+    );
+    wait_until(
+        "the launch",
+        || !tagged(region, "slipway:job-id", "11001").is_empty(),
+        || serve.log(),
+    );
+    let instance = tagged(region, "slipway:job-id", "11001")[0].0.clone();
+    interrupt(region, &instance);
+    assert_eq!(
+        serve
+            .deliver(
+                "x-1",
+                &completed(&job, &format!("slipway-{instance}")),
+                Some(SECRET)
+            )
+            .0,
+        202
+    );
+    wait_until(
+        "the re-run",
+        || !gh.lock().unwrap().reruns.is_empty(),
+        || serve.log(),
+    );
+
+    let host = gateway.trim_start_matches("http://");
+    let rules = root.join("deploy/prometheus/slipway-rules.yml");
+    let prometheus = Prometheus::start_with(&[(host, true), (&serve.addr, false)], Some(&rules));
+    let dashboard: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("deploy/grafana/slipway.json")).unwrap(),
+    )
+    .unwrap();
+    let queries: Vec<String> = dashboard["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().unwrap().iter())
+        .map(|t| t["expr"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(queries.len() >= 10, "{queries:?}");
+    for query in &queries {
+        wait_until(
+            &format!("data for {query}"),
+            || {
+                prometheus
+                    .answer(query)
+                    .is_some_and(|(status, n)| status == "success" && n > 0)
+            },
+            || format!("{:?}", prometheus.answer(query)),
+        );
+    }
 }
