@@ -10,6 +10,7 @@ mod bench_jobs;
 mod bench_link;
 mod bench_stream;
 mod demo;
+mod demo_stream;
 mod dist;
 mod github_mock;
 mod test;
@@ -22,7 +23,7 @@ usage: cargo xtask <task>
 
 tasks:
   test             fmt check, clippy -D warnings, build, every test, actionlint
-  demo             ci-matrix on a bundled example monorepo, with reasons
+  demo             the pipeline on bundled data: ci-matrix, art-stream/art-consume, spot pricing
   bench-affected   ci-matrix against `turbo ls --affected`, whole processes
   bench-jobs       jobs per run: commits replayed through ci-matrix and `turbo ls --affected`
                    [--repo DIR] [--commits N] [--no-turbo] [--work DIR]
@@ -36,7 +37,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(),
-        Some("demo") => demo::run_demo(),
+        Some("demo") => demo::run_demo(demo::Mode::Show),
         Some("bench-affected") => bench::affected(&args[1..]),
         Some("bench-jobs") => bench_jobs::run_bench(&args[1..]),
         Some("bench-stream") => bench_stream::run_bench(&args[1..]),
