@@ -163,6 +163,14 @@ pub(crate) async fn instances(
     if !ids.is_empty() {
         request = request.set_instance_ids(Some(ids.to_vec()));
     }
+    every_instance(with_tags(request, tags)).await
+}
+
+/// `request` filtered on every tag in `tags`.
+fn with_tags(
+    mut request: aws_sdk_ec2::operation::describe_instances::builders::DescribeInstancesFluentBuilder,
+    tags: &[(&str, &str)],
+) -> aws_sdk_ec2::operation::describe_instances::builders::DescribeInstancesFluentBuilder {
     for (key, value) in tags {
         request = request.filters(
             Filter::builder()
@@ -171,7 +179,7 @@ pub(crate) async fn instances(
                 .build(),
         );
     }
-    every_instance(request).await
+    request
 }
 
 /// Every instance a `DescribeInstances` request finds, all pages.
@@ -337,16 +345,7 @@ pub(crate) async fn tagged_any_state(
     client: &Client,
     tags: &[(&str, &str)],
 ) -> Result<Vec<Instance>, Ec2Error> {
-    let mut request = client.describe_instances();
-    for (key, value) in tags {
-        request = request.filters(
-            Filter::builder()
-                .name(format!("tag:{key}"))
-                .values(*value)
-                .build(),
-        );
-    }
-    every_instance(request).await
+    every_instance(with_tags(client.describe_instances(), tags)).await
 }
 
 /// A spot interruption of an instance.

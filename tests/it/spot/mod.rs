@@ -75,6 +75,11 @@ fn moto_post(region: &str, service: &str, headers: &str, body: &str) -> (u16, St
     stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
+    status_and_body(&response)
+}
+
+/// An HTTP/1.1 response read to its end: the status and the body.
+pub(crate) fn status_and_body(response: &str) -> (u16, String) {
     let status = response
         .split_whitespace()
         .nth(1)

@@ -209,15 +209,7 @@ fn http(
     stream.write_all(body).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map_or_else(String::new, |(_, b)| b.to_owned());
-    (status, body)
+    super::status_and_body(&response)
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool, context: impl Fn() -> String) {

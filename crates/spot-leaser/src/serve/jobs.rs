@@ -388,6 +388,17 @@ pub(crate) fn launch_args(
     }
 }
 
+/// Registration of runners that carry exactly the job's labels.
+pub(crate) fn registrar<'a>(ctx: &'a Ctx, job: &'a Job) -> Registrar<'a> {
+    Registrar {
+        github: &ctx.github,
+        ec2: &ctx.ec2,
+        ssm: &ctx.ssm,
+        args: &ctx.args.runner,
+        exact_labels: Some(&job.labels),
+    }
+}
+
 /// A cold launch of one instance for the job, registered with exactly
 /// the job's labels.
 async fn cold(
@@ -408,13 +419,7 @@ async fn cold(
     // replica, a retry after a lost answer) is the same request to EC2.
     args.client_token = Some(format!("slipway-job-{}-{generation}", job.id));
     args.extra_tags = job_tags(job, pool, capacity);
-    let registrar = Registrar {
-        github: &ctx.github,
-        ec2: &ctx.ec2,
-        ssm: &ctx.ssm,
-        args: &ctx.args.runner,
-        exact_labels: Some(&job.labels),
-    };
+    let registrar = registrar(ctx, job);
     let launched = launch::launch_then(
         &args,
         &ctx.ec2,

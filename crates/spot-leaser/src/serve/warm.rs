@@ -17,7 +17,7 @@ use super::config::Pool;
 use super::jobs::{as_launched, job_tags, launch_args};
 use crate::ec2;
 use crate::launch::template::{self, Named};
-use crate::register::{self, Registrar};
+use crate::register;
 use crate::{Result, launch};
 
 pub(crate) fn template_name(pool: &Pool) -> String {
@@ -74,14 +74,7 @@ async fn start_for(
     let tags: Vec<(String, String)> = job_tags(job, pool, "spot");
     let tag_refs: Vec<(&str, String)> = tags.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     ec2::create_tags(&ctx.ec2, id, &tag_refs).await?;
-    let registrar = Registrar {
-        github: &ctx.github,
-        ec2: &ctx.ec2,
-        ssm: &ctx.ssm,
-        args: &ctx.args.runner,
-        exact_labels: Some(&job.labels),
-    };
-    let registered = registrar
+    let registered = super::jobs::registrar(ctx, job)
         .register_one(&as_launched(instance), job.labels.clone(), None)
         .await;
     if let Err(err) = registered {
