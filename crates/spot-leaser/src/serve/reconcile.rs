@@ -13,7 +13,7 @@
 //!    keeps running: no busy flag is trusted, however stale.
 //! 5. Warm pools kept (`warm.rs`); job locks past their use deleted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Instant;
 
 use slipway_github::{GitHubError, Runner};
@@ -48,7 +48,14 @@ pub(crate) async fn run(ctx: &Ctx) {
 async fn pass(ctx: &Ctx) -> Result<()> {
     super::refresh_paused(ctx).await;
     let paused = ctx.state.borrow().paused;
-    launch_for_queued(ctx).await;
+    // One listing of the managed instances: the queued jobs that have one
+    // are not looked at again, one by one.
+    let launched: HashSet<String> = ec2::instances(&ctx.ec2, &[], &[("slipway:managed", "true")])
+        .await?
+        .iter()
+        .filter_map(|i| ec2::tag(i, "slipway:job-id").map(str::to_owned))
+        .collect();
+    launch_for_queued(ctx, &launched).await;
     let runners = ctx.github.runners().await?;
     let prefix = ctx.args.runner.runner_prefix.as_str();
     let ours: Vec<&Runner> = runners
@@ -171,7 +178,7 @@ async fn scale_down(ctx: &Ctx, runner: &Runner, instance_id: &str) -> Result<()>
 
 /// Queued jobs from the API (each configured repository), counted for
 /// `/metrics`, and launched for when no instance is coming.
-async fn launch_for_queued(ctx: &Ctx) {
+async fn launch_for_queued(ctx: &Ctx, launched: &HashSet<String>) {
     let mut queued: BTreeMap<u64, String> = BTreeMap::new();
     let mut complete = true;
     for repo in super::repositories(ctx) {
@@ -197,6 +204,9 @@ async fn launch_for_queued(ctx: &Ctx) {
                 continue;
             }
             queued.insert(job.id, label_set(&job.labels));
+            if launched.contains(&job.id.to_string()) {
+                continue;
+            }
             match jobs::launch_for_job(ctx, &job, Some(&repo)).await {
                 Ok(Outcome::Launched { .. }) => {
                     tracing::warn!(
