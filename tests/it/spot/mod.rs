@@ -32,13 +32,23 @@ pub(crate) fn moto_url() -> String {
 /// spot-leaser pointed at moto, with dummy credentials and no instance
 /// metadata lookups.
 pub(crate) fn leaser() -> Run {
-    Run::new(&bin("spot-leaser"), Path::new("/"))
-        .env("AWS_ENDPOINT_URL", moto_url())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    aws_env().into_iter().fold(
+        Run::new(&bin("spot-leaser"), Path::new("/")),
+        |run, (k, v)| run.env(k, v),
+    )
+}
+
+/// The environment that points the AWS SDK at moto, with dummy
+/// credentials and no instance metadata lookups.
+pub(crate) fn aws_env() -> [(&'static str, String); 6] {
+    [
+        ("AWS_ENDPOINT_URL", moto_url()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ("AWS_CONFIG_FILE", "/dev/null".to_owned()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_owned()),
+    ]
 }
 
 /// One EC2 Query API call straight to moto (it does not check

@@ -94,12 +94,7 @@ impl Serve {
             .args(["--github-repo", repo, "--pause-parameter"])
             .arg(format!("/{}/paused", unique("serve")))
             .args(extra)
-            .env("AWS_ENDPOINT_URL", moto_url())
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .envs(super::aws_env())
             .env("GITHUB_TOKEN", "test-token")
             .env("GITHUB_API_URL", github)
             .env("NO_COLOR", "1")
@@ -363,9 +358,14 @@ fn webhooks_are_verified_and_a_queued_job_gets_one_runner_however_often_delivere
         started.elapsed() < Duration::from_secs(1),
         "answered within a second"
     );
+    // The runner's name is tagged last, once it is registered.
     wait_until(
-        "one instance for the job",
-        || !tagged(region, "slipway:job-id", "12877621891").is_empty(),
+        "one registered instance for the job",
+        || {
+            tagged(region, "slipway:job-id", "12877621891")
+                .first()
+                .is_some_and(|(id, _)| tag_of(region, id, "slipway:runner-name").is_some())
+        },
         || serve.log(),
     );
     // The same delivery again, and a redelivery (a new delivery id).
