@@ -6,9 +6,14 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context as _, bail};
 
-/// The workspace root (this file is in `<root>/xtask/src`).
+/// The workspace root (this file is in `<root>/xtask/src`). `cargo run`
+/// sets `CARGO_MANIFEST_DIR` for the process too, and that one is read
+/// first: cargo fingerprints workspace members by their path inside the
+/// workspace, so a binary built in another clone sharing the target
+/// directory can be reused here, with the other clone's path compiled in.
 pub(crate) fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
