@@ -364,7 +364,7 @@ fn webhooks_are_verified_and_a_queued_job_gets_one_runner_however_often_delivere
         || {
             tagged(region, "slipway:job-id", "12877621891")
                 .first()
-                .is_some_and(|(id, _)| tag_of(region, id, "slipway:runner-name").is_some())
+                .is_some_and(|(id, _, _)| tag_of(region, id, "slipway:runner-name").is_some())
         },
         || serve.log(),
     );
@@ -620,6 +620,16 @@ fn a_job_queued_only_in_the_api_is_launched_for_at_the_next_reconcile_and_promet
     assert_eq!(
         prometheus.query("slipway_serve_launches_total{pool=\"k8s\",path=\"cold\"}"),
         Some(1.0)
+    );
+    // The pool's spot price in each zone that offers it (moto's
+    // placeholder price, 0.00001 USD/h, in ap-east-1a, b and c).
+    wait_until(
+        "Prometheus to read the pool's spot prices",
+        || {
+            prometheus.query("count(spot_price_current{instance_type=\"c5.large\"} == 0.00001)")
+                == Some(3.0)
+        },
+        || serve.metrics(),
     );
 }
 

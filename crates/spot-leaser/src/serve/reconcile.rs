@@ -14,11 +14,12 @@
 //! 5. Warm pools kept (`warm.rs`); job locks past their use deleted.
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use slipway_github::{GitHubError, Runner};
 
 use super::Ctx;
+use super::config::Capacity;
 use super::jobs::{self, Outcome};
 use super::state::label_set;
 use crate::ec2;
@@ -56,6 +57,7 @@ async fn pass(ctx: &Ctx) -> Result<()> {
         .filter_map(|i| ec2::tag(i, "slipway:job-id").map(str::to_owned))
         .collect();
     launch_for_queued(ctx, &launched).await;
+    refresh_prices(ctx).await;
     let runners = ctx.github.runners().await?;
     let prefix = ctx.args.runner.runner_prefix.as_str();
     let ours: Vec<&Runner> = runners
@@ -144,6 +146,55 @@ async fn pass(ctx: &Ctx) -> Result<()> {
     super::warm::replenish(ctx, paused).await?;
     delete_spent_locks(ctx, &managed).await?;
     Ok(())
+}
+
+/// How often the spot pools' prices are read again for `/metrics`.
+const PRICES_EVERY: Duration = Duration::from_mins(5);
+
+/// The spot price in effect for each spot pool's instance types in every
+/// zone (`spot_price_current`), read at most every [`PRICES_EVERY`]. A
+/// failed read keeps the last prices and is tried again next pass.
+async fn refresh_prices(ctx: &Ctx) {
+    if ctx
+        .state
+        .borrow()
+        .prices_at
+        .is_some_and(|at| at.elapsed() < PRICES_EVERY)
+    {
+        return;
+    }
+    let mut types: Vec<String> = ctx
+        .config
+        .pools
+        .iter()
+        .filter(|p| p.capacity == Capacity::Spot)
+        .flat_map(|p| p.instance_types.iter().cloned())
+        .collect();
+    types.sort();
+    types.dedup();
+    if types.is_empty() {
+        return;
+    }
+    let end = now();
+    // EC2 adds the change in effect at the window's start.
+    match ec2::price_history(&ctx.ec2, &types, end - 3600, end).await {
+        Ok(changes) => {
+            let prices = slipway_spot::by_pool(&changes)
+                .into_iter()
+                // Asked for Linux/UNIX; EC2 may also name it "Linux/UNIX
+                // (Amazon VPC)".
+                .filter(|(pool, _)| pool.product.starts_with("Linux/UNIX"))
+                .filter_map(|(pool, series)| {
+                    let stats = slipway_spot::window_stats(&series, end - 3600, end + 1)?;
+                    Some(((pool.instance_type, pool.availability_zone), stats.current))
+                })
+                .collect();
+            let mut state = ctx.state.borrow_mut();
+            state.prices = prices;
+            state.prices_at = Some(Instant::now());
+        }
+        Err(e) => tracing::warn!("could not read the pools' spot prices: {e}"),
+    }
 }
 
 /// Removes an idle runner, then terminates its instance only when GitHub
@@ -258,6 +309,6 @@ async fn delete_spent_locks(ctx: &Ctx, managed: &[aws_sdk_ec2::types::Instance])
     Ok(())
 }
 
-fn secs(d: std::time::Duration) -> i64 {
+fn secs(d: Duration) -> i64 {
     i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
 }

@@ -41,6 +41,10 @@ pub(crate) struct State {
     pub(crate) kept_busy: u64,
     pub(crate) reconciles: BTreeMap<&'static str, u64>,
     pub(crate) last_reconcile_seconds: Option<f64>,
+    /// The spot price in effect for each spot pool's instance types, by
+    /// (instance type, zone), USD per hour, and when it was looked up.
+    pub(crate) prices: BTreeMap<(String, String), f64>,
+    pub(crate) prices_at: Option<std::time::Instant>,
 }
 
 impl State {
@@ -109,6 +113,17 @@ impl State {
                 "Jobs ended by a spot interruption, by pool.",
                 &[("pool", pool)],
                 *n as f64,
+            );
+        }
+        for ((instance_type, zone), price) in &self.prices {
+            m.gauge(
+                "spot_price_current",
+                "The pool's spot price in effect now, USD per hour.",
+                &[
+                    ("instance_type", instance_type),
+                    ("availability_zone", zone),
+                ],
+                *price,
             );
         }
         self.counters(&mut m);
