@@ -451,7 +451,7 @@ struct Gh {
     /// Runners: id, name, labels, busy.
     runners: Vec<(u64, String, Vec<String>, bool)>,
     next_id: u64,
-    /// Runner names GitHub refuses to remove (they took a job): 422.
+    /// Labels of runners GitHub refuses to remove (they took a job): 422.
     busy_on_removal: Vec<String>,
     reruns: Vec<u64>,
 }
@@ -557,7 +557,11 @@ fn answer(gh: &mut Gh, req: &crate::github::scripted::Seen, rest: &str, query: &
             let Some(i) = gh.runners.iter().position(|r| r.0 == id) else {
                 return Answer::new(404, r#"{"message": "Not Found"}"#);
             };
-            if gh.busy_on_removal.contains(&gh.runners[i].1) {
+            if gh.runners[i]
+                .2
+                .iter()
+                .any(|l| gh.busy_on_removal.contains(l))
+            {
                 gh.runners[i].3 = true;
                 return Answer::new(
                     422,
@@ -777,7 +781,12 @@ fn an_idle_runner_is_removed_and_terminated_but_one_that_took_a_job_keeps_runnin
         "idle runner removed and its instance terminated runner=\"slipway-{first}\""
     ));
 
-    // Between the look (idle) and the removal, this one took a job.
+    // Between the look (idle) and the removal, this one took a job: GitHub
+    // refuses to remove the runner carrying the job's pinning label.
+    gh.lock()
+        .unwrap()
+        .busy_on_removal
+        .push("slipway-job-9102-1-0".to_owned());
     assert_eq!(
         serve
             .deliver(
@@ -793,11 +802,6 @@ fn an_idle_runner_is_removed_and_terminated_but_one_that_took_a_job_keeps_runnin
         || !tagged(region, "slipway:job-id", "6002").is_empty(),
         || serve.log(),
     );
-    let second = tagged(region, "slipway:job-id", "6002")[0].0.clone();
-    gh.lock()
-        .unwrap()
-        .busy_on_removal
-        .push(format!("slipway-{second}"));
     serve.wait_for_log("it took a job, so it keeps running");
     assert_eq!(
         tagged(region, "slipway:job-id", "6002")[0].1,
