@@ -1128,6 +1128,7 @@ fn a_warm_instance_is_started_for_a_job_and_the_pool_replenished() {
         || serve.metrics(),
     );
 
+    claimed_elsewhere_then_released(region, &repo, &serve, &warm);
     assert_eq!(
         serve
             .deliver(
@@ -1143,9 +1144,12 @@ fn a_warm_instance_is_started_for_a_job_and_the_pool_replenished() {
     assert_eq!(for_job.len(), 1);
     assert_eq!(for_job[0].0, warm, "the warm instance, not a cold launch");
     assert_eq!(for_job[0].1, "running");
-    assert_eq!(
-        gh.lock().unwrap().runners[0].2,
-        ["self-hosted", "k8s", "slipway-job-9501-1-0"]
+    let runners = gh.lock().unwrap().runners.clone();
+    assert!(
+        runners
+            .iter()
+            .any(|r| r.2 == ["self-hosted", "k8s", "slipway-job-9501-1-0"]),
+        "{runners:?}"
     );
     assert!(
         serve.metrics().contains(
@@ -1160,6 +1164,55 @@ fn a_warm_instance_is_started_for_a_job_and_the_pool_replenished() {
                 .any(|i| i.0 != warm)
         },
         || serve.log(),
+    );
+}
+
+/// While another replica holds a warm instance's claim lock, a job
+/// launches cold and leaves the instance alone; then the lock goes.
+fn claimed_elsewhere_then_released(region: &str, repo: &str, serve: &Serve, warm: &str) {
+    // Another replica is claiming it (its claim lock exists): this job
+    // launches cold and the warm instance stays as it is.
+    let lock = format!("slipway-claim-{warm}");
+    ec2_call(
+        region,
+        &[
+            ("Action", "CreateLaunchTemplate"),
+            ("LaunchTemplateName", &lock),
+            ("LaunchTemplateData.ImageId", "ami-12c6146b"),
+        ],
+    );
+    assert_eq!(
+        serve
+            .deliver(
+                "w-0",
+                &queued(10_000, 9_500, 1, "build", repo),
+                Some(SECRET)
+            )
+            .0,
+        202
+    );
+    wait_until(
+        "a cold launch for the first job",
+        || {
+            serve.metrics().contains(
+                "slipway_serve_launches_total{pool=\"k8s\",capacity=\"spot\",path=\"cold\"} 1",
+            )
+        },
+        || serve.log(),
+    );
+    let for_job = tagged(region, "slipway:job-id", "10000");
+    assert_eq!(for_job.len(), 1);
+    assert_ne!(for_job[0].0, warm, "not the instance claimed elsewhere");
+    assert_eq!(tag_of(region, warm, "slipway:job-id"), None);
+    assert_eq!(tagged(region, "slipway:warm", "k8s")[0].1, "stopped");
+
+    // The other claim ended: its lock is deleted.
+    ec2_call(
+        region,
+        &[
+            ("Action", "DeleteLaunchTemplate"),
+            ("LaunchTemplateName", &lock),
+        ],
     );
 }
 

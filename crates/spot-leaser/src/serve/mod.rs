@@ -86,6 +86,7 @@ pub struct ServeArgs {
 
     /// A job's launch lock younger than this is another process's launch
     /// in progress; an older one whose job has no instance is taken over.
+    /// A warm instance's claim lock is deleted after it.
     #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::cli::duration)]
     pub launch_lock_timeout: Duration,
 

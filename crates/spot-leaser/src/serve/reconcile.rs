@@ -287,6 +287,8 @@ async fn launch_for_queued(ctx: &Ctx, launched: &HashSet<String>) {
 
 /// Job locks (`slipway-job-<id>`) older than the longest pool TTL whose
 /// job has no instance left: nothing can launch for those jobs any more.
+/// Warm claim locks (`slipway-claim-<instance id>`) older than
+/// `--launch-lock-timeout`.
 async fn delete_spent_locks(ctx: &Ctx, managed: &[aws_sdk_ec2::types::Instance]) -> Result<()> {
     let longest = ctx
         .config
@@ -304,6 +306,15 @@ async fn delete_spent_locks(ctx: &Ctx, managed: &[aws_sdk_ec2::types::Instance])
         if now - made > longest && !with_instance.contains(&name) {
             template::delete(&ctx.ec2, &name).await;
             tracing::debug!(template = name, "spent job lock deleted");
+        }
+    }
+    // A warm instance's claim lock has done its work once the claim is
+    // over, or its holder died.
+    let claim_timeout = secs(ctx.args.launch_lock_timeout);
+    for (name, made) in template::named_like(&ctx.ec2, "slipway-claim-").await? {
+        if now - made > claim_timeout {
+            template::delete(&ctx.ec2, &name).await;
+            tracing::debug!(template = name, "spent warm claim lock deleted");
         }
     }
     Ok(())

@@ -5,10 +5,13 @@
 //! (a warm instance stops, not terminates, when its runner ends), and
 //! trims a surplus.
 //!
-//! Claims are exact within one process. Two replicas claiming the same
-//! stopped instance at the same instant are not excluded (EC2 tags have
-//! no compare-and-set); the later one's runner would never take a job and
-//! the reconcile removes it after `--register-timeout`.
+//! A claim is exclusive across replicas and restarts: EC2 tags have no
+//! compare-and-set, so a claim first makes the launch template
+//! `slipway-claim-<instance id>` (EC2 makes a name once, as for a job's
+//! launch lock), then looks at the instance again (still stopped, no
+//! job), and only then tags and starts it. A failed claim deletes its lock
+//! (the instance goes back to the pool); a kept one is deleted by the
+//! reconcile after `--launch-lock-timeout`, as is one whose holder died.
 
 use slipway_github::Job;
 
@@ -16,7 +19,7 @@ use super::Ctx;
 use super::config::Pool;
 use super::jobs::{as_launched, job_tags, launch_args};
 use crate::ec2;
-use crate::launch::template::{self, Named};
+use crate::launch::template::{self, Made, Named};
 use crate::register;
 use crate::{Result, launch};
 
@@ -24,8 +27,14 @@ pub(crate) fn template_name(pool: &Pool) -> String {
     format!("slipway-warm-{}", pool.name)
 }
 
+/// The claim lock on a warm instance.
+fn claim_lock_name(instance_id: &str) -> String {
+    format!("slipway-claim-{instance_id}")
+}
+
 /// Starts a stopped warm instance of `pool` for `job`, registered with the
-/// job's labels; `None` when none is ready.
+/// job's labels; `None` when none is ready (or every ready one is being
+/// claimed elsewhere).
 pub(crate) async fn claim(ctx: &Ctx, pool: &Pool, job: &Job) -> Result<Option<String>> {
     let warm = ec2::instances(
         &ctx.ec2,
@@ -33,35 +42,67 @@ pub(crate) async fn claim(ctx: &Ctx, pool: &Pool, job: &Job) -> Result<Option<St
         &[("slipway:managed", "true"), ("slipway:warm", &pool.name)],
     )
     .await?;
-    let ready = {
-        let mut state = ctx.state.borrow_mut();
-        let found = warm.iter().find(|i| {
-            ec2::state(i) == "stopped"
-                && ec2::tag(i, "slipway:job-id").is_none()
-                && !state.claiming.contains(i.instance_id().unwrap_or_default())
-        });
-        if let Some(i) = found {
-            state
-                .claiming
-                .insert(i.instance_id().unwrap_or_default().to_owned());
+    for instance in warm.iter().filter(|i| claimable(i)) {
+        let id = instance.instance_id().unwrap_or_default().to_owned();
+        if !ctx.state.borrow_mut().claiming.insert(id.clone()) {
+            continue;
         }
-        found
-    };
-    let Some(instance) = ready else {
-        return Ok(None);
+        let claimed = claim_one(ctx, pool, job, &id).await;
+        ctx.state.borrow_mut().claiming.remove(&id);
+        if claimed? {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+/// Stopped, prepared, and not given to a job.
+fn claimable(i: &aws_sdk_ec2::types::Instance) -> bool {
+    ec2::state(i) == "stopped" && ec2::tag(i, "slipway:job-id").is_none()
+}
+
+/// Takes the claim lock on one warm instance and starts it for `job`;
+/// false when another process holds it or took the instance first.
+async fn claim_one(ctx: &Ctx, pool: &Pool, job: &Job, id: &str) -> Result<bool> {
+    let lock = claim_lock_name(id);
+    let made = template::create_named(
+        &ctx.ec2,
+        &Named {
+            name: &lock,
+            image_id: &pool.image_id,
+            user_data: b"# spot-leaser serve: the claim lock on a warm instance\n",
+            iam_instance_profile: None,
+            stop_on_shutdown: false,
+        },
+    )
+    .await?;
+    if made != Made::Now {
+        tracing::debug!(
+            instance = id,
+            job = job.id,
+            "warm instance claimed elsewhere"
+        );
+        return Ok(false);
+    }
+    // A claim that ended (lock aged out and deleted) may have given it to
+    // a job since the listing.
+    let now = ec2::instances(&ctx.ec2, &[id.to_owned()], &[]).await?;
+    let Some(instance) = now.first().filter(|i| claimable(i)) else {
+        template::delete(&ctx.ec2, &lock).await;
+        return Ok(false);
     };
     let started = std::time::Instant::now();
-    let id = instance.instance_id().unwrap_or_default().to_owned();
-    let result = start_for(ctx, pool, job, instance).await;
-    ctx.state.borrow_mut().claiming.remove(&id);
-    result?;
+    if let Err(err) = start_for(ctx, pool, job, instance).await {
+        template::delete(&ctx.ec2, &lock).await;
+        return Err(err);
+    }
     tracing::info!(
         job = job.id,
         instance = id,
         ms = started.elapsed().as_millis(),
         "warm instance registered and started"
     );
-    Ok(Some(id))
+    Ok(true)
 }
 
 async fn start_for(
