@@ -452,16 +452,22 @@ fn accept(
         }
         tracing::info!(%peer, "consumer connected");
         let result = serve::serve(connection, &spool, &settings);
-        let delivered = matches!(result, Ok(serve::Outcome::Delivered { .. }));
-        let total = admission.give_back(delivered);
-        match result {
+        // Logged before the place is given back: the last delivery lets
+        // the accept loop finish and the process exit.
+        let delivered = match result {
             Ok(serve::Outcome::Delivered {
                 frames_sent,
                 raw_ahead,
             }) => {
-                tracing::info!(%peer, frames_sent, raw_ahead, delivered = total, "consumer verified the artifact");
+                tracing::info!(%peer, frames_sent, raw_ahead, "consumer verified the artifact");
+                true
             }
-            Err(err) => tracing::warn!(%peer, "connection ended: {err}"),
-        }
+            Err(err) => {
+                tracing::warn!(%peer, "connection ended: {err}");
+                false
+            }
+        };
+        let total = admission.give_back(delivered);
+        tracing::debug!(%peer, delivered = total, "place given back");
     });
 }
