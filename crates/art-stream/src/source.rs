@@ -110,6 +110,7 @@ fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceEr
         free: std::sync::Mutex::new(free_rx),
         made: std::sync::atomic::AtomicUsize::new(0),
         most: workers * 4 + 4,
+        written: std::sync::atomic::AtomicU64::new(0),
     };
 
     std::thread::scope(|scope| {
@@ -147,7 +148,7 @@ fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceEr
                     if raw.bytes.is_empty() && raw.len > 0 {
                         // Bounded: a worker the scheduler favours must
                         // not run far ahead of one holding the next frame.
-                        let Some(mut bytes) = free.take_bounded() else {
+                        let Some(mut bytes) = free.take_bounded(Some(raw.index)) else {
                             break;
                         };
                         if let Err(err) = spool.read_source(raw.offset, raw.len, &mut bytes) {
@@ -166,7 +167,7 @@ fn produce_inner(settings: &Settings, spool: &Spool) -> Result<EndInfo, SourceEr
             });
         }
         drop(packed_tx);
-        let written = write_spool(spool, &packed_rx, &free_tx);
+        let written = write_spool(spool, &packed_rx, &free_tx, &free.written);
         // Unblock the workers and the reader if the writer stopped early.
         drop((packed_rx, free_tx));
         let read = reader
@@ -185,27 +186,48 @@ struct Buffers {
     free: std::sync::Mutex<mpsc::Receiver<Vec<u8>>>,
     made: std::sync::atomic::AtomicUsize,
     /// How many may exist; whoever fills them (the reader of a pipe, the
-    /// workers for a file) waits for one beyond.
+    /// workers for a file) waits for one beyond, except for the frame the
+    /// spool writer waits for.
     most: usize,
+    /// The index of the next frame the spool writer appends.
+    written: std::sync::atomic::AtomicU64,
 }
 
 impl Buffers {
     /// A free buffer, a new one within the bound, or the next one freed;
-    /// `None` once the spool writer is gone.
-    fn take_bounded(&self) -> Option<Vec<u8>> {
+    /// `None` once the spool writer is gone. A worker packing frame `index`
+    /// that the writer waits for gets a buffer beyond the bound: every
+    /// other buffer may be held by later frames waiting for this one
+    /// (a worker descheduled between taking its frame and its buffer), and
+    /// waiting would never end. A buffer beyond the bound is dropped when
+    /// it comes back.
+    fn take_bounded(&self, index: Option<u64>) -> Option<Vec<u8>> {
         use std::sync::atomic::Ordering;
         let free = self
             .free
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Ok(buffer) = free.try_recv() {
-            return Some(buffer);
+        loop {
+            match free.try_recv() {
+                Ok(_) if self.made.load(Ordering::SeqCst) > self.most => {
+                    self.made.fetch_sub(1, Ordering::SeqCst);
+                    continue;
+                }
+                Ok(buffer) => return Some(buffer),
+                Err(mpsc::TryRecvError::Disconnected) => return None,
+                Err(mpsc::TryRecvError::Empty) => {}
+            }
+            let next = index == Some(self.written.load(Ordering::SeqCst));
+            if next || self.made.load(Ordering::SeqCst) < self.most {
+                self.made.fetch_add(1, Ordering::SeqCst);
+                return Some(Vec::new());
+            }
+            match free.recv_timeout(Duration::from_millis(20)) {
+                Ok(buffer) => return Some(buffer),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+            }
         }
-        if self.made.load(Ordering::SeqCst) < self.most {
-            self.made.fetch_add(1, Ordering::SeqCst);
-            return Some(Vec::new());
-        }
-        free.recv().ok()
     }
 }
 
@@ -288,7 +310,7 @@ fn read_frames(
         let mut bytes = if reading.ahead.is_some() {
             std::mem::take(&mut own)
         } else {
-            match reading.buffers.take_bounded() {
+            match reading.buffers.take_bounded(None) {
                 Some(bytes) => bytes,
                 // The spool writer failed; it reports why.
                 None => break,
@@ -361,6 +383,7 @@ fn write_spool(
     spool: &Spool,
     packed: &mpsc::Receiver<Result<Packed, SourceError>>,
     free: &mpsc::Sender<Vec<u8>>,
+    written: &std::sync::atomic::AtomicU64,
 ) -> Result<(), SourceError> {
     let mut waiting: BTreeMap<u64, Packed> = BTreeMap::new();
     let mut next = 0u64;
@@ -402,6 +425,7 @@ fn write_spool(
             });
             let _ = free.send(frame.raw);
             next += 1;
+            written.store(next, std::sync::atomic::Ordering::SeqCst);
         }
     }
     Ok(())
