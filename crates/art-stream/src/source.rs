@@ -203,30 +203,31 @@ impl Buffers {
     /// it comes back.
     fn take_bounded(&self, index: Option<u64>) -> Option<Vec<u8>> {
         use std::sync::atomic::Ordering;
-        let free = self
-            .free
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         loop {
-            match free.try_recv() {
-                Ok(_) if self.made.load(Ordering::SeqCst) > self.most => {
-                    self.made.fetch_sub(1, Ordering::SeqCst);
-                    continue;
+            {
+                // Held for one look only: the worker holding the frame the
+                // writer waits for must get in while the others wait.
+                let free = self
+                    .free
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                loop {
+                    match free.try_recv() {
+                        Ok(_) if self.made.load(Ordering::SeqCst) > self.most => {
+                            self.made.fetch_sub(1, Ordering::SeqCst);
+                        }
+                        Ok(buffer) => return Some(buffer),
+                        Err(mpsc::TryRecvError::Disconnected) => return None,
+                        Err(mpsc::TryRecvError::Empty) => break,
+                    }
                 }
-                Ok(buffer) => return Some(buffer),
-                Err(mpsc::TryRecvError::Disconnected) => return None,
-                Err(mpsc::TryRecvError::Empty) => {}
+                let next = index == Some(self.written.load(Ordering::SeqCst));
+                if next || self.made.load(Ordering::SeqCst) < self.most {
+                    self.made.fetch_add(1, Ordering::SeqCst);
+                    return Some(Vec::new());
+                }
             }
-            let next = index == Some(self.written.load(Ordering::SeqCst));
-            if next || self.made.load(Ordering::SeqCst) < self.most {
-                self.made.fetch_add(1, Ordering::SeqCst);
-                return Some(Vec::new());
-            }
-            match free.recv_timeout(Duration::from_millis(20)) {
-                Ok(buffer) => return Some(buffer),
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => return None,
-            }
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 }
