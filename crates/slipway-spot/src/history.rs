@@ -127,6 +127,25 @@ pub fn by_pool(changes: &[PriceChange]) -> BTreeMap<Pool, Vec<(i64, f64)>> {
     pools
 }
 
+/// The Linux/UNIX pools of [`by_pool`]: EC2 reports "Linux/UNIX", or
+/// "Linux/UNIX (Amazon VPC)" for older accounts; the plain one wins when
+/// a pool has both.
+#[must_use]
+pub fn linux_pools(changes: &[PriceChange]) -> BTreeMap<Pool, Vec<(i64, f64)>> {
+    let mut pools = by_pool(changes);
+    let plain: std::collections::BTreeSet<(String, String)> = pools
+        .keys()
+        .filter(|p| p.product == "Linux/UNIX")
+        .map(|p| (p.instance_type.clone(), p.availability_zone.clone()))
+        .collect();
+    pools.retain(|p, _| {
+        p.product == "Linux/UNIX"
+            || (p.product == "Linux/UNIX (Amazon VPC)"
+                && !plain.contains(&(p.instance_type.clone(), p.availability_zone.clone())))
+    });
+    pools
+}
+
 /// Statistics of a step function over `[start, end)`. `series` is sorted
 /// by time; each price holds until the next change. The price in effect
 /// at `start` is the last change at or before it; when the history starts

@@ -24,7 +24,9 @@ pub mod time;
 #[cfg(test)]
 mod recorded;
 
-pub use history::{Pool, PoolStats, PriceChange, by_pool, parse_history, window_stats};
+pub use history::{
+    Pool, PoolStats, PriceChange, by_pool, linux_pools, parse_history, window_stats,
+};
 pub use score::{Advisor, Candidate, OnDemand, Scoring, interruption_probability, rank};
 
 /// Input that cannot be used; the message says where.

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use slipway_spot::time::{format_rfc3339, parse_duration, parse_rfc3339};
-use slipway_spot::{Advisor, OnDemand, Scoring, by_pool, parse_history, rank, window_stats};
+use slipway_spot::{Advisor, OnDemand, Scoring, linux_pools, parse_history, rank, window_stats};
 
 use crate::cli::PlanArgs;
 use crate::output::{OUTPUT_VERSION, Plan};
@@ -106,19 +106,9 @@ fn pool_stats(
     notes: &mut Vec<String>,
 ) -> Vec<(slipway_spot::Pool, slipway_spot::PoolStats)> {
     let wanted = |t: &str| args.instance_types.iter().any(|w| w == t);
-    let grouped = by_pool(history);
     let mut pools = Vec::new();
-    for (pool, series) in &grouped {
-        // EC2 reports "Linux/UNIX", or "Linux/UNIX (Amazon VPC)" for
-        // older accounts: the plain one wins when a pool has both.
-        let linux = pool.product == "Linux/UNIX"
-            || (pool.product == "Linux/UNIX (Amazon VPC)"
-                && !grouped.keys().any(|p| {
-                    p.product == "Linux/UNIX"
-                        && p.instance_type == pool.instance_type
-                        && p.availability_zone == pool.availability_zone
-                }));
-        if !linux || !wanted(&pool.instance_type) {
+    for (pool, series) in &linux_pools(history) {
+        if !wanted(&pool.instance_type) {
             continue;
         }
         match window_stats(series, start, end) {

@@ -179,11 +179,8 @@ async fn refresh_prices(ctx: &Ctx) {
     // EC2 adds the change in effect at the window's start.
     match ec2::price_history(&ctx.ec2, &types, end - 3600, end).await {
         Ok(changes) => {
-            let prices = slipway_spot::by_pool(&changes)
+            let prices = slipway_spot::linux_pools(&changes)
                 .into_iter()
-                // Asked for Linux/UNIX; EC2 may also name it "Linux/UNIX
-                // (Amazon VPC)".
-                .filter(|(pool, _)| pool.product.starts_with("Linux/UNIX"))
                 .filter_map(|(pool, series)| {
                     let stats = slipway_spot::window_stats(&series, end - 3600, end + 1)?;
                     Some(((pool.instance_type, pool.availability_zone), stats.current))
@@ -302,19 +299,18 @@ async fn delete_spent_locks(ctx: &Ctx, managed: &[aws_sdk_ec2::types::Instance])
         .filter_map(|i| ec2::tag(i, "slipway:job-id").map(jobs::lock_name_of))
         .collect();
     let now = now();
-    for (name, made) in template::named_like(&ctx.ec2, "slipway-job-").await? {
-        if now - made > longest && !with_instance.contains(&name) {
-            template::delete(&ctx.ec2, &name).await;
-            tracing::debug!(template = name, "spent job lock deleted");
-        }
-    }
     // A warm instance's claim lock has done its work once the claim is
     // over, or its holder died.
     let claim_timeout = secs(ctx.args.launch_lock_timeout);
-    for (name, made) in template::named_like(&ctx.ec2, "slipway-claim-").await? {
-        if now - made > claim_timeout {
+    for (name, made) in template::named_like(&ctx.ec2, "slipway-").await? {
+        let spent = if name.starts_with("slipway-job-") {
+            now - made > longest && !with_instance.contains(&name)
+        } else {
+            name.starts_with("slipway-claim-") && now - made > claim_timeout
+        };
+        if spent {
             template::delete(&ctx.ec2, &name).await;
-            tracing::debug!(template = name, "spent warm claim lock deleted");
+            tracing::debug!(template = name, "spent lock deleted");
         }
     }
     Ok(())
