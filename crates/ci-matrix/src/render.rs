@@ -174,6 +174,17 @@ pub(crate) fn explain(graph: &PackageGraph, affected: &Affected, id: PackageId) 
         if !edges.is_empty() {
             let _ = writeln!(out, "edges: {}", edges.join(", "));
         }
+        if let Some(slipway_graph::Reason::Dependency {
+            kind: slipway_graph::DepKind::Test,
+            ..
+        }) = affected.reason(id)
+        {
+            let _ = writeln!(
+                out,
+                "rule: a test-only dependency reaches {}'s tests, not its build output, so its own dependents are not affected through it",
+                package.id
+            );
+        }
         write_affected_notes(&mut out, graph, affected, id);
         return out;
     }

@@ -120,6 +120,18 @@ pub struct Report<'a> {
     /// `all` or `ignore` (`--root-dependencies`).
     pub root_dependencies_rule: &'static str,
     pub cycles: Vec<Vec<String>>,
+    /// What discovery could not read and assumed instead, per package (a
+    /// reference it could not resolve is taken as a dependency on every
+    /// package of the ecosystem). Every package's, affected or not.
+    pub assumptions: Vec<Assumption>,
+}
+
+/// What discovery assumed about one package.
+#[derive(Debug, Serialize)]
+pub struct Assumption {
+    pub package: String,
+    /// One sentence each: what could not be read, and what was assumed.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -348,6 +360,13 @@ pub fn report<'a>(
             .cycles
             .iter()
             .map(|c| c.iter().map(|&id| graph.package(id).id.clone()).collect())
+            .collect(),
+        assumptions: graph
+            .assumptions()
+            .map(|(id, notes)| Assumption {
+                package: graph.package(id).id.clone(),
+                notes: notes.to_vec(),
+            })
             .collect(),
     }
 }

@@ -527,18 +527,27 @@ fn sort_dedup<T: Ord>(list: &mut Vec<T>) {
 }
 
 /// Breadth-first from the changed packages over "is depended on by" edges,
-/// so each package's chain is a shortest one.
+/// so each package's chain is a shortest one. A package reached only
+/// through a test-only edge is affected but goes no further; reached later
+/// through another edge, it does (with that edge as its reason).
 fn propagate(graph: &PackageGraph, reasons: &mut [Option<Reason<'_>>]) {
     let mut queue: VecDeque<PackageId> = graph
         .ids()
         .filter(|id| reasons[id.index()].is_some())
         .collect();
+    let mut carries: Vec<bool> = reasons.iter().map(Option::is_some).collect();
     while let Some(current) = queue.pop_front() {
         for (dependent, kind) in graph.dependents(current) {
-            let slot = &mut reasons[dependent.index()];
-            if slot.is_none() {
-                *slot = Some(Reason::Dependency { on: current, kind });
+            let i = dependent.index();
+            if carries[i] {
+                continue;
+            }
+            if kind.is_transitive() {
+                reasons[i] = Some(Reason::Dependency { on: current, kind });
+                carries[i] = true;
                 queue.push_back(dependent);
+            } else if reasons[i].is_none() {
+                reasons[i] = Some(Reason::Dependency { on: current, kind });
             }
         }
     }

@@ -247,6 +247,14 @@ impl PackageGraph {
         ids
     }
 
+    /// Every package with something assumed about it, with the notes, in
+    /// package order.
+    pub fn assumptions(&self) -> impl Iterator<Item = (PackageId, &[String])> + '_ {
+        self.ids()
+            .map(|id| (id, self.notes(id)))
+            .filter(|(_, notes)| !notes.is_empty())
+    }
+
     /// What discovery assumed about `id` (an edge matched by name alone).
     #[must_use]
     pub fn notes(&self, id: PackageId) -> &[String] {
@@ -291,10 +299,14 @@ impl PackageGraph {
 
     /// Dependency cycles: strongly connected components of more than one
     /// package, or a package that depends on itself. Each cycle's members
-    /// are sorted by id, and the cycles by their first member.
+    /// are sorted by id, and the cycles by their first member. Test-only
+    /// and assumed edges make no cycle: the build has none through them.
     #[must_use]
     pub fn cycles(&self) -> Vec<Vec<PackageId>> {
-        let mut cycles: Vec<Vec<PackageId>> = petgraph::algo::tarjan_scc(&self.graph)
+        let real = petgraph::visit::EdgeFiltered::from_fn(&self.graph, |e| {
+            !matches!(e.weight(), DepKind::Test | DepKind::Assumed)
+        });
+        let mut cycles: Vec<Vec<PackageId>> = petgraph::algo::tarjan_scc(&real)
             .into_iter()
             .filter(|scc| scc.len() > 1 || self.graph.contains_edge(scc[0], scc[0]))
             .map(|scc| {
@@ -332,6 +344,8 @@ pub struct GraphBuilder {
     build_inputs: Vec<(String, String, Ecosystem)>,
     keyed: Vec<(String, KeyedInput)>,
     notes: Vec<Vec<String>>,
+    /// Packages taken to depend on every package of their ecosystem.
+    assume_all: Vec<PackageId>,
 }
 
 impl GraphBuilder {
@@ -433,6 +447,16 @@ impl GraphBuilder {
         }
     }
 
+    /// Records that `id` makes a reference discovery cannot resolve
+    /// (`why`): it is taken to depend on every package of its ecosystem,
+    /// so a change anywhere there reaches it, and `why` is noted.
+    pub fn assume_all(&mut self, id: PackageId, why: String) {
+        if !self.assume_all.contains(&id) {
+            self.assume_all.push(id);
+        }
+        self.add_note(id, why);
+    }
+
     /// Records what discovery assumed about `id`, for `--explain`.
     pub fn add_note(&mut self, id: PackageId, note: String) {
         let notes = &mut self.notes[id.index()];
@@ -501,6 +525,9 @@ impl GraphBuilder {
         for (i, notes) in other.notes.into_iter().enumerate() {
             self.notes[ids[i].index()].extend(notes);
         }
+        for id in other.assume_all {
+            self.assume_all.push(ids[id.index()]);
+        }
         for glob in other.package_dirs {
             if let Ok(moved) = globset::Glob::new(&under(glob.glob())) {
                 self.package_dirs.push(moved);
@@ -538,12 +565,23 @@ impl GraphBuilder {
             };
         }
 
+        for &from in &self.assume_all {
+            let namespace = self.packages[from.index()].ecosystem.namespace();
+            for (i, to) in self.packages.iter().enumerate() {
+                let to_id = PackageId(u32::try_from(i).expect("fewer than 4 billion packages"));
+                if to_id != from && to.ecosystem.namespace() == namespace {
+                    self.edges.push((from, to_id, DepKind::Assumed));
+                }
+            }
+        }
+        // One edge per pair: the most telling kind (the lowest) wins, so an
+        // assumed edge never hides a declared one.
+        self.edges.sort_unstable();
+        self.edges.dedup_by_key(|(from, to, _)| (*from, *to));
         let mut graph = DiGraph::with_capacity(self.packages.len(), self.edges.len());
         for _ in &self.packages {
             graph.add_node(());
         }
-        self.edges.sort_unstable();
-        self.edges.dedup();
         for (from, to, kind) in self.edges {
             graph.add_edge(node(from), node(to), kind);
         }

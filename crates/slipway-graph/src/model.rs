@@ -58,8 +58,9 @@ impl fmt::Display for Ecosystem {
     }
 }
 
-/// How one package depends on another. Every kind propagates "affected":
-/// a test-only dependency still has to be re-tested when it changes.
+/// How one package depends on another. Every kind makes the dependent
+/// affected when the dependency is; every kind but [`DepKind::Test`] carries
+/// that on to the dependent's own dependents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DepKind {
@@ -79,6 +80,18 @@ pub enum DepKind {
     Declared,
     /// Declared in ci-matrix's configuration (`implicit-dependencies`).
     Implicit,
+    /// Used only by the dependent's tests, which cannot reach its built
+    /// output (Cargo `dev-dependencies`, Maven `test` scope, Gradle test
+    /// configurations and source sets, Python dependency groups): the
+    /// dependent's tests run, its own dependents are not affected through
+    /// it, and a cycle made only of such edges is no cycle. npm-family
+    /// `devDependencies` are [`DepKind::Dev`] instead: a bundler can put
+    /// them into the build output.
+    Test,
+    /// A reference discovery could not resolve, taken as a dependency on
+    /// every package of the ecosystem so nothing is missed (the package's
+    /// notes say why).
+    Assumed,
 }
 
 impl DepKind {
@@ -96,7 +109,16 @@ impl DepKind {
             DepKind::Parent => "parent",
             DepKind::Declared => "declared",
             DepKind::Implicit => "implicit",
+            DepKind::Test => "test-only",
+            DepKind::Assumed => "assumed",
         }
+    }
+
+    /// Whether a package affected through an edge of this kind makes its
+    /// own dependents affected too.
+    #[must_use]
+    pub fn is_transitive(self) -> bool {
+        self != DepKind::Test
     }
 }
 

@@ -372,11 +372,21 @@ fn propagate(graph: &PackageGraph, tasks: &Tasks, task: usize, slots: &mut [Opti
         .ids()
         .filter(|id| slots[id.index()].is_some())
         .collect();
+    let mut carries: Vec<bool> = slots.iter().map(Option::is_some).collect();
     while let Some(current) = queue.pop_front() {
-        for (dependent, _) in graph.dependents(current) {
-            if slots[dependent.index()].is_none() && tasks.rule(dependent, task).dependencies {
-                slots[dependent.index()] = Some(TaskReason::Dependency { on: current });
+        for (dependent, kind) in graph.dependents(current) {
+            let i = dependent.index();
+            if carries[i] || !tasks.rule(dependent, task).dependencies {
+                continue;
+            }
+            // A test-only edge gives the task to the dependent but, as in
+            // the affected set, no further.
+            if kind.is_transitive() {
+                slots[i] = Some(TaskReason::Dependency { on: current });
+                carries[i] = true;
                 queue.push_back(dependent);
+            } else if slots[i].is_none() {
+                slots[i] = Some(TaskReason::Dependency { on: current });
             }
         }
     }

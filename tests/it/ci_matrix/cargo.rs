@@ -84,7 +84,7 @@ fn a_core_change_reaches_every_transitive_dependent() {
 }
 
 #[test]
-fn build_and_dev_dependencies_propagate() {
+fn build_dependencies_propagate_and_dev_dependencies_end_at_the_package() {
     let repo = Repo::with_files(WORKSPACE);
     let got = affected_by(&repo, &[("crates/gen/build.rs", Some("fn main() { }\n"))]);
     insta::assert_snapshot!(got, @r"
@@ -97,15 +97,14 @@ fn build_and_dev_dependencies_propagate() {
         &repo,
         &[("crates/testkit/src/lib.rs", Some("// changed\n"))],
     );
-    assert!(
-        got.contains("core (cargo) crates/core: core <- testkit <- crates/testkit/src/lib.rs"),
-        "{got}"
-    );
-    assert_eq!(
-        got.lines().count(),
-        6,
-        "testkit, core and core's four dependents: {got}"
-    );
+    // core's tests use testkit, its build does not: core's dependents
+    // are not affected through it.
+    insta::assert_snapshot!(got, @r"
+    core (cargo) crates/core: core <- testkit <- crates/testkit/src/lib.rs
+    testkit (cargo) crates/testkit: testkit <- crates/testkit/src/lib.rs
+    ");
+    let why = super::explain(&repo, "core");
+    assert!(why.contains("core -> testkit (test-only)"), "{why}");
 }
 
 #[test]
@@ -137,8 +136,61 @@ fn a_path_dependency_outside_the_workspace_belongs_to_its_user() {
     );
     assert_eq!(
         got.lines().count(),
-        6,
-        "testkit, core and core's four dependents: {got}"
+        2,
+        "testkit, and core, whose tests use it: {got}"
+    );
+}
+
+/// Cargo makes a member's path dependency inside the workspace a member
+/// of its own (`crates/x/macros`), recursively, unless it is excluded.
+#[test]
+fn path_dependencies_inside_the_workspace_are_members() {
+    let repo = Repo::with_files(&[
+        (
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"crates/app\"]\nexclude = [\"crates/app/vendored\"]\n",
+        ),
+        (
+            "crates/app/Cargo.toml",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[dependencies]\napp-macros = { path = \"macros\" }\nvendored = { path = \"vendored\" }\n",
+        ),
+        ("crates/app/src/lib.rs", ""),
+        (
+            "crates/app/macros/Cargo.toml",
+            "[package]\nname = \"app-macros\"\nversion = \"0.1.0\"\n\n[dependencies]\nsyntax = { path = \"../../syntax\" }\n",
+        ),
+        ("crates/app/macros/src/lib.rs", ""),
+        (
+            "crates/syntax/Cargo.toml",
+            "[package]\nname = \"syntax\"\nversion = \"0.1.0\"\n",
+        ),
+        ("crates/syntax/src/lib.rs", ""),
+        (
+            "crates/app/vendored/Cargo.toml",
+            "[package]\nname = \"vendored\"\nversion = \"0.1.0\"\n",
+        ),
+        ("crates/app/vendored/src/lib.rs", ""),
+    ]);
+    let out = repo
+        .ci_matrix()
+        .args(["--base", "HEAD", "--format", "json"])
+        .success();
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        report["packages_total"], 3,
+        "app, app-macros, syntax: {out}"
+    );
+    let got = affected_by(&repo, &[("crates/syntax/src/lib.rs", Some("// x\n"))]);
+    insta::assert_snapshot!(got, @r"
+    app (cargo) crates/app: app <- app-macros <- syntax <- crates/syntax/src/lib.rs
+    app-macros (cargo) crates/app/macros: app-macros <- syntax <- crates/syntax/src/lib.rs
+    syntax (cargo) crates/syntax: syntax <- crates/syntax/src/lib.rs
+    ");
+    // The excluded one stays part of its user.
+    let got = affected_by(&repo, &[("crates/app/vendored/src/lib.rs", Some("// x\n"))]);
+    assert_eq!(
+        got,
+        "app (cargo) crates/app: app <- crates/app/vendored/src/lib.rs\n"
     );
 }
 

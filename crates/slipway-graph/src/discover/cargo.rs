@@ -17,8 +17,8 @@ const MANIFEST: &str = "Cargo.toml";
 
 const DEP_TABLES: [(&str, DepKind); 5] = [
     ("dependencies", DepKind::Normal),
-    ("dev-dependencies", DepKind::Dev),
-    ("dev_dependencies", DepKind::Dev),
+    ("dev-dependencies", DepKind::Test),
+    ("dev_dependencies", DepKind::Test),
     ("build-dependencies", DepKind::Build),
     ("build_dependencies", DepKind::Build),
 ];
@@ -47,13 +47,23 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         return Ok(true);
     }
 
-    let parsed = read_manifests(root, &dirs, MANIFEST, |rel, text| {
+    let mut parsed = read_manifests(root, &dirs, MANIFEST, |rel, text| {
         if rel == MANIFEST {
             Ok(root_manifest.clone())
         } else {
             parse(root, rel, text)
         }
     })?;
+    let workspace_deps = workspace
+        .and_then(|w| w.get("dependencies"))
+        .and_then(Value::as_table);
+    if workspace.is_some() {
+        let excludes = match workspace {
+            Some(w) => string_array(root, MANIFEST, w, "workspace.exclude", "exclude")?,
+            None => Vec::new(),
+        };
+        implicit_members(root, &excludes, workspace_deps, &mut dirs, &mut parsed)?;
+    }
     let mut manifests = Vec::with_capacity(dirs.len());
     let mut by_dir: HashMap<String, PackageId> = HashMap::with_capacity(dirs.len());
     for (dir, manifest) in dirs.into_iter().zip(parsed) {
@@ -70,9 +80,6 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         manifests.push((id, dir, manifest));
     }
 
-    let workspace_deps = workspace
-        .and_then(|w| w.get("dependencies"))
-        .and_then(Value::as_table);
     for (id, dir, manifest) in &manifests {
         for (key, spec, kind) in dependency_entries(manifest) {
             match resolve(builder, &by_dir, dir, key, spec, workspace_deps) {
@@ -88,6 +95,66 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         }
     }
     Ok(true)
+}
+
+/// Most members Cargo's own rule may add to a workspace.
+const MAX_IMPLICIT: usize = 20_000;
+
+/// Adds the members Cargo adds on its own: every path dependency of a
+/// member that lies inside the workspace root, is not `exclude`d and has a
+/// manifest, recursively (a crate's `macros/` sub-crate is a member with
+/// its own name, as `cargo metadata` lists it).
+fn implicit_members(
+    root: &Path,
+    excludes: &[String],
+    workspace_deps: Option<&Table>,
+    dirs: &mut Vec<String>,
+    parsed: &mut Vec<Option<Table>>,
+) -> Result<(), GraphError> {
+    let excluded_dirs: Vec<String> = excludes.iter().filter_map(|e| join(".", e)).collect();
+    let is_excluded = |dir: &str| {
+        excluded_dirs
+            .iter()
+            .any(|ex| dir == ex || dir.starts_with(&format!("{ex}/")))
+    };
+    let mut next = 0;
+    let mut added = 0usize;
+    while next < dirs.len() {
+        let found: Vec<String> = match &parsed[next] {
+            Some(manifest) => dependency_entries(manifest)
+                .into_iter()
+                .filter_map(|(key, spec, _)| {
+                    path_dependency(&dirs[next], key, spec, workspace_deps)
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        next += 1;
+        for dir in found {
+            if dir == "." || dir.starts_with("../") || is_excluded(&dir) || dirs.contains(&dir) {
+                continue;
+            }
+            let rel = child(&dir, MANIFEST);
+            let Some(text) = read_optional(root, &rel)? else {
+                continue;
+            };
+            let manifest = parse(root, &rel, &text)?;
+            // A crate with a workspace of its own is no member of this one.
+            if manifest.contains_key("workspace") || !manifest.contains_key("package") {
+                continue;
+            }
+            added += 1;
+            if added > MAX_IMPLICIT {
+                return Err(GraphError::manifest(
+                    root.join(MANIFEST),
+                    format!("more than {MAX_IMPLICIT} path dependencies become members"),
+                ));
+            }
+            dirs.push(dir);
+            parsed.push(Some(manifest));
+        }
+    }
+    Ok(())
 }
 
 /// The member directories of a `[workspace]`: literal members checked to
