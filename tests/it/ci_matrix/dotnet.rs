@@ -270,3 +270,84 @@ fn entity_bombs_end_at_once_with_exit_3_naming_the_file() {
         );
     }
 }
+
+/// The shape of large .NET repositories: references built from a property
+/// the root `Directory.Build.props` sets to `$(MSBuildThisFileDirectory)`,
+/// a nested `Directory.Build.props` importing it with `GetPathOfFileAbove`,
+/// a property from an imported `eng/` file, a wildcard include, and one
+/// reference through a property nothing defines (assumed, and said so).
+fn source_root_solution() -> Repo {
+    let files: Vec<(String, String)> = vec![
+        (
+            "Directory.Build.props".into(),
+            "<Project>\n  <PropertyGroup>\n    <SourceRoot>$(MSBuildThisFileDirectory)</SourceRoot>\n  </PropertyGroup>\n  <Import Project=\"$(SourceRoot)eng\\Paths.props\" />\n</Project>\n".into(),
+        ),
+        (
+            "eng/Paths.props".into(),
+            "<Project>\n  <PropertyGroup><LibsDir>$(SourceRoot)src\\libs\\</LibsDir></PropertyGroup>\n</Project>\n".into(),
+        ),
+        (
+            "src/Directory.Build.props".into(),
+            "<Project>\n  <Import Project=\"$([MSBuild]::GetPathOfFileAbove('Directory.Build.props', '$(MSBuildThisFileDirectory)../'))\" />\n  <PropertyGroup Condition=\"'$(Configuration)' == 'Debug'\"><Flavour>Debug</Flavour></PropertyGroup>\n</Project>\n".into(),
+        ),
+        ("src/libs/Core/Core.csproj".into(), csproj("")),
+        ("src/libs/Core/Clock.cs".into(), "class Clock {}\n".into()),
+        (
+            "src/libs/Io/Io.csproj".into(),
+            csproj("    <ProjectReference Include=\"$(LibsDir)Core\\Core.csproj\" />\n"),
+        ),
+        ("src/plugins/A/A.csproj".into(), csproj("")),
+        ("src/plugins/B/B.csproj".into(), csproj("")),
+        ("src/plugins/B/B.cs".into(), "class B {}\n".into()),
+        (
+            "src/App/App.csproj".into(),
+            csproj("    <ProjectReference Include=\"$(SourceRoot)src\\libs\\Io\\Io.csproj\" />\n    <ProjectReference Include=\"..\\plugins\\*\\*.csproj\" />\n"),
+        ),
+        (
+            "src/Tool/Tool.csproj".into(),
+            csproj("    <ProjectReference Include=\"$(GeneratorRoot)Gen.csproj\" />\n"),
+        ),
+        (
+            "src/Leaf/Leaf.csproj".into(),
+            csproj("    <ProjectReference Include=\"$(SourceRoot)src\\libs\\Core\\Core.csproj\" />\n"),
+        ),
+        ("README.md".into(), "# big\n".into()),
+    ];
+    Repo::with_owned_files(&files)
+}
+
+#[test]
+fn references_through_properties_imports_and_wildcards_are_evaluated() {
+    let repo = source_root_solution();
+    let got = affected_by(
+        &repo,
+        &[("src/libs/Core/Clock.cs", Some("class Clock { }\n"))],
+    );
+    insta::assert_snapshot!(got, @r"
+    App (dotnet) src/App: App <- Io <- Core <- src/libs/Core/Clock.cs
+    Core (dotnet) src/libs/Core: Core <- src/libs/Core/Clock.cs
+    Io (dotnet) src/libs/Io: Io <- Core <- src/libs/Core/Clock.cs
+    Leaf (dotnet) src/Leaf: Leaf <- Core <- src/libs/Core/Clock.cs
+    Tool (dotnet) src/Tool: Tool <- Core <- src/libs/Core/Clock.cs
+    ");
+    let why = explain(&repo, "Tool");
+    assert!(
+        why.contains("assumed: the ProjectReference \"$(GeneratorRoot)Gen.csproj\" in src/Tool/Tool.csproj uses $(GeneratorRoot), which no imported file defines, so src/Tool/Tool.csproj is taken to depend on every .NET project"),
+        "{why}"
+    );
+    // The wildcard reaches both plugins, and nothing but Tool assumes.
+    let got = affected_by(&repo, &[("src/plugins/B/B.cs", Some("class B { }\n"))]);
+    insta::assert_snapshot!(got, @r"
+    App (dotnet) src/App: App <- B <- src/plugins/B/B.cs
+    B (dotnet) src/plugins/B: B <- src/plugins/B/B.cs
+    Tool (dotnet) src/Tool: Tool <- B <- src/plugins/B/B.cs
+    ");
+    let report = repo
+        .ci_matrix()
+        .args(["--base", "HEAD~1", "--format", "json"])
+        .success();
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let assumptions = report["assumptions"].as_array().unwrap();
+    assert_eq!(assumptions.len(), 1, "{assumptions:?}");
+    assert_eq!(assumptions[0]["package"], "Tool");
+}

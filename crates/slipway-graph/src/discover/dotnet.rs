@@ -9,8 +9,11 @@
 //! or `global.json` there. A project's name is its file name without the
 //! extension, its directory path where two share one.
 //!
-//! Edges: `<ProjectReference Include="…">`, Windows separators and
-//! `$(MSBuildThisFileDirectory)` / `$(MSBuildProjectDirectory)` read. The
+//! Edges: `<ProjectReference Include="…">` in the project and in every
+//! file `MSBuild` imports for it, with the properties its path uses
+//! evaluated in `MSBuild`'s order (`msbuild.rs`); wildcards expand over the
+//! projects found. A reference that cannot be evaluated makes the project
+//! depend on every .NET project, noted. The
 //! nearest `Directory.Build.props` and `Directory.Build.targets` above a
 //! project belong to it, as `MSBuild` imports them (and the next one up too
 //! when the nearer imports it with `GetPathOfFileAbove`). With central
@@ -21,11 +24,12 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use super::msbuild::{self, MsbuildFile};
 use super::read_optional;
 use crate::error::GraphError;
 use crate::graph::{GraphBuilder, KeyedInput, keyed_read};
 use crate::model::{DepKind, Ecosystem, PackageId};
-use crate::paths::{child, join, normalize, parent};
+use crate::paths::{child, normalize, parent};
 
 const EXTENSIONS: [&str; 3] = [".csproj", ".fsproj", ".vbproj"];
 const MARKERS: [&str; 5] = [
@@ -58,9 +62,8 @@ pub(crate) use super::maven::document;
 /// What one project file declares.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct ProjectFile {
-    /// `ProjectReference` targets, relative to the project's directory,
-    /// `/`-separated.
-    pub(crate) references: Vec<String>,
+    /// Its properties, imports and `ProjectReference`s, for evaluation.
+    pub(crate) msbuild: MsbuildFile,
     /// `PackageReference` names without a version of their own (central
     /// package management supplies it), lowercased as `NuGet` compares them.
     pub(crate) packages: Vec<String>,
@@ -74,29 +77,19 @@ pub(crate) fn parse_project(path: &Path, text: &str) -> Result<ProjectFile, Grap
             "the root element is not <Project>",
         ));
     }
-    let mut project = ProjectFile::default();
+    let mut project = ProjectFile {
+        msbuild: msbuild::parse(path, text)?,
+        packages: Vec::new(),
+    };
     for node in doc.descendants().filter(roxmltree::Node::is_element) {
         let Some(include) = node.attribute("Include") else {
             continue;
         };
-        match node.tag_name().name() {
-            "ProjectReference" => {
-                for one in include.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-                    let target = one.replace('\\', "/");
-                    let relative = ["$(MSBuildThisFileDirectory)", "$(MSBuildProjectDirectory)"]
-                        .iter()
-                        .find_map(|var| target.strip_prefix(var))
-                        .map_or(target.as_str(), |rest| rest.trim_start_matches('/'));
-                    project.references.push(relative.to_owned());
-                }
-            }
-            "PackageReference"
-                if node.attribute("Version").is_none()
-                    && node.attribute("VersionOverride").is_none() =>
-            {
-                project.packages.push(include.trim().to_ascii_lowercase());
-            }
-            _ => {}
+        if node.tag_name().name() == "PackageReference"
+            && node.attribute("Version").is_none()
+            && node.attribute("VersionOverride").is_none()
+        {
+            project.packages.push(include.trim().to_ascii_lowercase());
         }
     }
     Ok(project)
@@ -217,7 +210,8 @@ fn add_projects(
     }
     let mut ids: HashMap<&str, PackageId> = HashMap::new();
     let mut dirs_cache = Ancestors::default();
-    let mut read: Vec<(PackageId, &String, ProjectFile)> = Vec::new();
+    let mut files_cache = msbuild::Files::default();
+    let mut read: Vec<(PackageId, &String)> = Vec::new();
     for (file, project) in files.iter().zip(parsed) {
         let Some((project, own)) = project else {
             return Err(GraphError::read(
@@ -234,6 +228,16 @@ fn add_projects(
         let id = builder.add_package(&name, dir, Ecosystem::Dotnet)?;
         ids.insert(file.as_str(), id);
         for (name, text) in IMPORTED.into_iter().zip(own) {
+            if name != PACKAGES_PROPS {
+                let parsed = match &text {
+                    Some(text) => {
+                        let rel = child(dir, name);
+                        Some(msbuild::parse(&root.join(&rel), text)?)
+                    }
+                    None => None,
+                };
+                files_cache.insert(&child(dir, name), parsed);
+            }
             dirs_cache.known.insert((dir.to_owned(), name), text);
         }
         for props in ["Directory.Build.props", "Directory.Build.targets"] {
@@ -248,20 +252,84 @@ fn add_projects(
                 builder.add_read(id, keyed_read(props, &format!("package:{package}")));
             }
         }
-        read.push((id, file, project));
+        files_cache.insert(file, Some(project.msbuild));
+        read.push((id, file));
     }
-    for (id, file, project) in read {
-        for reference in &project.references {
-            match join(parent(file), reference).and_then(|t| ids.get(t.as_str()).copied()) {
-                Some(to) if to != id => builder.add_edge(id, to, DepKind::Normal),
-                Some(_) => {}
-                None => {
-                    tracing::debug!(project = %file, reference, "ProjectReference to no known project");
-                }
-            }
+    let mut all_files: Option<Vec<&str>> = None;
+    for (id, file) in read {
+        let eval = msbuild::evaluate(root, file, &mut files_cache)?;
+        for imported in &eval.imported {
+            builder.add_outside_source(id, imported);
+        }
+        for (include, source) in &eval.references {
+            add_reference(
+                root,
+                (id, file),
+                (include, source),
+                &eval,
+                &ids,
+                &mut all_files,
+                builder,
+            );
         }
     }
     Ok(())
+}
+
+/// The edges of one evaluated `ProjectReference` of `project`.
+fn add_reference<'f>(
+    root: &Path,
+    (id, file): (PackageId, &str),
+    (include, source): (&str, &str),
+    eval: &msbuild::Evaluation,
+    ids: &HashMap<&'f str, PackageId>,
+    all_files: &mut Option<Vec<&'f str>>,
+    builder: &mut GraphBuilder,
+) {
+    let values = match msbuild::expand(root, include, &eval.properties, false) {
+        Ok(values) => values,
+        Err(why) => {
+            builder.assume_all(
+                id,
+                format!(
+                    "the ProjectReference {include:?} in {source} uses {why}, so {file} is taken to depend on every .NET project"
+                ),
+            );
+            return;
+        }
+    };
+    for value in values {
+        let Some(target) = msbuild::resolve_path(parent(file), &value) else {
+            continue;
+        };
+        if target.contains(['*', '?']) {
+            let Ok(glob) = globset::GlobBuilder::new(&target)
+                .literal_separator(true)
+                .build()
+            else {
+                continue;
+            };
+            let matcher = glob.compile_matcher();
+            let all = all_files.get_or_insert_with(|| ids.keys().copied().collect());
+            for candidate in all.iter().filter(|c| matcher.is_match(c)) {
+                let to = ids[candidate];
+                if to != id {
+                    builder.add_edge(id, to, DepKind::Normal);
+                }
+            }
+            continue;
+        }
+        match ids.get(target.as_str()).copied() {
+            Some(to) if to != id => builder.add_edge(id, to, DepKind::Normal),
+            Some(_) => {}
+            None => {
+                // A project no solution lists is still built through the
+                // reference: its files are this project's.
+                tracing::debug!(project = %file, reference = %include, "ProjectReference to no known project");
+                builder.add_outside_source(id, parent(&target));
+            }
+        }
+    }
 }
 
 /// The nearest file of a name above each directory, memoized.
@@ -351,13 +419,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn project_files_read_references_and_central_packages() {
+    fn project_files_read_central_packages() {
         let p = parse_project(
             Path::new("src/App/App.csproj"),
             r#"<Project Sdk="Microsoft.NET.Sdk">
   <ItemGroup>
     <ProjectReference Include="..\Core\Core.csproj" />
-    <ProjectReference Include="$(MSBuildThisFileDirectory)..\Util\Util.fsproj;..\Io\Io.csproj" />
     <PackageReference Include="Newtonsoft.Json" />
     <PackageReference Include="Serilog" Version="3.0.0" />
     <PackageReference Include="Polly" VersionOverride="8.0.0" />
@@ -366,12 +433,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            p.references,
-            [
-                "../Core/Core.csproj",
-                "../Util/Util.fsproj",
-                "../Io/Io.csproj"
-            ]
+            p.msbuild.steps,
+            [msbuild::Step::Reference("..\\Core\\Core.csproj".into())]
         );
         assert_eq!(p.packages, ["newtonsoft.json"]);
     }

@@ -7,6 +7,7 @@ mod dirglob;
 pub(crate) mod dotnet;
 mod go;
 pub(crate) mod gradle;
+pub(crate) mod msbuild;
 mod graph_file;
 mod groovy;
 pub(crate) mod maven;
