@@ -237,14 +237,136 @@ fn a_renamed_project_is_reached_through_its_new_accessor() {
 }
 
 #[test]
-fn a_test_configuration_is_a_dev_edge() {
+fn a_test_configuration_is_a_test_only_edge() {
     let repo = build();
     affected_by(
         &repo,
         &[("core/common/src/main/kotlin/Ids.kt", Some("object Ids\n"))],
     );
+    // foryou's tests use common directly, but its build reaches common
+    // through data: that chain is the one that carries on to its users.
     let why = explain(&repo, "foryou");
-    assert!(why.contains("foryou -> common (dev)"), "{why}");
+    assert!(
+        why.contains("foryou is affected: foryou <- data <- model <- common"),
+        "{why}"
+    );
+    assert!(!why.contains("rule: a test-only dependency"), "{why}");
+}
+
+/// The shape of large builds configured wholly from the root script: no
+/// script per project, `project(':x') { dependencies { … } }` blocks,
+/// `subprojects { … }`, and project names used for coverage wiring.
+#[test]
+fn a_build_configured_from_its_root_script_has_its_edges() {
+    let repo = Repo::with_files(&[
+        (
+            "settings.gradle",
+            "rootProject.name = 'big'\ninclude 'core', 'web', 'cli', 'testkit'\n",
+        ),
+        (
+            "build.gradle",
+            r#"subprojects {
+    apply plugin: 'java'
+    dependencies { testImplementation project(':testkit') }
+}
+project(':web') {
+    dependencies {
+        implementation project(':core')
+    }
+}
+project(":cli") {
+    dependencies { implementation(project(":web")) }
+}
+project(':testkit') {
+    dependencies { implementation project(':core') }
+}
+task coverage { dependsOn project(':core').tasks.named('test') }
+"#,
+        ),
+        ("core/src/main/java/Core.java", "class Core {}\n"),
+        ("testkit/src/main/java/Kit.java", "class Kit {}\n"),
+        ("web/src/main/java/Web.java", "class Web {}\n"),
+        ("cli/src/main/java/Cli.java", "class Cli {}\n"),
+    ]);
+    let got = affected_by(
+        &repo,
+        &[("core/src/main/java/Core.java", Some("class Core { }\n"))],
+    );
+    insta::assert_snapshot!(got, @r"
+    cli (gradle) cli: cli <- web <- core <- core/src/main/java/Core.java
+    core (gradle) core: core <- core/src/main/java/Core.java
+    testkit (gradle) testkit: testkit <- core <- core/src/main/java/Core.java
+    web (gradle) web: web <- core <- core/src/main/java/Core.java
+    ");
+    // The test kit reaches every project's tests, and no further: a
+    // test-only edge ends at the package.
+    let got = affected_by(
+        &repo,
+        &[("testkit/src/main/java/Kit.java", Some("class Kit { }\n"))],
+    );
+    insta::assert_snapshot!(got, @r"
+    cli (gradle) cli: cli <- testkit <- testkit/src/main/java/Kit.java
+    core (gradle) core: core <- testkit <- testkit/src/main/java/Kit.java
+    testkit (gradle) testkit: testkit <- testkit/src/main/java/Kit.java
+    web (gradle) web: web <- testkit <- testkit/src/main/java/Kit.java
+    ");
+}
+
+/// Kotlin multiplatform: a core library whose tests use an add-on that
+/// depends on the core. The test source set's edge ends at the core, so a
+/// change to the add-on does not reach the core's other users.
+#[test]
+fn a_test_source_set_dependency_ends_at_its_project() {
+    let kts = |body: &str| {
+        format!(
+            "plugins {{ kotlin(\"multiplatform\") }}\nkotlin {{\n    sourceSets {{\n{body}    }}\n}}\n"
+        )
+    };
+    let files: Vec<(String, String)> = vec![
+        (
+            "settings.gradle.kts".into(),
+            "rootProject.name = \"kmp\"\nenableFeaturePreview(\"TYPESAFE_PROJECT_ACCESSORS\")\ninclude(\":core\", \":addon\", \":app\")\n".into(),
+        ),
+        (
+            "core/build.gradle.kts".into(),
+            kts("        val jvmTest by getting {\n            dependencies { implementation(projects.addon) }\n        }\n"),
+        ),
+        (
+            "addon/build.gradle.kts".into(),
+            kts("        commonMain.dependencies { api(projects.core) }\n"),
+        ),
+        (
+            "app/build.gradle.kts".into(),
+            kts("        commonMain.dependencies { implementation(projects.core) }\n"),
+        ),
+        ("addon/src/commonMain/kotlin/Addon.kt".into(), "object Addon\n".into()),
+    ];
+    let repo = Repo::with_owned_files(&files);
+    let got = affected_by(
+        &repo,
+        &[(
+            "addon/src/commonMain/kotlin/Addon.kt",
+            Some("object Addon {}\n"),
+        )],
+    );
+    insta::assert_snapshot!(got, @r"
+    addon (gradle) addon: addon <- addon/src/commonMain/kotlin/Addon.kt
+    core (gradle) core: core <- addon <- addon/src/commonMain/kotlin/Addon.kt
+    ");
+    let report = repo
+        .ci_matrix()
+        .args(["--base", "HEAD~1", "--format", "json"])
+        .success();
+    assert!(
+        report.contains("\"cycles\": []"),
+        "a test-only edge makes no cycle: {report}"
+    );
+    let why = explain(&repo, "core");
+    assert!(why.contains("core -> addon (test-only)"), "{why}");
+    assert!(
+        why.contains("rule: a test-only dependency reaches core's tests"),
+        "{why}"
+    );
 }
 
 #[test]
@@ -253,11 +375,11 @@ fn a_catalog_version_bump_affects_only_the_users_of_its_libraries() {
     let bumped = CATALOG.replace("coroutines = \"1.9.0\"", "coroutines = \"1.10.1\"");
     let got = affected_by(&repo, &[("gradle/libs.versions.toml", Some(&bumped))]);
     insta::assert_snapshot!(got, @r"
-    app (gradle) app: app <- foryou <- common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
-    benchmarks (gradle) benchmarks: benchmarks <- app <- foryou <- common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
+    app (gradle) app: app <- foryou <- data <- model <- common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
+    benchmarks (gradle) benchmarks: benchmarks <- app <- foryou <- data <- model <- common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
     common (gradle) core/common: common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
     data (gradle) core/data: data <- model <- common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
-    foryou (gradle) feature/foryou: foryou <- common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
+    foryou (gradle) feature/foryou: foryou <- data <- model <- common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
     lint (gradle) tools/lint-rules: lint <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
     model (gradle) core/model: model <- common <- gradle/libs.versions.toml (library kotlinx.coroutines.core changed)
     ");

@@ -30,9 +30,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use super::gradle_blocks::{Blocks, Target};
 use super::groovy::{
-    chain_at, closing, identifier_before, skip_space, statement_end, string_at, strings_in,
-    strip_comments, words,
+    chain_at, closing, skip_space, statement_end, string_at, strings_in, strip_comments, words,
 };
 use super::read_optional;
 use crate::error::GraphError;
@@ -254,13 +254,25 @@ fn catalog_name(before: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_owned())
 }
 
+/// One project dependency a build script declares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProjectRef {
+    /// `:core:data` for `project(":core:data")`, `core.data` for the
+    /// accessor `projects.core.data`.
+    pub(crate) name: String,
+    /// Used only by tests.
+    pub(crate) test: bool,
+    /// The projects whose dependency it is.
+    pub(crate) target: Target,
+}
+
 /// What one build script names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Script {
-    /// `project(":x")`: the path, and whether the configuration is a test one.
-    pub(crate) projects: Vec<(String, bool)>,
-    /// `projects.a.b`: the accessor chain after `projects.`.
-    pub(crate) accessors: Vec<(String, bool)>,
+    /// `project(":x")` dependencies.
+    pub(crate) projects: Vec<ProjectRef>,
+    /// `projects.a.b` dependencies: the accessor chain after `projects.`.
+    pub(crate) accessors: Vec<ProjectRef>,
     /// `libs.a.b` for each catalog accessor: `(accessor, chain)`.
     pub(crate) catalog_uses: Vec<(String, String)>,
     /// `apply(from = "…")` scripts.
@@ -272,31 +284,35 @@ pub(crate) struct Script {
 pub(crate) fn parse_script(text: &str, catalogs: &[&str]) -> Script {
     let text = strip_comments(text);
     let mut script = Script::default();
-    let test_config = |at: usize| {
-        let mut i = at;
-        // `implementation(project(…))`, `testImplementation project(…)`,
-        // `add("testImplementation", project(…))`.
-        let name = identifier_before(&text, i);
-        if name.is_empty() {
-            i = text[..at].rfind('(').unwrap_or(0);
-            return text[i.saturating_sub(40)..at]
-                .to_ascii_lowercase()
-                .contains("test");
+    let blocks = Blocks::new(&text);
+    // Only dependency declarations are edges: a project named for
+    // coverage, publication or task wiring is not one.
+    let reference = |name: String, at: usize| {
+        let place = blocks.place(at);
+        if !place.dependency {
+            tracing::trace!(reference = %name, "a project named outside any dependency declaration");
         }
-        name.to_ascii_lowercase().contains("test")
+        place.dependency.then_some(ProjectRef {
+            name,
+            test: place.test,
+            target: place.target,
+        })
     };
     for at in words(&text, "project") {
         if let Some((path, _)) = call_arg(&text, at + "project".len())
             && let Some(path) = project_path(path)
+            && let Some(found) = reference(path, at)
         {
-            script.projects.push((path, test_config(at)));
+            script.projects.push(found);
         }
     }
     for at in words(&text, "projects") {
         if text.as_bytes().get(at + "projects".len()) == Some(&b'.') {
             let chain = chain_at(&text, at + "projects.".len());
-            if !chain.is_empty() {
-                script.accessors.push((chain.to_owned(), test_config(at)));
+            if !chain.is_empty()
+                && let Some(found) = reference(chain.to_owned(), at)
+            {
+                script.accessors.push(found);
             }
         }
     }
@@ -380,6 +396,10 @@ struct Build {
     /// Project path → project index (renamed paths too).
     paths: HashMap<String, usize>,
     catalogs: Vec<(String, String)>,
+    /// The root project's script when the root is no package: its
+    /// `project(':x') { … }`, `subprojects { … }` blocks still configure
+    /// the other projects.
+    root_script: Option<(String, Script)>,
 }
 
 pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, GraphError> {
@@ -490,6 +510,7 @@ fn read_build(
         accessors: HashMap::new(),
         paths: HashMap::new(),
         catalogs,
+        root_script: None,
     };
     read_projects(root, index, &settings, &mut build, projects, builder)?;
     Ok((build, nested))
@@ -571,6 +592,7 @@ fn read_projects(
                     why("the root build script configures every project"),
                     eco,
                 );
+                build.root_script = script;
             }
             continue;
         }
@@ -624,6 +646,75 @@ fn project_name(root: &Path, dir: &str, settings: &Settings, path: &str) -> Stri
             dir.rsplit('/').next().unwrap_or(dir).to_owned()
         }
     })
+}
+
+/// The edges one build script declares: each project reference goes to
+/// the projects its block configures (`owner`, the script's own project,
+/// `None` for a root that is no package).
+fn add_script_edges(
+    projects: &[Project],
+    ids: &[PackageId],
+    build: &Build,
+    owner: Option<usize>,
+    script_path: &str,
+    script: &Script,
+    builder: &mut GraphBuilder,
+) {
+    let owner_path = owner.map_or(":", |i| projects[i].path.as_str());
+    let below = |i: usize| {
+        let path = projects[i].path.as_str();
+        path != owner_path && (owner_path == ":" || path.starts_with(&format!("{owner_path}:")))
+    };
+    let same_build = |i: usize| build.paths.values().any(|&j| j == i);
+    let from_of = |target: &Target| -> Vec<usize> {
+        match target {
+            Target::Own => owner.into_iter().collect(),
+            Target::Project(path) => build.paths.get(path).copied().into_iter().collect(),
+            Target::Listed(paths) => paths
+                .iter()
+                .filter_map(|p| build.paths.get(p).copied())
+                .collect(),
+            Target::Subprojects => (0..projects.len())
+                .filter(|&i| same_build(i) && below(i))
+                .collect(),
+            Target::All => (0..projects.len())
+                .filter(|&i| same_build(i) && below(i))
+                .chain(owner)
+                .collect(),
+        }
+    };
+    let kind = |test: bool| if test { DepKind::Test } else { DepKind::Normal };
+    for reference in &script.projects {
+        let Some(&to) = build.paths.get(&reference.name) else {
+            tracing::debug!(script = %script_path, project = %reference.name, "project() names no project of this build");
+            continue;
+        };
+        for from in from_of(&reference.target) {
+            if from != to {
+                builder.add_edge(ids[from], ids[to], kind(reference.test));
+            }
+        }
+    }
+    for reference in &script.accessors {
+        // The longest prefix of the chain naming a project:
+        // `projects.core.data.dependencyProject` is `:core:data`.
+        let mut candidate = reference.name.as_str();
+        let to = loop {
+            if let Some(&to) = build.accessors.get(candidate) {
+                break Some(to);
+            }
+            match candidate.rfind('.') {
+                Some(dot) => candidate = &candidate[..dot],
+                None => break None,
+            }
+        };
+        let Some(to) = to else { continue };
+        for from in from_of(&reference.target) {
+            if from != to {
+                builder.add_edge(ids[from], ids[to], kind(reference.test));
+            }
+        }
+    }
 }
 
 /// Whether the build at `dir` makes plugins: named `build-logic`, or a
@@ -695,39 +786,19 @@ fn add_graph(
     for (i, p) in projects.iter().enumerate() {
         by_name.entry(p.name.as_str()).or_default().push(i);
     }
+    // The scripts of non-package root projects configure others only.
+    for build in builds {
+        if let Some((script_path, script)) = &build.root_script {
+            add_script_edges(projects, &ids, build, None, script_path, script, builder);
+        }
+    }
     for (i, p) in projects.iter().enumerate() {
         let Some((script_path, script)) = &p.script else {
             continue;
         };
         let id = ids[i];
         let build = &builds[p.build];
-        let kind = |test: bool| if test { DepKind::Dev } else { DepKind::Normal };
-        for (path, test) in &script.projects {
-            match build.paths.get(path) {
-                Some(&to) if to != i => builder.add_edge(id, ids[to], kind(*test)),
-                Some(_) => {}
-                None => {
-                    tracing::debug!(script = %script_path, project = %path, "project() names no project of this build");
-                }
-            }
-        }
-        for (chain, test) in &script.accessors {
-            // The longest prefix of the chain naming a project:
-            // `projects.core.data.dependencyProject` is `:core:data`.
-            let mut candidate = chain.as_str();
-            loop {
-                if let Some(&to) = build.accessors.get(candidate) {
-                    if to != i {
-                        builder.add_edge(id, ids[to], kind(*test));
-                    }
-                    break;
-                }
-                match candidate.rfind('.') {
-                    Some(dot) => candidate = &candidate[..dot],
-                    None => break,
-                }
-            }
-        }
+        add_script_edges(projects, &ids, build, Some(i), script_path, script, builder);
         for (accessor, chain) in &script.catalog_uses {
             if let Some((_, path)) = build.catalogs.iter().find(|(n, _)| n == accessor) {
                 builder.add_read(id, keyed_read(path, chain));
@@ -851,9 +922,12 @@ apply(from = "$rootDir/gradle/publish.gradle.kts")
 "#,
             &["libs", "tools"],
         );
-        assert_eq!(s.projects, [(":core:data".to_owned(), false)]);
+        let refs = |r: &[ProjectRef]| -> Vec<(String, bool)> {
+            r.iter().map(|r| (r.name.clone(), r.test)).collect()
+        };
+        assert_eq!(refs(&s.projects), [(":core:data".to_owned(), false)]);
         assert_eq!(
-            s.accessors,
+            refs(&s.accessors),
             [
                 ("core.testing".to_owned(), true),
                 ("coreModel".to_owned(), false)

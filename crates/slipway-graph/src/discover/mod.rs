@@ -7,10 +7,11 @@ mod dirglob;
 pub(crate) mod dotnet;
 mod go;
 pub(crate) mod gradle;
-pub(crate) mod msbuild;
+mod gradle_blocks;
 mod graph_file;
 mod groovy;
 pub(crate) mod maven;
+pub(crate) mod msbuild;
 mod node;
 mod python;
 
