@@ -149,17 +149,66 @@ fn a_change_in_a_library_module_affects_its_dependents_of_every_scope() {
         )],
     );
     insta::assert_snapshot!(got, @r"
-    app (maven) app: app <- users <- org.acme:common <- common/src/main/java/org/acme/Strings.java
+    app (maven) app: app <- billing <- org.acme:common <- common/src/main/java/org/acme/Strings.java
     billing (maven) services/billing: billing <- org.acme:common <- common/src/main/java/org/acme/Strings.java
-    integration-tests (maven) integration-tests: integration-tests <- app <- users <- org.acme:common <- common/src/main/java/org/acme/Strings.java
+    integration-tests (maven) integration-tests: integration-tests <- app <- billing <- org.acme:common <- common/src/main/java/org/acme/Strings.java
     org.acme:common (maven) common: org.acme:common <- common/src/main/java/org/acme/Strings.java
     users (maven) services/users: users <- org.acme:common <- common/src/main/java/org/acme/Strings.java
     ");
     let why = explain(&repo, "users");
     assert!(
-        why.contains("edges: users -> org.acme:common (dev)"),
+        why.contains("edges: users -> org.acme:common (test-only)"),
         "{why}"
     );
+}
+
+/// A test-scoped module ends at the module whose tests use it, and a build
+/// plugin declared without a groupId (`org.apache.maven.plugins`) is never
+/// matched to a module of another group with the same artifactId (an
+/// integration-test stub).
+#[test]
+fn test_scope_ends_at_the_module_and_plugins_match_by_full_coordinates() {
+    let repo = build();
+    repo.write(
+        "it-stubs/compiler/pom.xml",
+        &pom(&format!(
+            "{}\n  <groupId>org.acme.it</groupId>\n  <artifactId>maven-compiler-plugin</artifactId>",
+            parent("acme-parent")
+        )),
+    );
+    let root = std::fs::read_to_string(repo.path().join("pom.xml")).unwrap();
+    repo.write(
+        "pom.xml",
+        &root.replace(
+            "<module>tools/common</module>",
+            "<module>tools/common</module><module>it-stubs/compiler</module>",
+        ),
+    );
+    let billing = std::fs::read_to_string(repo.path().join("services/billing/pom.xml")).unwrap();
+    repo.write(
+        "services/billing/pom.xml",
+        &billing.replace(
+            "</project>",
+            "  <build><plugins><plugin><artifactId>maven-compiler-plugin</artifactId></plugin></plugins></build>\n</project>",
+        ),
+    );
+    repo.commit("an integration-test stub named like a plugin");
+    let got = affected_by(
+        &repo,
+        &[("it-stubs/compiler/src/Stub.java", Some("class Stub {}\n"))],
+    );
+    assert_eq!(
+        got,
+        "maven-compiler-plugin (maven) it-stubs/compiler: maven-compiler-plugin <- it-stubs/compiler/src/Stub.java\n"
+    );
+    // users' tests use common: users is affected, its dependent app is not.
+    let got = affected_by(
+        &repo,
+        &[("services/users/src/Users.java", Some("class Users {}\n"))],
+    );
+    assert!(got.contains("app (maven) app: app <- users"), "{got}");
+    let got = affected_by(&repo, &[("tools/common/src/T.java", Some("class T {}\n"))]);
+    assert!(!got.contains("users"), "{got}");
 }
 
 #[test]

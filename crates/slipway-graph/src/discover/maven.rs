@@ -457,8 +457,10 @@ fn add_edges(
         }
     };
     for dep in &module.pom.dependencies {
+        // A test-scoped module is on the test classpath only: its change
+        // reaches this module's tests, not what this module builds.
         let kind = if dep.scope == "test" {
-            DepKind::Dev
+            DepKind::Test
         } else {
             DepKind::Normal
         };
