@@ -346,6 +346,12 @@ pub struct GraphBuilder {
     notes: Vec<Vec<String>>,
     /// Packages taken to depend on every package of their ecosystem.
     assume_all: Vec<PackageId>,
+    /// Path dependencies on directories outside the root the package was
+    /// discovered from (`../x`), resolved when the graph is built: a
+    /// package of the same ecosystem there is a dependency, anything else
+    /// is a source outside the workspace. `(from, directory, kind)`, the
+    /// directory relative to this builder's root (it may start with `..`).
+    path_links: Vec<(PackageId, String, DepKind)>,
 }
 
 impl GraphBuilder {
@@ -457,6 +463,14 @@ impl GraphBuilder {
         self.add_note(id, why);
     }
 
+    /// Records that `id` depends on whatever lies at `dir`, a directory
+    /// relative to the root of discovery that may leave it (`../shared`):
+    /// a project discovered from a neighbouring root is joined to it when
+    /// the graph is built (see [`GraphBuilder::build`]).
+    pub fn add_path_link(&mut self, id: PackageId, dir: &str, kind: DepKind) {
+        self.path_links.push((id, dir.to_owned(), kind));
+    }
+
     /// Records what discovery assumed about `id`, for `--explain`.
     pub fn add_note(&mut self, id: PackageId, note: String) {
         let notes = &mut self.notes[id.index()];
@@ -476,6 +490,11 @@ impl GraphBuilder {
     /// Declares a directory glob where the workspace keeps its packages.
     pub(crate) fn add_package_dir_glob(&mut self, glob: globset::Glob) {
         self.package_dirs.push(glob);
+    }
+
+    /// The directories of the packages added so far.
+    pub(crate) fn package_paths(&self) -> impl Iterator<Item = &str> {
+        self.packages.iter().map(|p| p.path.as_str())
     }
 
     pub(crate) fn package_count(&self) -> usize {
@@ -528,6 +547,14 @@ impl GraphBuilder {
         for id in other.assume_all {
             self.assume_all.push(ids[id.index()]);
         }
+        for (from, dir, kind) in other.path_links {
+            let moved = if prefix == "." {
+                dir
+            } else {
+                format!("{prefix}/{dir}")
+            };
+            self.path_links.push((ids[from.index()], moved, kind));
+        }
         for glob in other.package_dirs {
             if let Ok(moved) = globset::Glob::new(&under(glob.glob())) {
                 self.package_dirs.push(moved);
@@ -565,6 +592,26 @@ impl GraphBuilder {
             };
         }
 
+        let mut at_dir: FxHashMap<(&str, &'static str), PackageId> = FxHashMap::default();
+        for (i, p) in self.packages.iter().enumerate() {
+            let id = PackageId(u32::try_from(i).expect("fewer than 4 billion packages"));
+            at_dir.insert((p.path.as_str(), p.ecosystem.namespace()), id);
+        }
+        let mut outside_links = Vec::new();
+        for (from, dir, kind) in std::mem::take(&mut self.path_links) {
+            let Some(dir) = crate::paths::join(".", &dir) else {
+                tracing::debug!(dir, "a path dependency outside the repository");
+                continue;
+            };
+            let namespace = self.packages[from.index()].ecosystem.namespace();
+            match at_dir.get(&(dir.as_str(), namespace)) {
+                Some(&to) if to != from => self.edges.push((from, to, kind)),
+                Some(_) => {}
+                None => outside_links.push((dir, from)),
+            }
+        }
+        drop(at_dir);
+        self.outside.extend(outside_links);
         for &from in &self.assume_all {
             let namespace = self.packages[from.index()].ecosystem.namespace();
             for (i, to) in self.packages.iter().enumerate() {

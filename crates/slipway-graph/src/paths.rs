@@ -47,6 +47,35 @@ pub(crate) fn join(base: &str, rel: &str) -> Option<String> {
     }
 }
 
+/// As [`join`], but a path that leaves the root keeps its leading `..`
+/// (`../shared`): for path dependencies on a neighbouring root, resolved
+/// once every root is discovered.
+pub(crate) fn join_outward(base: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = if base == "." {
+        Vec::new()
+    } else {
+        base.split('/').collect()
+    };
+    for part in rel.split(['/', '\\']) {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_none_or(|p| *p == "..") {
+                    parts.push("..");
+                } else {
+                    parts.pop();
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
+}
+
 /// The parent directory of a repository-relative path.
 pub(crate) fn parent(path: &str) -> &str {
     match path.rfind('/') {
@@ -87,6 +116,13 @@ mod tests {
             normalize("./packages\\ui/x.ts").as_deref(),
             Some("packages/ui/x.ts")
         );
+    }
+
+    #[test]
+    fn join_outward_keeps_what_leaves_the_root() {
+        assert_eq!(join_outward(".", "../b"), "../b");
+        assert_eq!(join_outward("a", "../../x/y"), "../x/y");
+        assert_eq!(join_outward("a/b", "../c"), "a/c");
     }
 
     #[test]

@@ -66,7 +66,7 @@ fn a_uv_workspace_reads_members_sources_and_groups() {
     );
     let explain = super::explain(&repo, "cli");
     assert!(
-        explain.contains("edges: cli -> api (dev), api -> legacy-shim (optional)"),
+        explain.contains("edges: cli -> api (test-only), api -> legacy-shim (optional)"),
         "{explain}"
     );
     let got = affected_by(&repo, &[("packages/scratch/x.py", Some("\n"))]);
@@ -215,4 +215,100 @@ fn a_members_source_overrides_the_roots_and_overrides_are_precise() {
         got.contains("\"why\":\"root pyproject.toml [tool.ruff] changed\""),
         "{got}"
     );
+}
+
+/// Every file of a fixture directory, by its path inside it.
+fn fixture_tree(name: &str) -> Vec<(String, String)> {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("it/fixtures/lockfiles")
+        .join(name);
+    let mut out = Vec::new();
+    let mut stack = vec![base.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(&base)
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                out.push((rel, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A member whose dependencies a hatch metadata hook fills
+/// (`dynamic = ["dependencies"]`): the manifest lists none, `uv.lock`
+/// (written by uv 0.13.9) has them, and the lock is the graph. Without
+/// the lock the member is assumed to depend on every Python project.
+#[test]
+fn dynamic_dependencies_come_from_the_lock_or_are_assumed() {
+    let files = fixture_tree("uv-dynamic");
+    let mut files = files;
+    files.push((
+        "packages/core/src/core/__init__.py".to_owned(),
+        String::new(),
+    ));
+    let repo = Repo::with_owned_files(&files);
+    let got = affected_by(
+        &repo,
+        &[("packages/core/src/core/__init__.py", Some("x = 1\n"))],
+    );
+    // cli's test group uses core (test-only); cli's build reaches core
+    // through app, whose edge only the lock shows.
+    insta::assert_snapshot!(got, @r"
+    app (python) packages/app: app <- core <- packages/core/src/core/__init__.py
+    cli (python) packages/cli: cli <- app <- core <- packages/core/src/core/__init__.py
+    core (python) packages/core: core <- packages/core/src/core/__init__.py
+    ");
+    let report = repo
+        .ci_matrix()
+        .args(["--base", "HEAD~1", "--format", "json"])
+        .success();
+    assert!(report.contains("\"assumptions\": []"), "{report}");
+
+    // Without the lock: assumed, and said so.
+    repo.remove("uv.lock");
+    repo.commit("no lock");
+    let got = affected_by(
+        &repo,
+        &[("packages/cli/src/cli/__init__.py", Some("y = 1\n"))],
+    );
+    assert!(
+        got.contains("app (python) packages/app: app <- cli <- packages/cli/src/cli/__init__.py"),
+        "{got}"
+    );
+    let why = super::explain(&repo, "app");
+    assert!(
+        why.contains("assumed: packages/app/pyproject.toml declares \"dependencies\" dynamic and no uv.lock lists them, so it is taken to depend on every Python project"),
+        "{why}"
+    );
+}
+
+/// Python projects under `libs/` with no root workspace, each with its
+/// own `uv.lock` (written by uv 0.13.9), linked by editable path sources.
+#[test]
+fn projects_without_a_root_workspace_are_linked_by_their_path_sources() {
+    let mut files = fixture_tree("uv-projects");
+    files.push(("libs/base/src/base/__init__.py".to_owned(), String::new()));
+    files.push(("README.md".to_owned(), "# libs\n".to_owned()));
+    let repo = Repo::with_owned_files(&files);
+    let got = affected_by(
+        &repo,
+        &[("libs/base/src/base/__init__.py", Some("x = 1\n"))],
+    );
+    insta::assert_snapshot!(got, @r"
+    base (python) libs/base: base <- libs/base/src/base/__init__.py
+    mid (python) libs/mid: mid <- base <- libs/base/src/base/__init__.py
+    top (python) libs/top: top <- mid <- base <- libs/base/src/base/__init__.py
+    ");
+    let got = affected_by(&repo, &[("README.md", Some("# libs!\n"))]);
+    assert_eq!(got, "unowned: [\"README.md\"]\n");
 }

@@ -88,6 +88,9 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
                 None => {
                     if let Some(outside) = path_dependency(dir, key, spec, workspace_deps) {
                         builder.add_outside_source(*id, &outside);
+                    } else if let Some(path) = spec.get("path").and_then(Value::as_str) {
+                        // A crate of a neighbouring root (`../shared`).
+                        builder.add_path_link(*id, &crate::paths::join_outward(dir, path), kind);
                     }
                     builder.add_external(*id, key, &requirement(spec));
                 }

@@ -61,12 +61,111 @@ pub fn discover_with_nested(root: &Path, nested: &[String]) -> Result<PackageGra
         found.push("nested");
         builder.absorb(inner, &prefix)?;
     }
+    if found.is_empty() && nested.is_empty() {
+        found.extend(discover_projects(root, &mut builder)?);
+    }
     if found.is_empty() {
         return Err(GraphError::NothingFound {
             root: root.to_path_buf(),
         });
     }
     Ok(builder.build())
+}
+
+/// Project manifests that root a discovery of their own when the
+/// repository root holds none.
+const PROJECT_MANIFESTS: [&str; 4] = ["pyproject.toml", "go.mod", "package.json", "Cargo.toml"];
+/// Most directories the walk for projects looks through, and how deep.
+const MAX_PROJECT_WALK: usize = 200_000;
+const MAX_PROJECT_DEPTH: usize = 32;
+/// Most project roots found by the walk.
+const MAX_PROJECT_ROOTS: usize = 10_000;
+
+/// A repository of projects with no root workspace (`libs/a`, `libs/b`,
+/// each with its own `pyproject.toml` and lock): walks breadth-first for
+/// project manifests (skipping what Go's walk skips, `node_modules` and
+/// build output), discovers each outermost one as a root of its own, and
+/// joins them through their path dependencies (`../b`), which each
+/// ecosystem records as path links. Directories inside a package found
+/// earlier are that package's.
+fn discover_projects(
+    root: &Path,
+    builder: &mut GraphBuilder,
+) -> Result<Vec<&'static str>, GraphError> {
+    let mut found = Vec::new();
+    let mut claimed: Vec<String> = Vec::new();
+    let mut queue: std::collections::VecDeque<(String, usize)> =
+        std::collections::VecDeque::from([(".".to_owned(), 0)]);
+    let mut visited = 0usize;
+    let mut roots = 0usize;
+    while let Some((dir, depth)) = queue.pop_front() {
+        visited += 1;
+        if visited > MAX_PROJECT_WALK {
+            return Err(GraphError::manifest(
+                root,
+                format!("more than {MAX_PROJECT_WALK} directories to look through for projects"),
+            ));
+        }
+        let Ok(entries) = std::fs::read_dir(root.join(&dir)) else {
+            continue;
+        };
+        let mut names: Vec<(String, bool)> = entries
+            .flatten()
+            .filter_map(|e| {
+                let kind = e.file_type().ok()?;
+                Some((e.file_name().to_str()?.to_owned(), kind.is_dir()))
+            })
+            .collect();
+        names.sort_unstable();
+        let inside_claimed = claimed
+            .iter()
+            .any(|c| c == "." || dir == *c || dir.starts_with(&format!("{c}/")));
+        let is_project = names
+            .iter()
+            .any(|(n, is_dir)| !is_dir && PROJECT_MANIFESTS.contains(&n.as_str()));
+        if dir != "." && is_project && !inside_claimed {
+            roots += 1;
+            if roots > MAX_PROJECT_ROOTS {
+                return Err(GraphError::manifest(
+                    root,
+                    format!("more than {MAX_PROJECT_ROOTS} projects without a root workspace"),
+                ));
+            }
+            let mut inner = GraphBuilder::new();
+            let kinds = discover_into(&root.join(&dir), &mut inner)?;
+            if !kinds.is_empty() {
+                claimed.extend(
+                    inner
+                        .package_paths()
+                        .filter_map(|p| crate::paths::join(&dir, p)),
+                );
+                builder.absorb(inner, &dir)?;
+                for kind in kinds {
+                    if !found.contains(&kind) {
+                        found.push(kind);
+                    }
+                }
+            }
+        }
+        if depth >= MAX_PROJECT_DEPTH {
+            continue;
+        }
+        for (name, is_dir) in names {
+            let skipped = name.starts_with('.')
+                || name.starts_with('_')
+                || matches!(
+                    name.as_str(),
+                    "node_modules" | "vendor" | "testdata" | "target" | "dist" | "build" | "venv"
+                );
+            if is_dir && !skipped {
+                queue.push_back((crate::paths::child(&dir, &name), depth + 1));
+            }
+        }
+    }
+    if !found.is_empty() {
+        tracing::debug!(roots, "no root workspace: projects discovered one by one");
+    }
+    Ok(found)
 }
 
 /// Runs every ecosystem's discovery at `root`; returns those found.
@@ -208,6 +307,30 @@ pub(crate) fn read_path(path: &Path) -> Result<Option<String>, GraphError> {
         // A directory where a manifest should be reads as "no manifest".
         Err(err) if err.kind() == std::io::ErrorKind::IsADirectory => Ok(None),
         Err(err) => Err(GraphError::read(path, err)),
+    }
+}
+
+/// Reads a repository-relative lockfile, `None` when it does not exist;
+/// larger than [`crate::limits::MAX_LOCKFILE_BYTES`] is an error.
+pub(crate) fn read_lockfile(root: &Path, rel: &str) -> Result<Option<String>, GraphError> {
+    use std::io::Read as _;
+
+    let path = root.join(rel);
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(GraphError::read(&path, err)),
+    };
+    let max = crate::limits::MAX_LOCKFILE_BYTES;
+    let mut text = String::new();
+    match file.take(max + 1).read_to_string(&mut text) {
+        Ok(n) if n as u64 > max => Err(GraphError::manifest(
+            &path,
+            format!("larger than the {} MiB limit for lockfiles", max >> 20),
+        )),
+        Ok(_) => Ok(Some(text)),
+        Err(err) if err.kind() == std::io::ErrorKind::IsADirectory => Ok(None),
+        Err(err) => Err(GraphError::read(&path, err)),
     }
 }
 

@@ -108,13 +108,28 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
     for (project, &id) in projects.iter().zip(&ids) {
         let reqs = requirements(&project.manifest);
         let sources = merged_sources(&root_sources, &sources(&project.manifest));
-        let targets = Linker::new(builder, &by_dir, &project.dir, sources).targets(&reqs);
-        for (requirement, target) in reqs.iter().zip(targets) {
+        let linker = Linker::new(builder, &by_dir, &project.dir, sources);
+        let targets = linker.targets(&reqs);
+        let outward: Vec<Option<String>> = reqs.iter().map(|r| linker.outward(&r.name)).collect();
+        for ((requirement, target), outward) in reqs.iter().zip(targets).zip(outward) {
             match target {
                 Some(target) if target != id => builder.add_edge(id, target, requirement.kind),
                 Some(_) => {}
-                None => builder.add_external(id, &requirement.name, &requirement.spec),
+                None => {
+                    if let Some(dir) = outward {
+                        builder.add_path_link(id, &dir, requirement.kind);
+                    }
+                    builder.add_external(id, &requirement.name, &requirement.spec);
+                }
             }
+        }
+    }
+    // The lock is what `uv sync` installs: its member graph is the graph
+    // (a hook may fill `dynamic` dependencies the manifest does not list).
+    let locked = lock_edges(root, builder, &by_dir)?;
+    for (project, &id) in projects.iter().zip(&ids) {
+        if !locked.contains(&id) {
+            assume_dynamic(project, id, builder);
         }
     }
     if !root_is_project {
@@ -152,6 +167,15 @@ impl<'a> Linker<'a> {
             dir,
             sources,
         }
+    }
+
+    /// The directory a `path` source for `name` points at when it leaves
+    /// the root of discovery (`../shared`): a neighbouring root's project.
+    fn outward(&self, name: &str) -> Option<String> {
+        let source = self.sources.get(name)?;
+        let path = source.get("path").and_then(Value::as_str)?;
+        let dir = crate::paths::join_outward(self.dir, path);
+        dir.starts_with("..").then_some(dir)
     }
 
     fn targets(&self, requirements: &[Requirement]) -> Vec<Option<PackageId>> {
@@ -204,25 +228,25 @@ fn requirements(manifest: &Table) -> Vec<Requirement> {
     if let Some(groups) = manifest.get("dependency-groups").and_then(Value::as_table) {
         for group in groups.keys() {
             for spec in group_requirements(groups, group, 0) {
-                push(&spec, DepKind::Dev);
+                push(&spec, DepKind::Test);
             }
         }
     }
     if let Some(uv) = table(manifest, &["tool", "uv"]) {
         for spec in strings(uv.get("dev-dependencies")) {
-            push(&spec, DepKind::Dev);
+            push(&spec, DepKind::Test);
         }
     }
     if let Some(poetry) = table(manifest, &["tool", "poetry"]) {
         let mut tables = vec![
             (poetry.get("dependencies"), DepKind::Normal),
-            (poetry.get("dev-dependencies"), DepKind::Dev),
+            (poetry.get("dev-dependencies"), DepKind::Test),
         ];
         if let Some(groups) = poetry.get("group").and_then(Value::as_table) {
             tables.extend(
                 groups
                     .values()
-                    .map(|g| (g.get("dependencies"), DepKind::Dev)),
+                    .map(|g| (g.get("dependencies"), DepKind::Test)),
             );
         }
         for (deps, kind) in tables {
@@ -310,6 +334,120 @@ fn merged_sources(
     let mut merged = root.clone();
     merged.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
     merged
+}
+
+/// A project whose `dynamic` dependencies no lock lists is taken to
+/// depend on every Python project: a build hook fills them.
+fn assume_dynamic(project: &Project, id: PackageId, builder: &mut GraphBuilder) {
+    let dynamic = project
+        .manifest
+        .get("project")
+        .and_then(|p| p.get("dynamic"))
+        .map(|d| strings(Some(d)))
+        .unwrap_or_default();
+    let hidden: Vec<String> = dynamic
+        .iter()
+        .filter(|d| matches!(d.as_str(), "dependencies" | "optional-dependencies"))
+        .map(|d| format!("{d:?}"))
+        .collect();
+    if !hidden.is_empty() {
+        builder.assume_all(
+            id,
+            format!(
+                "{} declares {} dynamic and no uv.lock lists them, so it is taken to depend on every Python project",
+                child(&project.dir, MANIFEST),
+                hidden.join(" and ")
+            ),
+        );
+    }
+}
+
+/// The lock's name for a workspace lock at the root of discovery.
+const LOCK: &str = "uv.lock";
+
+/// Edges from the root `uv.lock`: each entry whose local source is a
+/// project of the graph depends on the projects its `dependencies` (normal),
+/// `optional-dependencies` (optional) and `dev-dependencies` (test-only)
+/// name. A local source outside the root (`../x`, projects linked across
+/// roots) becomes a path link. Returns the projects the lock lists.
+fn lock_edges(
+    root: &Path,
+    builder: &mut GraphBuilder,
+    by_dir: &HashMap<String, PackageId>,
+) -> Result<std::collections::HashSet<PackageId>, GraphError> {
+    let mut locked = std::collections::HashSet::new();
+    let Some(text) = super::read_lockfile(root, LOCK)? else {
+        return Ok(locked);
+    };
+    let lock: Table = parse(root, LOCK, &text)?;
+    let entries: Vec<&Table> = lock
+        .get("package")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_table)
+        .collect();
+    // Each local entry's directory, by normalised name.
+    let mut local: HashMap<String, String> = HashMap::new();
+    for entry in &entries {
+        let name = entry.get("name").and_then(Value::as_str).unwrap_or("");
+        if let Some(dir) = local_source(entry) {
+            local.insert(normalize_name(name), dir);
+        }
+    }
+    for entry in &entries {
+        let name = entry.get("name").and_then(Value::as_str).unwrap_or("");
+        let Some(id) = local
+            .get(&normalize_name(name))
+            .and_then(|dir| by_dir.get(dir))
+            .copied()
+        else {
+            continue;
+        };
+        locked.insert(id);
+        let plain = entry
+            .get("dependencies")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|d| (d, DepKind::Normal));
+        let grouped = [
+            ("optional-dependencies", DepKind::Optional),
+            ("dev-dependencies", DepKind::Test),
+        ]
+        .into_iter()
+        .filter_map(|(k, kind)| Some((entry.get(k)?.as_table()?, kind)))
+        .flat_map(|(t, kind)| {
+            t.values()
+                .filter_map(Value::as_array)
+                .flatten()
+                .map(move |d| (d, kind))
+        });
+        for (dep, kind) in plain.chain(grouped) {
+            let Some(dep_name) = dep.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(dir) = local.get(&normalize_name(dep_name)) else {
+                continue;
+            };
+            match by_dir.get(dir) {
+                Some(&to) if to != id => builder.add_edge(id, to, kind),
+                None if dir.starts_with("..") => builder.add_path_link(id, dir, kind),
+                _ => {}
+            }
+        }
+    }
+    Ok(locked)
+}
+
+/// The directory of a lock entry's local source (`editable`, `virtual`,
+/// `directory`), relative to the lock; it may leave the root.
+fn local_source(entry: &Table) -> Option<String> {
+    let source = entry.get("source")?.as_table()?;
+    ["editable", "virtual", "directory"]
+        .iter()
+        .find_map(|k| source.get(*k).and_then(Value::as_str))
+        .map(|p| crate::paths::join_outward(".", p))
 }
 
 /// The directories a project's path sources point at.
