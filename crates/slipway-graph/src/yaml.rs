@@ -39,9 +39,21 @@ impl std::fmt::Display for YamlError {
     }
 }
 
+/// Most documents one stream may hold.
+pub(crate) const MAX_DOCUMENTS: usize = 16;
+
 /// The first document of `text` (`Null` when there is none).
 pub(crate) fn load(text: &str) -> Result<Yaml, YamlError> {
-    load_with(text, MAX_NODES + text.len(), MAX_DEPTH)
+    Ok(load_with(text, MAX_NODES + text.len(), MAX_DEPTH, 1)?
+        .into_iter()
+        .next()
+        .unwrap_or(Yaml::Null))
+}
+
+/// Every document of `text` (pnpm 11 writes two into one lockfile), the
+/// node budget shared among them, at most [`MAX_DOCUMENTS`].
+pub(crate) fn load_all(text: &str) -> Result<Vec<Yaml>, YamlError> {
+    load_with(text, MAX_NODES + text.len(), MAX_DEPTH, MAX_DOCUMENTS)
 }
 
 struct Frame {
@@ -53,11 +65,17 @@ struct Frame {
     key: Option<Yaml>,
 }
 
-fn load_with(text: &str, max_nodes: usize, max_depth: usize) -> Result<Yaml, YamlError> {
+fn load_with(
+    text: &str,
+    max_nodes: usize,
+    max_depth: usize,
+    max_documents: usize,
+) -> Result<Vec<Yaml>, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, (Yaml, usize)> = HashMap::new();
     let mut nodes = 0usize;
+    let mut documents: Vec<Yaml> = Vec::new();
     loop {
         let (event, mark) = parser.next_token().map_err(|err| YamlError {
             line: err.marker().line(),
@@ -70,7 +88,13 @@ fn load_with(text: &str, max_nodes: usize, max_depth: usize) -> Result<Yaml, Yam
             message,
         };
         let (node, anchor, size) = match event {
-            Event::StreamEnd | Event::DocumentEnd => return Ok(Yaml::Null),
+            Event::StreamEnd => return Ok(documents),
+            Event::DocumentEnd => {
+                // Anchors name nodes of their own document only.
+                anchors.clear();
+                continue;
+            }
+            Event::DocumentStart if documents.len() >= max_documents => return Ok(documents),
             Event::Nothing | Event::StreamStart | Event::DocumentStart => continue,
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if stack.len() >= max_depth {
@@ -118,8 +142,9 @@ fn load_with(text: &str, max_nodes: usize, max_depth: usize) -> Result<Yaml, Yam
             anchors.insert(anchor, (node.clone(), size));
         }
         let Some(parent) = stack.last_mut() else {
-            // The document's root node: the first document is all we read.
-            return Ok(node);
+            // A document's root node.
+            documents.push(node);
+            continue;
         };
         parent.size += size;
         match &mut parent.node {
@@ -224,6 +249,20 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn every_document_is_read_with_anchors_of_its_own_and_a_bounded_count() {
+        let docs = load_all("---\na: &x 1\nb: *x\n---\nc: *x\n").unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0]["b"].as_i64(), Some(1));
+        assert!(docs[1]["c"].is_badvalue(), "an anchor of another document");
+        assert_eq!(
+            load("---\na: 1\n---\nb: 2\n").unwrap()["a"].as_i64(),
+            Some(1)
+        );
+        let many = "---\nx: 1\n".repeat(MAX_DOCUMENTS + 5);
+        assert_eq!(load_all(&many).unwrap().len(), MAX_DOCUMENTS);
     }
 
     #[test]

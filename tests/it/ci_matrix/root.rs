@@ -316,3 +316,51 @@ fn the_lockfile_leaves_packages_without_external_dependencies_alone() {
         }
     }
 }
+
+fn pnpm12(name: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("it/fixtures/lockfiles/pnpm12");
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+/// pnpm 11 and later write `pnpm-lock.yaml` as two YAML documents: the
+/// config dependencies first, then the lock (the fixture was written by
+/// pnpm 12.26.0). Only the lockfile changes here, so the answer comes
+/// from reading the right document: the lock's root importer for the
+/// root's tooling, the first document for a config dependency.
+#[test]
+fn a_two_document_pnpm_lock_reads_the_locks_root_and_its_config_dependencies() {
+    let repo = Repo::new();
+    for file in [
+        "package.json",
+        "pnpm-workspace.yaml",
+        "packages/ui/package.json",
+        "packages/web/package.json",
+    ] {
+        repo.write(file, &pnpm12(file));
+    }
+    repo.write("pnpm-lock.yaml", &pnpm12("base.pnpm-lock.yaml"));
+    repo.commit("base");
+    for (head, detail) in [
+        ("head-root.pnpm-lock.yaml", "is-odd 3.0.0 -> 3.0.1"),
+        // is-odd resolves is-number 6.0.0 in the lock as well.
+        (
+            "head-config.pnpm-lock.yaml",
+            "is-number 6.0.0/7.0.0 -> 6.0.0",
+        ),
+    ] {
+        repo.write("pnpm-lock.yaml", &pnpm12(head));
+        repo.commit(head);
+        let json = report(&repo, &[]);
+        let names: Vec<&str> = json["affected"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["package"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["ui", "web"], "{head}: {json}");
+        let changes = json["root_changes"].to_string();
+        assert!(changes.contains(detail), "{head}: {changes}");
+        repo.write("pnpm-lock.yaml", &pnpm12("base.pnpm-lock.yaml"));
+        repo.commit("back to base");
+    }
+}

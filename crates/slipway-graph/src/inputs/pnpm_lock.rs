@@ -33,7 +33,56 @@ pub(super) fn compare(
 }
 
 pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, String> {
-    let doc = crate::yaml::load(text).map_err(|err| err.to_string())?;
+    let mut docs = crate::yaml::load_all(text).map_err(|err| err.to_string())?;
+    // pnpm 11 writes the config and package-manager dependencies as a
+    // document of their own before the lock: the lock is the last document
+    // with importers or packages; the others are the root's tooling.
+    let lock_at = docs
+        .iter()
+        .rposition(|d| d["importers"].as_hash().is_some() || d["packages"].as_hash().is_some())
+        .unwrap_or(0);
+    let config: Vec<Yaml> = docs
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != lock_at)
+        .map(|(_, d)| d.clone())
+        .collect();
+    let doc = if docs.is_empty() {
+        Yaml::Null
+    } else {
+        docs.swap_remove(lock_at)
+    };
+    let mut lock = parse_lock(graph, &doc, &DEP_SECTIONS);
+    // The config documents' entries join under a prefix of their own; the
+    // root's tooling depends on what their root importer lists.
+    for (i, config_doc) in config.iter().enumerate() {
+        let parsed = parse_lock(graph, config_doc, &CONFIG_SECTIONS);
+        let prefix = |key: &str| format!("config{i}:{key}");
+        let mut root_children = Vec::new();
+        for (key, mut node) in parsed.nodes {
+            node.children = node.children.iter().map(|c| prefix(c)).collect();
+            if key == "importer:." {
+                root_children.extend(node.children);
+            } else if !key.starts_with("importer:") {
+                lock.nodes.insert(prefix(&key), node);
+            }
+        }
+        let root = lock
+            .nodes
+            .entry("importer:.".to_owned())
+            .or_insert_with(|| Node::workspace(".", Vec::new(), Member::Root));
+        root.children.extend(root_children);
+        root.children.sort();
+        root.children.dedup();
+    }
+    Ok(lock)
+}
+
+/// What the root importer of a config document lists (pnpm 11+).
+const CONFIG_SECTIONS: [&str; 2] = ["configDependencies", "packageManagerDependencies"];
+
+/// One lock document; importers' dependencies from `sections`.
+fn parse_lock(graph: &PackageGraph, doc: &Yaml, sections: &[&str]) -> LockGraph {
     let resolved = if doc["snapshots"].as_hash().is_some() {
         &doc["snapshots"]
     } else {
@@ -70,15 +119,15 @@ pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, Strin
         entries(&doc["importers"]).collect()
     } else {
         // A lockfile of a single package keeps its dependencies at the top.
-        vec![(".", &doc)]
+        vec![(".", doc)]
     };
     for (path, importer) in importers {
         let Some(member) = Member::at(graph, path, Ecosystem::Pnpm) else {
             continue;
         };
         let mut children = Vec::new();
-        for section in DEP_SECTIONS {
-            for (dep, spec) in entries(&importer[section]) {
+        for section in sections {
+            for (dep, spec) in entries(&importer[*section]) {
                 // v6+: `{specifier, version}`; v5: the version itself.
                 let version = match spec {
                     Yaml::Hash(_) => scalar(&spec["version"]),
@@ -95,7 +144,7 @@ pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, Strin
             Node::workspace(path, children, member),
         );
     }
-    Ok(LockGraph { nodes })
+    LockGraph { nodes }
 }
 
 /// The entry a `name: version` dependency points at, whichever key style
