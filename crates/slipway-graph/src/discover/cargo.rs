@@ -80,9 +80,12 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         manifests.push((id, dir, manifest));
     }
 
+    let patched = patched_names(&root_manifest, &by_dir);
     for (id, dir, manifest) in &manifests {
         for (key, spec, kind) in dependency_entries(manifest) {
-            match resolve(builder, &by_dir, dir, key, spec, workspace_deps) {
+            match resolve(&by_dir, dir, key, spec, workspace_deps)
+                .or_else(|| patched_member(builder, &patched, key, spec, workspace_deps))
+            {
                 Some(target) if target != *id => builder.add_edge(*id, target, kind),
                 Some(_) => {}
                 None => {
@@ -273,10 +276,63 @@ fn path_dependency(
     join(member_dir, spec.get("path")?.as_str()?)
 }
 
+/// The names a root `[patch.<registry>]` table points at members by path.
+fn patched_names(
+    root_manifest: &Table,
+    by_dir: &HashMap<String, PackageId>,
+) -> std::collections::HashSet<String> {
+    let mut names = std::collections::HashSet::new();
+    for registry in root_manifest
+        .get("patch")
+        .and_then(Value::as_table)
+        .into_iter()
+        .flat_map(Table::values)
+        .filter_map(Value::as_table)
+    {
+        for (name, spec) in registry {
+            let Some(path) = spec.get("path").and_then(Value::as_str) else {
+                continue;
+            };
+            if join(".", path).is_some_and(|dir| by_dir.contains_key(&dir)) {
+                let name = spec.get("package").and_then(Value::as_str).unwrap_or(name);
+                names.insert(name.to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// A registry or git dependency that a root `[patch]` replaces with a
+/// member.
+fn patched_member(
+    builder: &GraphBuilder,
+    patched: &std::collections::HashSet<String>,
+    key: &str,
+    spec: &Value,
+    workspace_deps: Option<&Table>,
+) -> Option<PackageId> {
+    if patched.is_empty() {
+        return None;
+    }
+    let inherited = spec
+        .get("workspace")
+        .and_then(Value::as_bool)
+        .filter(|w| *w)
+        .and_then(|_| workspace_deps?.get(key));
+    let name = spec
+        .get("package")
+        .or_else(|| inherited.and_then(|i| i.get("package")))
+        .and_then(Value::as_str)
+        .unwrap_or(key);
+    patched
+        .contains(name)
+        .then(|| builder.lookup(Ecosystem::Cargo, name))
+        .flatten()
+}
+
 /// The member a dependency entry points at, if any. Registry and git
 /// dependencies point at none.
 fn resolve(
-    builder: &GraphBuilder,
     by_dir: &HashMap<String, PackageId>,
     member_dir: &str,
     key: &str,
@@ -286,15 +342,10 @@ fn resolve(
     let spec = spec.as_table()?;
     if spec.get("workspace").and_then(Value::as_bool) == Some(true) {
         let inherited = workspace_deps?.get(key)?;
-        if let Some(path) = inherited.get("path").and_then(Value::as_str) {
-            return by_dir.get(&join(".", path)?).copied();
-        }
-        let name = inherited
-            .get("package")
-            .or_else(|| spec.get("package"))
-            .and_then(Value::as_str)
-            .unwrap_or(key);
-        return builder.lookup(Ecosystem::Cargo, name);
+        let path = inherited.get("path").and_then(Value::as_str)?;
+        // A registry or git dependency is the published crate, even when
+        // a member has its name (unless a `[patch]` says otherwise).
+        return by_dir.get(&join(".", path)?).copied();
     }
     let path = spec.get("path").and_then(Value::as_str)?;
     let target = join(member_dir, path)?;

@@ -180,12 +180,24 @@ pub(crate) fn evaluate(
     let mut eval = Evaluation::default();
     let name = project.rsplit('/').next().unwrap_or(project);
     let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
+    let extension = name.rsplit_once('.').map_or("", |(_, e)| e);
+    let extension = &format!(".{extension}");
     let builtins = [
         ("msbuildprojectdirectory", dir_value(dir, false)),
         ("msbuildprojectname", stem.to_owned()),
         ("msbuildprojectfile", name.to_owned()),
         ("msbuildprojectfullpath", format!("{ROOT}{project}")),
         ("solutiondir", ROOT.to_owned()),
+        ("msbuildprojectextension", extension.to_owned()),
+        // What the .NET SDK's own props define before the chain is read.
+        (
+            "_directorybuildpropsfile",
+            "Directory.Build.props".to_owned(),
+        ),
+        (
+            "_directorybuildtargetsfile",
+            "Directory.Build.targets".to_owned(),
+        ),
     ];
     for (key, value) in builtins {
         eval.properties.set(key, vec![value], false);
@@ -513,7 +525,9 @@ fn property_value(
     };
     match (class.as_str(), function.as_str()) {
         ("msbuild", "normalizedirectory" | "ensuretrailingslash") => Ok(combine(true)),
-        ("msbuild", "normalizepath") | ("system.io.path", "combine") => Ok(combine(false)),
+        ("msbuild", "normalizepath") | ("system.io.path", "combine" | "getfullpath") => {
+            Ok(combine(false))
+        }
         ("msbuild", "getdirectorynameoffileabove" | "getpathoffileabove") if args.len() == 2 => {
             let (start, file) = if function == "getpathoffileabove" {
                 (&args[1], &args[0])
