@@ -328,3 +328,100 @@ fn lockfile_text() -> impl Strategy<Value = String> {
             s
         })
 }
+
+/// A random acyclic graph of `n` projects (an edge from a later project to
+/// an earlier one) and the projects given an unresolvable reference.
+fn arb_projects() -> impl Strategy<Value = (usize, Vec<(usize, usize)>, Vec<usize>, usize)> {
+    (2usize..8).prop_flat_map(|n| {
+        (
+            Just(n),
+            prop::collection::vec((0..n, 0..n), 0..12)
+                .prop_map(|e| e.into_iter().filter(|(a, b)| a > b).collect()),
+            prop::collection::vec(0..n, 0..3),
+            0..n,
+        )
+    })
+}
+
+/// The projects `affected` marks when project `changed`'s file changes,
+/// for the repository `write` makes with or without the unresolvable
+/// references.
+fn affected_names(
+    write: &dyn Fn(&Path, bool),
+    unresolvable: bool,
+    changed: &str,
+) -> std::collections::BTreeSet<String> {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), unresolvable);
+    let graph = crate::discover(dir.path()).unwrap();
+    let paths = [ChangedPath {
+        path: format!("{changed}/src/file"),
+        deleted: false,
+    }];
+    let options = Options::default();
+    let result = affected(&graph, &paths, &options);
+    graph
+        .ids()
+        .filter(|&id| result.contains(id))
+        .map(|id| graph.package(id).name.clone())
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Fail safe: references a reader cannot evaluate only ever add to the
+    /// affected set (an MSBuild property nothing defines, dynamic Python
+    /// dependencies with no lock).
+    #[test]
+    fn unresolvable_references_only_add_to_the_affected_set((n, edges, odd, changed) in arb_projects()) {
+        let dotnet = |root: &Path, unresolvable: bool| {
+            std::fs::write(root.join("global.json"), "{}").unwrap();
+            for i in 0..n {
+                let mut items: Vec<String> = edges
+                    .iter()
+                    .filter(|(from, _)| *from == i)
+                    .map(|&(_, to)| format!("<ProjectReference Include=\"..\\p{to}\\P{to}.csproj\" />"))
+                    .collect();
+                if unresolvable && odd.contains(&i) {
+                    items.push("<ProjectReference Include=\"$(Nowhere)Gen.csproj\" />".to_owned());
+                }
+                let items = items.concat();
+                std::fs::create_dir_all(root.join(format!("p{i}"))).unwrap();
+                std::fs::write(
+                    root.join(format!("p{i}/P{i}.csproj")),
+                    format!("<Project><ItemGroup>{items}</ItemGroup></Project>"),
+                )
+                .unwrap();
+            }
+        };
+        let python = |root: &Path, unresolvable: bool| {
+            std::fs::write(root.join("pyproject.toml"), "[tool.uv.workspace]\nmembers = [\"p*\"]\n").unwrap();
+            for i in 0..n {
+                let mut deps: Vec<usize> = edges.iter().filter(|(from, _)| *from == i).map(|&(_, to)| to).collect();
+                deps.sort_unstable();
+                deps.dedup();
+                let list: Vec<String> = deps.iter().map(|d| format!("\"p{d}\"")).collect();
+                let sources: Vec<String> = deps.iter().map(|d| format!("p{d} = {{ workspace = true }}\n")).collect();
+                let sources = sources.concat();
+                let dynamic = if unresolvable && odd.contains(&i) { "dynamic = [\"dependencies\"]\n" } else { "" };
+                std::fs::create_dir_all(root.join(format!("p{i}"))).unwrap();
+                std::fs::write(
+                    root.join(format!("p{i}/pyproject.toml")),
+                    format!("[project]\nname = \"p{i}\"\n{dynamic}dependencies = [{}]\n\n[tool.uv.sources]\n{sources}", list.join(", ")),
+                )
+                .unwrap();
+            }
+        };
+        let changed = format!("p{changed}");
+        for write in [&dotnet as &dyn Fn(&Path, bool), &python] {
+            let without = affected_names(write, false, &changed);
+            let with = affected_names(write, true, &changed);
+            prop_assert!(with.is_superset(&without), "{:?} is no superset of {:?}", with, without);
+            for &i in &odd {
+                // A project with an unresolvable reference is reached by any change.
+                prop_assert!(with.contains(&format!("P{i}")) || with.contains(&format!("p{i}")), "{:?} lacks {}", with, i);
+            }
+        }
+    }
+}
