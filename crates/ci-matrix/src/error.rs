@@ -55,6 +55,9 @@ pub enum Error {
     /// `ci-matrix gate` found a job that did not pass.
     #[error("the gate fails: {}", failures.join("; "))]
     GateFailed { failures: Vec<String> },
+    /// `ci-matrix graph --check` found differences.
+    #[error("the package graph differs from the build tools' answers: {differences} difference(s)")]
+    GraphDiffers { differences: usize },
     /// The repository root given or found cannot be opened.
     #[error("failed to open the repository root {path}")]
     Root {
@@ -93,6 +96,7 @@ impl Error {
             | Error::Needs { .. }
             | Error::Timings { .. } => Exit::BadInput,
             Error::GateFailed { .. } => Exit::GateFailed,
+            Error::GraphDiffers { .. } => Exit::GraphDiffers,
             Error::Git(_) => Exit::Git,
             Error::Cycle { .. } => Exit::Cycle,
             Error::OutputTooLarge { .. } => Exit::OutputTooLarge,

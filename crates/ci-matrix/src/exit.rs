@@ -23,4 +23,7 @@ pub enum Exit {
     /// `ci-matrix gate`: a needed job failed, was cancelled, or was skipped
     /// though packages were affected.
     GateFailed = 7,
+    /// `ci-matrix graph --check`: the graph read from the files and a build
+    /// tool's answer differ (each difference is printed).
+    GraphDiffers = 8,
 }

@@ -13,6 +13,7 @@ mod event;
 mod exit;
 pub mod gate;
 pub mod git;
+pub mod graph_cmd;
 mod input;
 mod observe;
 mod options;
@@ -211,12 +212,18 @@ fn blob_text(blob: &git::Blob) -> Option<&str> {
 /// `--root`, else the git top level of the current directory, else the
 /// current directory; canonical.
 fn repo_root(cli: &Cli) -> Result<PathBuf, Error> {
+    root_of(cli.root.as_deref())
+}
+
+/// `root`, else the git top level of the current directory, else the
+/// current directory; canonical.
+pub(crate) fn root_of(given: Option<&Path>) -> Result<PathBuf, Error> {
     let cwd = std::env::current_dir().map_err(|source| Error::Root {
         path: ".".into(),
         source,
     })?;
-    let root = match &cli.root {
-        Some(root) => root.clone(),
+    let root = match given {
+        Some(root) => root.to_path_buf(),
         None => git::toplevel(&cwd).unwrap_or_else(|| {
             tracing::debug!("not inside a git work tree; using the current directory as the root");
             cwd.clone()

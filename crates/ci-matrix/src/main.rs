@@ -15,6 +15,18 @@ fn main() -> ExitCode {
         ci_matrix::init_logging(&cli.log);
         return slipway_cli::finish("ci-matrix", ci_matrix::gate::run(&cli));
     }
+    // `ci-matrix graph [--check]`: the graph, or its differences from the
+    // build tools'.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "graph") {
+        let cli = ci_matrix::graph_cmd::GraphCli::parse_from(
+            std::env::args_os()
+                .enumerate()
+                .filter(|(i, _)| *i != 1)
+                .map(|(_, a)| a),
+        );
+        ci_matrix::init_logging(&cli.log);
+        return slipway_cli::finish("ci-matrix", ci_matrix::graph_cmd::run(&cli));
+    }
     // `ci-matrix observe … -- CMD`: runs a build and times it.
     if std::env::args_os().nth(1).is_some_and(|a| a == "observe") {
         let cli = ci_matrix::timed::ObserveCli::parse_from(

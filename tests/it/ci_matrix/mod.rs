@@ -8,6 +8,7 @@ mod events;
 mod github;
 mod go;
 mod gradle;
+mod graph_check;
 mod graph_file;
 mod hostile;
 mod lockfiles;

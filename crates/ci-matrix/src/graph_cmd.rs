@@ -1,0 +1,686 @@
+//! `ci-matrix graph`: the package graph as ci-matrix reads it from the
+//! files, and with `--check` compared with what each ecosystem's own tool
+//! says where that tool is installed (`cargo metadata`, `pnpm ls`,
+//! `npm query`, `uv lock --check` and the lock's members). Teams run the
+//! check nightly to learn where static reading and their build disagree.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use serde::{Deserialize, Serialize};
+use slipway_cli::LogArgs;
+use slipway_graph::{DepKind, Ecosystem, PackageGraph};
+
+use crate::error::Error;
+
+/// The package graph ci-matrix reads from the repository's files, or
+/// (`--check`) its differences from what the build tools themselves say.
+///
+/// With `--check`, every ecosystem whose tool is installed is compared:
+/// Cargo with `cargo metadata --no-deps`, uv workspaces with their
+/// `uv.lock` (and `uv lock --check` when uv is installed), pnpm with
+/// `pnpm ls -r`, npm with `npm query .workspace --package-lock-only`. Each
+/// package or edge on one side only is printed; the exit code is 8 when
+/// there is any. Ecosystems whose tool is not installed are named as
+/// skipped.
+#[derive(Debug, Parser)]
+#[command(name = "ci-matrix graph", version, max_term_width = 100)]
+pub struct GraphCli {
+    /// Repository root [default: the git top level of the current directory].
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Compare with the build tools instead of printing the graph.
+    #[arg(long)]
+    pub check: bool,
+
+    /// `text` (one package a line, its dependencies after `->`) or `json`.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+    pub format: GraphFormat,
+
+    /// Longest a build tool may take, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub tool_timeout: u64,
+
+    #[command(flatten)]
+    pub log: LogArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Text,
+    Json,
+}
+
+/// Version of the `graph --format json` document.
+pub const GRAPH_VERSION: u32 = 1;
+
+/// `ci-matrix graph --format json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphDocument {
+    pub version: u32,
+    pub packages: Vec<GraphPackage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphPackage {
+    pub id: String,
+    pub name: String,
+    pub path: String,
+    pub ecosystem: Ecosystem,
+    pub dependencies: Vec<GraphEdge>,
+    /// What discovery assumed about the package.
+    pub assumed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphEdge {
+    pub package: String,
+    pub kind: DepKind,
+}
+
+/// Runs `ci-matrix graph`.
+///
+/// # Panics
+///
+/// Never: the graph document's types always serialize.
+pub fn run(cli: &GraphCli) -> Result<(), Error> {
+    let root = crate::root_of(cli.root.as_deref())?;
+    let (config, _) = crate::config::load(&root)?;
+    let graph = slipway_graph::discover_with_nested(&root, &config.nested_workspaces)?;
+    if !cli.check {
+        let text = match cli.format {
+            GraphFormat::Json => {
+                serde_json::to_string_pretty(&document(&graph))
+                    .expect("the graph always serializes")
+                    + "\n"
+            }
+            GraphFormat::Text => text(&graph),
+        };
+        return slipway_cli::write_stdout(&text).map_err(|e| Error::write("stdout", e));
+    }
+    let timeout = Duration::from_secs(cli.tool_timeout.max(1));
+    let mut out = String::new();
+    let mut differences = 0usize;
+    for check in [check_cargo, check_uv, check_pnpm, check_npm] {
+        match check(&root, &graph, timeout) {
+            Outcome::Skipped { ecosystem, why } => {
+                let _ = writeln!(out, "{ecosystem}: skipped: {why}");
+            }
+            Outcome::Compared {
+                ecosystem,
+                tool,
+                ours,
+                theirs,
+                notes,
+            } => {
+                for note in notes {
+                    differences += 1;
+                    let _ = writeln!(out, "{ecosystem}: {note}");
+                }
+                let lines = compare(&ours, &theirs, tool);
+                differences += lines.len();
+                if lines.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "{ecosystem}: {} packages and {} edges agree with {tool}",
+                        ours.packages.len(),
+                        ours.edges.len()
+                    );
+                }
+                for line in lines {
+                    let _ = writeln!(out, "{ecosystem}: {line}");
+                }
+            }
+        }
+    }
+    slipway_cli::write_stdout(&out).map_err(|e| Error::write("stdout", e))?;
+    if differences > 0 {
+        return Err(Error::GraphDiffers { differences });
+    }
+    Ok(())
+}
+
+fn document(graph: &PackageGraph) -> GraphDocument {
+    GraphDocument {
+        version: GRAPH_VERSION,
+        packages: graph
+            .ids()
+            .map(|id| {
+                let p = graph.package(id);
+                let mut dependencies: Vec<GraphEdge> = graph
+                    .dependencies(id)
+                    .map(|(to, kind)| GraphEdge {
+                        package: graph.package(to).id.clone(),
+                        kind,
+                    })
+                    .collect();
+                dependencies.sort_by(|a, b| a.package.cmp(&b.package));
+                GraphPackage {
+                    id: p.id.clone(),
+                    name: p.name.clone(),
+                    path: p.path.clone(),
+                    ecosystem: p.ecosystem,
+                    dependencies,
+                    assumed: graph.notes(id).to_vec(),
+                }
+            })
+            .collect(),
+    }
+}
+
+fn text(graph: &PackageGraph) -> String {
+    let doc = document(graph);
+    let mut out = String::new();
+    for p in &doc.packages {
+        let _ = write!(out, "{} ({}) {}", p.id, p.ecosystem, p.path);
+        if !p.dependencies.is_empty() {
+            let deps: Vec<String> = p
+                .dependencies
+                .iter()
+                .map(|d| {
+                    if d.kind == DepKind::Normal {
+                        d.package.clone()
+                    } else {
+                        format!("{} ({})", d.package, d.kind.describe())
+                    }
+                })
+                .collect();
+            let _ = write!(out, " -> {}", deps.join(", "));
+        }
+        out.push('\n');
+        for note in &p.assumed {
+            let _ = writeln!(out, "  assumed: {note}");
+        }
+    }
+    out
+}
+
+/// One side of a comparison: package directories and edges between them
+/// (`.` stands for the workspace root where it is no package).
+#[derive(Debug, Default)]
+struct Side {
+    packages: BTreeSet<String>,
+    edges: BTreeSet<(String, String)>,
+}
+
+enum Outcome {
+    Skipped {
+        ecosystem: &'static str,
+        why: String,
+    },
+    Compared {
+        ecosystem: &'static str,
+        tool: &'static str,
+        ours: Side,
+        theirs: Side,
+        /// Differences the tool states itself (a stale lock).
+        notes: Vec<String>,
+    },
+}
+
+fn compare(ours: &Side, theirs: &Side, tool: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for p in ours.packages.difference(&theirs.packages) {
+        lines.push(format!("package {p}: only in ci-matrix"));
+    }
+    for p in theirs.packages.difference(&ours.packages) {
+        lines.push(format!("package {p}: only in {tool}"));
+    }
+    for (a, b) in ours.edges.difference(&theirs.edges) {
+        lines.push(format!("edge {a} -> {b}: only in ci-matrix"));
+    }
+    for (a, b) in theirs.edges.difference(&ours.edges) {
+        lines.push(format!("edge {a} -> {b}: only in {tool}"));
+    }
+    lines
+}
+
+/// ci-matrix's side for the ecosystems `wanted`: packages and their
+/// edges (assumed ones left out: no tool has them), and the root's.
+fn ours(graph: &PackageGraph, wanted: &dyn Fn(Ecosystem) -> bool) -> Side {
+    let mut side = Side::default();
+    for id in graph.ids() {
+        let p = graph.package(id);
+        if !wanted(p.ecosystem) {
+            continue;
+        }
+        side.packages.insert(p.path.clone());
+        for (to, kind) in graph.dependencies(id) {
+            if kind != DepKind::Assumed && kind != DepKind::Implicit {
+                side.edges
+                    .insert((p.path.clone(), graph.package(to).path.clone()));
+            }
+        }
+    }
+    for &(to, _) in graph.root_dependencies() {
+        if wanted(graph.package(to).ecosystem) {
+            side.edges
+                .insert((".".to_owned(), graph.package(to).path.clone()));
+        }
+    }
+    side
+}
+
+/// Runs a tool with a deadline; its stdout, or why not.
+fn tool_output(command: &mut Command, timeout: Duration) -> Result<Vec<u8>, String> {
+    let program = command.get_program().to_string_lossy().into_owned();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|err| format!("{program} could not be started: {err}"))?;
+    let pid = child.id();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read as _;
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        // Bounded: a tool's answer for a large workspace is a few MiB.
+        if let Some(s) = stdout {
+            let _ = s.take(256 << 20).read_to_end(&mut out);
+        }
+        if let Some(s) = stderr {
+            let _ = s.take(1 << 20).read_to_end(&mut err);
+        }
+        let _ = tx.send((child.wait(), out, err));
+    });
+    match rx.recv_timeout(timeout) {
+        Ok((Ok(status), out, _)) if status.success() => Ok(out),
+        Ok((Ok(status), _, err)) => Err(format!(
+            "{program} failed ({status}): {}",
+            String::from_utf8_lossy(&err).trim()
+        )),
+        Ok((Err(err), _, _)) => Err(format!("{program} failed: {err}")),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            Err(format!("{program} took longer than {}s", timeout.as_secs()))
+        }
+    }
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+/// A tool's absolute path as a directory relative to `root`.
+fn relative(root: &Path, path: &str) -> Option<String> {
+    let path = Path::new(path);
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let rel = path.strip_prefix(root).ok()?;
+    let rel = rel.to_string_lossy().replace('\\', "/");
+    Some(if rel.is_empty() { ".".to_owned() } else { rel })
+}
+
+fn check_cargo(root: &Path, graph: &PackageGraph, timeout: Duration) -> Outcome {
+    let skipped = |why: &str| Outcome::Skipped {
+        ecosystem: "cargo",
+        why: why.to_owned(),
+    };
+    if !root.join("Cargo.toml").is_file() {
+        return skipped("no Cargo.toml at the root");
+    }
+    if !on_path("cargo") {
+        return skipped("cargo is not installed");
+    }
+    let out = match tool_output(
+        Command::new("cargo")
+            .args([
+                "metadata",
+                "--no-deps",
+                "--format-version",
+                "1",
+                "--offline",
+            ])
+            .arg("--manifest-path")
+            .arg(root.join("Cargo.toml")),
+        timeout,
+    ) {
+        Ok(out) => out,
+        Err(why) => return skipped(&why),
+    };
+    let metadata: Metadata = match serde_json::from_slice(&out) {
+        Ok(m) => m,
+        Err(err) => return skipped(&format!("cargo metadata's output did not parse: {err}")),
+    };
+    let mut theirs = Side::default();
+    let dir_of = |manifest: &str| relative(root, Path::new(manifest).parent()?.to_str()?);
+    for p in &metadata.packages {
+        if let Some(dir) = dir_of(&p.manifest_path) {
+            theirs.packages.insert(dir);
+        }
+    }
+    for p in &metadata.packages {
+        let Some(from) = dir_of(&p.manifest_path) else {
+            continue;
+        };
+        for d in &p.dependencies {
+            if let Some(to) = d.path.as_deref().and_then(|d| relative(root, d))
+                && theirs.packages.contains(&to)
+                && to != from
+            {
+                theirs.edges.insert((from.clone(), to));
+            }
+        }
+    }
+    Outcome::Compared {
+        ecosystem: "cargo",
+        tool: "cargo metadata",
+        ours: ours(graph, &|e| e == Ecosystem::Cargo),
+        theirs,
+        notes: Vec::new(),
+    }
+}
+
+fn check_uv(root: &Path, graph: &PackageGraph, timeout: Duration) -> Outcome {
+    let skipped = |why: &str| Outcome::Skipped {
+        ecosystem: "python",
+        why: why.to_owned(),
+    };
+    let Ok(text) = std::fs::read_to_string(root.join("uv.lock")) else {
+        return skipped("no uv.lock at the root");
+    };
+    let lock: toml::Table = match toml::from_str(&text) {
+        Ok(lock) => lock,
+        Err(err) => return skipped(&format!("uv.lock did not parse: {}", err.message())),
+    };
+    let theirs = uv_lock_side(root, &lock);
+    let mut notes = Vec::new();
+    if on_path("uv")
+        && let Err(why) = tool_output(
+            Command::new("uv")
+                .args(["lock", "--check", "--offline", "--directory"])
+                .arg(root),
+            timeout,
+        )
+    {
+        // Only uv's own verdict is a difference; a lock it cannot check
+        // offline (build backends not in its cache) is said, not counted.
+        if why.contains("needs to be updated") {
+            notes.push("uv lock --check: uv.lock does not match the manifests".to_owned());
+        } else {
+            tracing::warn!(
+                "uv lock --check could not run offline: {}",
+                why.lines().last().unwrap_or_default()
+            );
+        }
+    }
+    Outcome::Compared {
+        ecosystem: "python",
+        tool: "uv.lock",
+        ours: ours(graph, &|e| e == Ecosystem::Python),
+        theirs,
+        notes,
+    }
+}
+
+/// The projects of a `uv.lock` (entries with a local source inside the
+/// repository; a virtual root is none) and the edges between them,
+/// the virtual root's groups as the root's.
+fn uv_lock_side(root: &Path, lock: &toml::Table) -> Side {
+    let entries: Vec<&toml::Table> = lock
+        .get("package")
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(toml::Value::as_table)
+        .collect();
+    let name = |e: &toml::Table| {
+        e.get("name")
+            .and_then(toml::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // A project is an entry with a local source (`editable`, `virtual`,
+    // `directory`) inside the repository; a virtual root is no package.
+    let mut dirs: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    for e in &entries {
+        let Some(source) = e.get("source").and_then(toml::Value::as_table) else {
+            continue;
+        };
+        for (key, value) in source {
+            let Some(path) = value.as_str() else { continue };
+            if !matches!(key.as_str(), "editable" | "virtual" | "directory") {
+                continue;
+            }
+            if key == "virtual" && path == "." {
+                continue;
+            }
+            if let Some(dir) = relative(root, &root.join(path).to_string_lossy()) {
+                dirs.insert(name(e), dir);
+            }
+        }
+    }
+    let mut theirs = Side::default();
+    theirs.packages.extend(dirs.values().cloned());
+    for e in &entries {
+        let Some(from) = dirs.get(&name(e)) else {
+            continue;
+        };
+        let plain = e
+            .get("dependencies")
+            .and_then(toml::Value::as_array)
+            .into_iter()
+            .flatten();
+        let grouped = ["optional-dependencies", "dev-dependencies"]
+            .into_iter()
+            .filter_map(|k| e.get(k).and_then(toml::Value::as_table))
+            .flat_map(|t| t.values())
+            .filter_map(toml::Value::as_array)
+            .flatten();
+        for d in plain.chain(grouped) {
+            if let Some(to) = d
+                .get("name")
+                .and_then(toml::Value::as_str)
+                .and_then(|n| dirs.get(n))
+                && to != from
+            {
+                theirs.edges.insert((from.clone(), to.clone()));
+            }
+        }
+    }
+    // The root's own groups (a virtual root): `[manifest.dependency-groups]`.
+    if let Some(groups) = lock
+        .get("manifest")
+        .and_then(|m| m.get("dependency-groups"))
+        .and_then(toml::Value::as_table)
+    {
+        for d in groups.values().filter_map(toml::Value::as_array).flatten() {
+            if let Some(to) = d
+                .get("name")
+                .and_then(toml::Value::as_str)
+                .and_then(|n| dirs.get(n))
+            {
+                theirs.edges.insert((".".to_owned(), to.clone()));
+            }
+        }
+    }
+    theirs
+}
+
+fn node(e: Ecosystem) -> bool {
+    matches!(
+        e,
+        Ecosystem::Npm | Ecosystem::Pnpm | Ecosystem::Yarn | Ecosystem::Bun
+    )
+}
+
+fn check_pnpm(root: &Path, graph: &PackageGraph, timeout: Duration) -> Outcome {
+    let skipped = |why: &str| Outcome::Skipped {
+        ecosystem: "pnpm",
+        why: why.to_owned(),
+    };
+    if !root.join("pnpm-workspace.yaml").is_file() {
+        return skipped("no pnpm-workspace.yaml at the root");
+    }
+    if !on_path("pnpm") {
+        return skipped("pnpm is not installed");
+    }
+    let out = match tool_output(
+        Command::new("pnpm")
+            .args(["ls", "-r", "--json", "--depth", "0"])
+            .current_dir(root),
+        timeout,
+    ) {
+        Ok(out) => out,
+        Err(why) => return skipped(&why),
+    };
+    let projects: Vec<Project> = match serde_json::from_slice(&out) {
+        Ok(p) => p,
+        Err(err) => return skipped(&format!("pnpm ls's output did not parse: {err}")),
+    };
+    let root_is_package = graph
+        .packages()
+        .iter()
+        .any(|p| p.path == "." && node(p.ecosystem));
+    let mut theirs = Side::default();
+    for p in &projects {
+        if let Some(dir) = relative(root, &p.path)
+            && (dir != "." || root_is_package)
+        {
+            theirs.packages.insert(dir);
+        }
+    }
+    for p in &projects {
+        let Some(from) = relative(root, &p.path) else {
+            continue;
+        };
+        for d in p
+            .dependencies
+            .values()
+            .chain(p.dev.values())
+            .chain(p.optional.values())
+        {
+            if let Some(to) = d.path.as_deref().and_then(|d| relative(root, d))
+                && theirs.packages.contains(&to)
+                && to != from
+            {
+                theirs.edges.insert((from.clone(), to));
+            }
+        }
+    }
+    Outcome::Compared {
+        ecosystem: "pnpm",
+        tool: "pnpm ls",
+        ours: ours(graph, &node),
+        theirs,
+        notes: Vec::new(),
+    }
+}
+
+fn check_npm(root: &Path, graph: &PackageGraph, timeout: Duration) -> Outcome {
+    let skipped = |why: &str| Outcome::Skipped {
+        ecosystem: "npm",
+        why: why.to_owned(),
+    };
+    if !root.join("package-lock.json").is_file() {
+        return skipped("no package-lock.json at the root");
+    }
+    if !on_path("npm") {
+        return skipped("npm is not installed");
+    }
+    let out = match tool_output(
+        Command::new("npm")
+            .args(["query", ".workspace", "--package-lock-only"])
+            .current_dir(root),
+        timeout,
+    ) {
+        Ok(out) => out,
+        Err(why) => return skipped(&why),
+    };
+    let workspaces: Vec<Workspace> = match serde_json::from_slice(&out) {
+        Ok(w) => w,
+        Err(err) => return skipped(&format!("npm query's output did not parse: {err}")),
+    };
+    let by_name: std::collections::HashMap<&str, &str> = workspaces
+        .iter()
+        .map(|w| (w.name.as_str(), w.location.as_str()))
+        .collect();
+    let mut theirs = Side::default();
+    for w in &workspaces {
+        theirs.packages.insert(w.location.clone());
+        for name in w
+            .dependencies
+            .keys()
+            .chain(w.dev.keys())
+            .chain(w.optional.keys())
+            .chain(w.peer.keys())
+        {
+            if let Some(to) = by_name.get(name.as_str())
+                && *to != w.location
+            {
+                theirs.edges.insert((w.location.clone(), (*to).to_owned()));
+            }
+        }
+    }
+    let mut ours = ours(graph, &node);
+    // npm's answer has no root: compare the workspaces only.
+    ours.edges.retain(|(from, _)| from != ".");
+    Outcome::Compared {
+        ecosystem: "npm",
+        tool: "npm query",
+        ours,
+        theirs,
+        notes: Vec::new(),
+    }
+}
+
+// What the tools print, as far as the check reads it.
+
+#[derive(Deserialize)]
+struct Metadata {
+    packages: Vec<CargoPackage>,
+}
+
+#[derive(Deserialize)]
+struct CargoDependency {
+    path: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Project {
+    path: String,
+    #[serde(default)]
+    dependencies: std::collections::BTreeMap<String, Dep>,
+    #[serde(default, rename = "devDependencies")]
+    dev: std::collections::BTreeMap<String, Dep>,
+    #[serde(default, rename = "optionalDependencies")]
+    optional: std::collections::BTreeMap<String, Dep>,
+}
+
+#[derive(Deserialize)]
+struct Workspace {
+    name: String,
+    location: String,
+    #[serde(default)]
+    dependencies: std::collections::BTreeMap<String, serde_json::Value>,
+    #[serde(default, rename = "devDependencies")]
+    dev: std::collections::BTreeMap<String, serde_json::Value>,
+    #[serde(default, rename = "optionalDependencies")]
+    optional: std::collections::BTreeMap<String, serde_json::Value>,
+    #[serde(default, rename = "peerDependencies")]
+    peer: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct CargoPackage {
+    manifest_path: String,
+    dependencies: Vec<CargoDependency>,
+}
+
+#[derive(Deserialize)]
+struct Dep {
+    path: Option<String>,
+}
