@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""An oracle for Gradle builds configured from their root script, written
+apart from ci-matrix's reader: the settings' include list gives projects
+(`:a:b` in `a/b`), every `project(':x') { ... }` block of the root script
+and every project's own script gives dependency declarations inside
+`dependencies { ... }` blocks; a line whose configuration starts with
+`test` is a test-only edge. Changes to the root script, settings,
+gradle.properties, gradle/ or buildSrc/ mark every project."""
+import json, os, re, subprocess, sys
+
+def strip(text):
+    out, i, quote = [], 0, None
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            out.append(ch)
+            if ch == '\\' and i + 1 < len(text):
+                out.append(text[i + 1])
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+            i += 1
+        elif ch in ("'", '"'):
+            quote = ch
+            out.append(ch)
+            i += 1
+        elif text.startswith('//', i):
+            j = text.find('\n', i)
+            i = len(text) if j < 0 else j
+        elif text.startswith('/*', i):
+            j = text.find('*/', i + 2)
+            j = len(text) if j < 0 else j + 2
+            out.append(' ' * (j - i))
+            i = j
+        else:
+            out.append(ch)
+            i += 1
+    return ''.join(out)
+
+def block_end(text, open_at):
+    depth, i, quote = 0, open_at, None
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == '\\':
+                i += 1
+            elif text.startswith(quote, i):
+                i += len(quote) - 1
+                quote = None
+        elif text.startswith("'" * 3, i) or text.startswith('"' * 3, i):
+            quote = text[i:i + 3]
+            i += 2
+        elif ch in ("'", '"'):
+            quote = ch
+        elif ch == '{':
+            depth += 1
+        elif ch == '}':
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return len(text)
+
+def deps_in(text):
+    out = []
+    for m in re.finditer(r'\bdependencies\s*\{', text):
+        end = block_end(text, m.end() - 1)
+        body = text[m.end():end]
+        for line in body.splitlines():
+            for p in re.findall(r"project\(\s*(?:path:\s*)?['\"](:[\w\-:]+)['\"]", line):
+                conf = line.strip().split('(')[0].split(' ')[0]
+                out.append((p, conf.lower().startswith('test') and not conf.lower().startswith('testfixtures')))
+    return out
+
+def graph(repo):
+    settings = strip(open(os.path.join(repo, 'settings.gradle')).read())
+    projects = set()
+    for m in re.finditer(r"\binclude\b([^\n]*(?:\n\s+['\"][^\n]*)*)", settings):
+        projects.update(':' + p.lstrip(':') for p in re.findall(r"['\"](:?[\w\-:]+)['\"]", m.group(1)))
+    dirs = {p: p.lstrip(':').replace(':', '/') for p in projects}
+    edges = set()
+    root = strip(open(os.path.join(repo, 'build.gradle')).read())
+    for m in re.finditer(r"\bproject\(\s*['\"](:[\w\-:]+)['\"]\s*\)\s*\{", root):
+        end = block_end(root, m.end() - 1)
+        for to, test in deps_in(root[m.end():end]):
+            edges.add((m.group(1), to, test))
+    for p, d in dirs.items():
+        f = os.path.join(repo, d, 'build.gradle')
+        if os.path.exists(f):
+            for to, test in deps_in(strip(open(f).read())):
+                edges.add((p, to, test))
+    return dirs, {(a, b, t) for a, b, t in edges if a in dirs and b in dirs and a != b}
+
+def affected(dirs, edges, changed):
+    everything = any(f in ('build.gradle', 'settings.gradle', 'gradle.properties') or f.startswith(('gradle/', 'buildSrc/')) for f in changed)
+    if everything: return set(dirs)
+    owners = set()
+    for f in changed:
+        best = max((p for p, d in dirs.items() if f.startswith(d + '/')), key=lambda p: len(dirs[p]), default=None)
+        if best: owners.add(best)
+    marked, carried, todo = set(owners), set(owners), list(owners)
+    while todo:
+        cur = todo.pop()
+        for a, b, test in edges:
+            if b == cur:
+                marked.add(a)
+                if not test and a not in carried:
+                    carried.add(a); todo.append(a)
+    return marked
+
+repo, n, ci_matrix, start = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+dirs, edges = graph(repo)
+print(f"oracle: {len(dirs)} projects, {len(edges)} edges")
+git = lambda *a: subprocess.run(['git', '-C', repo, *a], capture_output=True, text=True, check=True).stdout
+rows = misses_n = jobs_o = jobs_c = 0
+for c in git('rev-list', '--first-parent', f'-{n}', start).split():
+    parents = git('rev-list', '--parents', '-n1', c).split()
+    if len(parents) < 2: continue
+    changed = [l for l in git('diff', '--name-only', parents[1], c).splitlines() if l]
+    oracle = {d for p, d in dirs.items() if p in affected(dirs, edges, changed)}
+    out = subprocess.run([ci_matrix, '--root', repo, '--base', parents[1], '--head', c, '--format', 'json'], capture_output=True, text=True)
+    ours = {p['path'] for p in json.loads(out.stdout)['affected']}
+    misses = sorted(oracle - ours)
+    rows += 1; misses_n += bool(misses); jobs_o += len(oracle); jobs_c += len(ours)
+    print(f"{c[:10]} files={len(changed):4} oracle={len(oracle):3} ci-matrix={len(ours):3} misses={misses}")
+print(f"commits={rows} with-misses={misses_n} jobs/commit ci-matrix={jobs_c/max(rows,1):.2f} oracle={jobs_o/max(rows,1):.2f}")
