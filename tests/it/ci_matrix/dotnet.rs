@@ -290,6 +290,16 @@ fn source_root_solution() -> Repo {
             "src/Directory.Build.props".into(),
             "<Project>\n  <Import Project=\"$([MSBuild]::GetPathOfFileAbove('Directory.Build.props', '$(MSBuildThisFileDirectory)../'))\" />\n  <PropertyGroup Condition=\"'$(Configuration)' == 'Debug'\"><Flavour>Debug</Flavour></PropertyGroup>\n</Project>\n".into(),
         ),
+        // The shape some repositories use instead of GetPathOfFileAbove:
+        // a property of the .NET SDK's own props names the file.
+        (
+            "tools/Directory.Build.props".into(),
+            "<Project>\n  <PropertyGroup>\n    <_ParentProps Condition=\"'$(_DirectoryBuildPropsFile)' != ''\">$([System.IO.Path]::Combine('..', '$(_DirectoryBuildPropsFile)'))</_ParentProps>\n  </PropertyGroup>\n  <Import Project=\"$(_ParentProps)\" Condition=\"Exists('$(_ParentProps)')\" />\n</Project>\n".into(),
+        ),
+        (
+            "tools/Gen/Gen.csproj".into(),
+            csproj("    <ProjectReference Include=\"$(SourceRoot)src\\libs\\Core\\Core.csproj\" />\n"),
+        ),
         ("src/libs/Core/Core.csproj".into(), csproj("")),
         ("src/libs/Core/Clock.cs".into(), "class Clock {}\n".into()),
         (
@@ -326,6 +336,7 @@ fn references_through_properties_imports_and_wildcards_are_evaluated() {
     insta::assert_snapshot!(got, @r"
     App (dotnet) src/App: App <- Io <- Core <- src/libs/Core/Clock.cs
     Core (dotnet) src/libs/Core: Core <- src/libs/Core/Clock.cs
+    Gen (dotnet) tools/Gen: Gen <- Core <- src/libs/Core/Clock.cs
     Io (dotnet) src/libs/Io: Io <- Core <- src/libs/Core/Clock.cs
     Leaf (dotnet) src/Leaf: Leaf <- Core <- src/libs/Core/Clock.cs
     Tool (dotnet) src/Tool: Tool <- Core <- src/libs/Core/Clock.cs

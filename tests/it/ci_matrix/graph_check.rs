@@ -18,6 +18,8 @@ fn check(repo: &Repo) -> crate::support::Output {
     repo.ci_matrix()
         .args(["graph", "--check"])
         .env("PATH", tools_path())
+        // pnpm would otherwise check its own version against the registry.
+        .env("npm_config_manage_package_manager_versions", "false")
         .output()
 }
 
@@ -159,8 +161,9 @@ fn pnpm_and_npm_agree_on_their_workspaces() {
     assert!(
         out.stdout
             .contains("pnpm: 2 packages and 2 edges agree with pnpm ls"),
-        "{}",
-        out.stdout
+        "{}\n{}",
+        out.stdout,
+        out.stderr
     );
 
     let repo = Repo::with_files(&[
