@@ -576,3 +576,88 @@ fn damaged_settings_never_panic() {
         .success();
     assert!(out.contains("\"affected\""), "{out}");
 }
+
+/// Spring-style builds: convention plugins in `build-logic` add project
+/// dependencies. A precompiled script plugin is read like any script, for
+/// every project applying its id; a plugin written as code that names
+/// projects is not evaluated, so its users are assumed to depend on every
+/// project, and `--explain` says so.
+#[test]
+fn convention_plugins_give_their_edges_to_the_projects_applying_them() {
+    let repo = Repo::with_files(&[
+        (
+            "settings.gradle.kts",
+            "pluginManagement { includeBuild(\"build-logic\") }\nrootProject.name = \"shop\"\ninclude(\":platform\", \":core\", \":api\", \":lib\", \":web\")\n",
+        ),
+        (
+            "build-logic/settings.gradle.kts",
+            "rootProject.name = \"build-logic\"\n",
+        ),
+        (
+            "build-logic/build.gradle.kts",
+            "plugins { `kotlin-dsl` }\ngradlePlugin {\n    plugins {\n        register(\"library\") {\n            id = \"acme.library\"\n            implementationClass = \"LibraryPlugin\"\n        }\n    }\n}\n",
+        ),
+        (
+            "build-logic/src/main/kotlin/acme.service-conventions.gradle.kts",
+            "plugins { id(\"acme.base-conventions\") }\ndependencies {\n    implementation(project(\":platform\"))\n}\n",
+        ),
+        (
+            "build-logic/src/main/kotlin/acme.base-conventions.gradle.kts",
+            "plugins { java }\ndependencies {\n    testImplementation(project(\":core\"))\n}\n",
+        ),
+        (
+            "build-logic/src/main/kotlin/LibraryPlugin.kt",
+            "class LibraryPlugin : Plugin<Project> {\n    override fun apply(target: Project) {\n        target.dependencies.add(\"api\", target.project(\":core\"))\n        target.dependencies.add(\"ksp\", libs.findLibrary(\"hilt-compiler\").get())\n    }\n}\n",
+        ),
+        (
+            "gradle/libs.versions.toml",
+            "[libraries]\nhilt-compiler = \"com.google.dagger:hilt-compiler:2.52\"\nguava = \"com.google.guava:guava:33.0.0-jre\"\n",
+        ),
+        ("platform/build.gradle.kts", "plugins { java }\n"),
+        ("platform/src/main/java/P.java", "class P {}\n"),
+        ("core/build.gradle.kts", "plugins { java }\n"),
+        ("core/src/main/java/C.java", "class C {}\n"),
+        (
+            "api/build.gradle.kts",
+            "plugins { id(\"acme.service-conventions\") }\n",
+        ),
+        ("lib/build.gradle.kts", "plugins { id(\"acme.library\") }\n"),
+        (
+            "web/build.gradle.kts",
+            "plugins { java }\ndependencies { implementation(project(\":api\")) }\n",
+        ),
+    ]);
+    let got = affected_by(
+        &repo,
+        &[("platform/src/main/java/P.java", Some("class P { }\n"))],
+    );
+    insta::assert_snapshot!(got, @r"
+    api (gradle) api: api <- platform <- platform/src/main/java/P.java
+    lib (gradle) lib: lib <- platform <- platform/src/main/java/P.java
+    platform (gradle) platform: platform <- platform/src/main/java/P.java
+    web (gradle) web: web <- api <- platform <- platform/src/main/java/P.java
+    ");
+    // The base convention's test-only edge ends at api.
+    let got = affected_by(
+        &repo,
+        &[("core/src/main/java/C.java", Some("class C { }\n"))],
+    );
+    insta::assert_snapshot!(got, @r"
+    api (gradle) api: api <- core <- core/src/main/java/C.java
+    core (gradle) core: core <- core/src/main/java/C.java
+    lib (gradle) lib: lib <- core <- core/src/main/java/C.java
+    ");
+    let why = explain(&repo, "lib");
+    assert!(
+        why.contains("assumed: the convention plugin acme.library names projects in code (build-logic/src/main/kotlin/LibraryPlugin.kt), which is not evaluated, so lib is taken to depend on every Gradle project"),
+        "{why}"
+    );
+    // A catalog entry only the plugin build uses is every project's: the
+    // plugins apply it. One nothing uses concerns nobody.
+    let catalog = "[libraries]\nhilt-compiler = \"com.google.dagger:hilt-compiler:2.53\"\nguava = \"com.google.guava:guava:33.0.0-jre\"\n";
+    let got = affected_by(&repo, &[("gradle/libs.versions.toml", Some(catalog))]);
+    assert_eq!(got.lines().count(), 5, "{got}");
+    let catalog = "[libraries]\nhilt-compiler = \"com.google.dagger:hilt-compiler:2.53\"\nguava = \"com.google.guava:guava:33.1.0-jre\"\n";
+    let got = affected_by(&repo, &[("gradle/libs.versions.toml", Some(catalog))]);
+    assert_eq!(got, "", "{got}");
+}

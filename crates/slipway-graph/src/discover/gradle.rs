@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::gradle_blocks::{Blocks, Target};
+use super::gradle_plugins::Plugins;
 use super::groovy::{
     chain_at, closing, skip_space, statement_end, string_at, strings_in, strip_comments, words,
 };
@@ -279,11 +280,16 @@ pub(crate) struct Script {
     pub(crate) applied: Vec<String>,
     /// String literals shaped like `group:name[:version]`.
     pub(crate) coordinates: Vec<String>,
+    /// Plugin ids it applies.
+    pub(crate) plugins: Vec<String>,
 }
 
 pub(crate) fn parse_script(text: &str, catalogs: &[&str]) -> Script {
+    let mut script = Script {
+        plugins: super::gradle_plugins::applied_ids(text),
+        ..Script::default()
+    };
     let text = strip_comments(text);
-    let mut script = Script::default();
     let blocks = Blocks::new(&text);
     // Only dependency declarations are edges: a project named for
     // coverage, publication or task wiring is not one.
@@ -400,6 +406,8 @@ struct Build {
     /// `project(':x') { … }`, `subprojects { … }` blocks still configure
     /// the other projects.
     root_script: Option<(String, Script)>,
+    /// Plugin builds it includes (`build-logic`) and its `buildSrc`.
+    plugin_dirs: Vec<String>,
 }
 
 pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, GraphError> {
@@ -426,7 +434,21 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         builds.push(nested.0);
         queue.extend(nested.1.into_iter().map(|d| (d, depth + 1)));
     }
-    add_graph(&builds, &projects, builder)?;
+    let mut plugins = Plugins::default();
+    if let Some((_, catalog)) = builds
+        .first()
+        .and_then(|b| b.catalogs.iter().find(|(n, _)| n == "libs"))
+        && let Some(text) = read_optional(root, catalog)?
+    {
+        plugins.read_catalog(&text);
+    }
+    for build in &builds {
+        let catalogs: Vec<&str> = build.catalogs.iter().map(|(n, _)| n.as_str()).collect();
+        for dir in &build.plugin_dirs {
+            plugins.read(root, dir, &catalogs)?;
+        }
+    }
+    add_graph(&builds, &projects, &plugins, builder)?;
     Ok(true)
 }
 
@@ -490,6 +512,11 @@ fn read_build(
         builder.add_keyed_input(path, KeyedInput::GradleCatalog);
     }
     let mut nested = Vec::new();
+    let mut plugin_dirs = Vec::new();
+    let build_src = child(dir, "buildSrc");
+    if root.join(&build_src).is_dir() {
+        plugin_dirs.push(build_src);
+    }
     for (build_dir, plugin_block) in &settings.builds {
         let Some(path) = join(dir, build_dir) else {
             continue;
@@ -500,6 +527,7 @@ fn read_build(
                 why(&format!("{path} is an included plugin build")),
                 eco,
             );
+            plugin_dirs.push(path);
         } else {
             nested.push(path);
         }
@@ -511,6 +539,7 @@ fn read_build(
         paths: HashMap::new(),
         catalogs,
         root_script: None,
+        plugin_dirs,
     };
     read_projects(root, index, &settings, &mut build, projects, builder)?;
     Ok((build, nested))
@@ -648,6 +677,46 @@ fn project_name(root: &Path, dir: &str, settings: &Settings, path: &str) -> Stri
     })
 }
 
+/// What the convention plugins project `i` applies add: the edges of each
+/// precompiled script plugin (and of those it applies in turn), and an
+/// assumed edge to every project for a plugin whose code names projects.
+fn apply_plugins(
+    projects: &[Project],
+    ids: &[PackageId],
+    build: &Build,
+    i: usize,
+    script: &Script,
+    plugins: &Plugins,
+    builder: &mut GraphBuilder,
+) {
+    let mut todo: Vec<&str> = script.plugins.iter().map(String::as_str).collect();
+    let mut seen: Vec<&str> = Vec::new();
+    while let Some(id) = todo.pop() {
+        let id = plugins.resolve(id);
+        if seen.contains(&id) || seen.len() > 64 {
+            continue;
+        }
+        seen.push(id);
+        if let Some((path, plugin)) = plugins.scripts.get(id) {
+            add_script_edges(projects, ids, build, Some(i), path, plugin, builder);
+            todo.extend(plugin.plugins.iter().map(String::as_str));
+        }
+        let Some(code) = plugins.code.get(id) else {
+            continue;
+        };
+        todo.extend(code.applies.iter().map(String::as_str));
+        if let Some(source) = &code.names_projects {
+            builder.assume_all(
+                ids[i],
+                format!(
+                    "the convention plugin {id} names projects in code ({source}), which is not evaluated, so {} is taken to depend on every Gradle project",
+                    projects[i].dir
+                ),
+            );
+        }
+    }
+}
+
 /// The edges one build script declares: each project reference goes to
 /// the projects its block configures (`owner`, the script's own project,
 /// `None` for a root that is no package).
@@ -752,6 +821,7 @@ fn is_plugin_build(root: &Path, dir: &str) -> Result<bool, GraphError> {
 fn add_graph(
     builds: &[Build],
     projects: &[Project],
+    plugins: &Plugins,
     builder: &mut GraphBuilder,
 ) -> Result<(), GraphError> {
     let mut count: HashMap<&str, usize> = HashMap::new();
@@ -781,6 +851,15 @@ fn add_graph(
         }
         ids.push(id);
     }
+    // What the plugin builds take from a catalog, every project builds
+    // with: a change to such an entry marks them all.
+    for (i, p) in projects.iter().enumerate() {
+        for (accessor, chain) in &plugins.catalog_uses {
+            if let Some((_, path)) = builds[p.build].catalogs.iter().find(|(n, _)| n == accessor) {
+                builder.add_read(ids[i], keyed_read(path, chain));
+            }
+        }
+    }
     // Projects of other builds by name, for dependency substitution.
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, p) in projects.iter().enumerate() {
@@ -799,6 +878,7 @@ fn add_graph(
         let id = ids[i];
         let build = &builds[p.build];
         add_script_edges(projects, &ids, build, Some(i), script_path, script, builder);
+        apply_plugins(projects, &ids, build, i, script, plugins, builder);
         for (accessor, chain) in &script.catalog_uses {
             if let Some((_, path)) = build.catalogs.iter().find(|(n, _)| n == accessor) {
                 builder.add_read(id, keyed_read(path, chain));

@@ -8,6 +8,7 @@ pub(crate) mod dotnet;
 mod go;
 pub(crate) mod gradle;
 mod gradle_blocks;
+mod gradle_plugins;
 mod graph_file;
 mod groovy;
 pub(crate) mod maven;
