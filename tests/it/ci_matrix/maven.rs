@@ -366,3 +366,49 @@ fn an_edge_matched_by_artifact_id_alone_is_explained_as_assumed() {
         "{why}"
     );
 }
+
+/// A root POM with a parent outside the repository (the Apache parent)
+/// may override that parent's properties: a changed property no module
+/// reads is the parent's, which every module inherits, so every module is
+/// affected, and the report says why. One a module reads stays precise.
+#[test]
+fn a_property_only_an_outside_parent_can_read_affects_every_module() {
+    let repo = build();
+    let root = std::fs::read_to_string(repo.path().join("pom.xml")).unwrap();
+    let with_parent = root.replace(
+        "  <groupId>org.acme</groupId>\n  <artifactId>acme-parent</artifactId>",
+        "  <parent><groupId>org.apache</groupId><artifactId>apache</artifactId><version>35</version><relativePath/></parent>\n  <groupId>org.acme</groupId>\n  <artifactId>acme-parent</artifactId>",
+    )
+    .replace(
+        "<revision>1.0.0-SNAPSHOT</revision>",
+        "<revision>1.0.0-SNAPSHOT</revision>\n    <versions.junit5>5.14.4</versions.junit5>",
+    );
+    assert_ne!(root, with_parent);
+    repo.write("pom.xml", &with_parent);
+    repo.commit("an outside parent, and an override of its property");
+    repo.write("pom.xml", &with_parent.replace("5.14.4", "5.14.5"));
+    repo.commit("the junit override");
+    let out = repo
+        .ci_matrix()
+        .args(["--base", "HEAD~1", "--format", "json"])
+        .success();
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["affected"].as_array().unwrap().len(), 8, "{out}");
+    assert_eq!(
+        report["global_triggers"][0]["why"],
+        "pom.xml: property versions.junit5 changed, no module uses it, and the parent POM org.apache:apache outside the repository may (assumed)"
+    );
+    // A property a module reads stays precise.
+    let got = affected_by(
+        &repo,
+        &[(
+            "pom.xml",
+            Some(
+                &with_parent
+                    .replace("5.14.4", "5.14.5")
+                    .replace("<guava.version>33.0.0-jre", "<guava.version>33.1.0-jre"),
+            ),
+        )],
+    );
+    assert_eq!(got.lines().count(), 1, "only common uses guava: {got}");
+}

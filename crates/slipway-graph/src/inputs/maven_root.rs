@@ -63,6 +63,9 @@ pub(crate) fn compare(graph: &PackageGraph, base: Option<&str>, head: Option<&st
             false,
         );
     }
+    if let Some(why) = read_only_outside(graph, &changed, &old, &new) {
+        return everything(why, false);
+    }
     let mut packages: Vec<(PackageId, String)> = Vec::new();
     for name in &changed {
         let detail = format!(
@@ -112,6 +115,34 @@ pub(crate) fn compare(graph: &PackageGraph, base: Option<&str>, head: Option<&st
         }
     }
     InputDiff::precise(packages)
+}
+
+/// Why every module is affected when a changed property is read by
+/// nothing in the repository (no module, not the root's
+/// `<dependencyManagement>`) while the root POM has a parent outside it:
+/// the parent reads it (a `versions.junit5` override of the Apache
+/// parent), and every module inherits the parent.
+fn read_only_outside(
+    graph: &PackageGraph,
+    changed: &BTreeSet<String>,
+    old: &Pom,
+    new: &Pom,
+) -> Option<String> {
+    let parent = new.parent.as_ref().or(old.parent.as_ref())?;
+    let (old_managed, new_managed) = (managed(old), managed(new));
+    let name = changed.iter().find(|name| {
+        let reference = format!("${{{name}}}");
+        graph.readers(&format!("property:{name}")).is_empty()
+            && !old_managed
+                .values()
+                .chain(new_managed.values())
+                .any(|c| format!("{}{}{}", c.group, c.artifact, c.version).contains(&reference))
+    })?;
+    Some(format!(
+        "pom.xml: property {name} changed, no module uses it, and the parent POM {}:{} outside the repository may (assumed)",
+        parent.group.as_deref().unwrap_or("?"),
+        parent.artifact.as_deref().unwrap_or("?")
+    ))
 }
 
 /// Properties whose value differs, and, until nothing more changes, those
