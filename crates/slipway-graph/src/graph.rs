@@ -492,6 +492,17 @@ impl GraphBuilder {
         self.package_dirs.push(glob);
     }
 
+    /// The ids, directories and namespaces of the packages added so far.
+    pub(crate) fn package_entries(&self) -> impl Iterator<Item = (PackageId, &str, &'static str)> {
+        self.packages.iter().enumerate().map(|(i, p)| {
+            (
+                PackageId(u32::try_from(i).expect("fewer than 4 billion packages")),
+                p.path.as_str(),
+                p.ecosystem.namespace(),
+            )
+        })
+    }
+
     /// The directories of the packages added so far.
     pub(crate) fn package_paths(&self) -> impl Iterator<Item = &str> {
         self.packages.iter().map(|p| p.path.as_str())
@@ -563,6 +574,46 @@ impl GraphBuilder {
         Ok(())
     }
 
+    /// Joins path links and outside sources to the packages that turn out
+    /// to sit at their directories (see [`GraphBuilder::add_path_link`]).
+    fn resolve_paths(&mut self) {
+        let mut at_dir: FxHashMap<(&str, &'static str), PackageId> = FxHashMap::default();
+        for (i, p) in self.packages.iter().enumerate() {
+            let id = PackageId(u32::try_from(i).expect("fewer than 4 billion packages"));
+            at_dir.insert((p.path.as_str(), p.ecosystem.namespace()), id);
+        }
+        let mut outside_links = Vec::new();
+        for (from, dir, kind) in std::mem::take(&mut self.path_links) {
+            let Some(dir) = crate::paths::join(".", &dir) else {
+                tracing::debug!(dir, "a path dependency outside the repository");
+                continue;
+            };
+            let namespace = self.packages[from.index()].ecosystem.namespace();
+            match at_dir.get(&(dir.as_str(), namespace)) {
+                Some(&to) if to != from => self.edges.push((from, to, kind)),
+                Some(_) => {}
+                None => outside_links.push((dir, from)),
+            }
+        }
+        // A directory built from "outside" that holds a package of the
+        // same ecosystem after all (a neighbouring root's, found by the
+        // walk for projects) is that package: a dependency.
+        let mut outside = std::mem::take(&mut self.outside);
+        outside.retain(|(dir, from)| {
+            let namespace = self.packages[from.index()].ecosystem.namespace();
+            match at_dir.get(&(dir.as_str(), namespace)) {
+                Some(&to) if to != *from => {
+                    self.edges.push((*from, to, DepKind::Normal));
+                    false
+                }
+                _ => true,
+            }
+        });
+        drop(at_dir);
+        self.outside = outside;
+        self.outside.extend(outside_links);
+    }
+
     /// The finished graph.
     ///
     /// # Panics
@@ -592,26 +643,7 @@ impl GraphBuilder {
             };
         }
 
-        let mut at_dir: FxHashMap<(&str, &'static str), PackageId> = FxHashMap::default();
-        for (i, p) in self.packages.iter().enumerate() {
-            let id = PackageId(u32::try_from(i).expect("fewer than 4 billion packages"));
-            at_dir.insert((p.path.as_str(), p.ecosystem.namespace()), id);
-        }
-        let mut outside_links = Vec::new();
-        for (from, dir, kind) in std::mem::take(&mut self.path_links) {
-            let Some(dir) = crate::paths::join(".", &dir) else {
-                tracing::debug!(dir, "a path dependency outside the repository");
-                continue;
-            };
-            let namespace = self.packages[from.index()].ecosystem.namespace();
-            match at_dir.get(&(dir.as_str(), namespace)) {
-                Some(&to) if to != from => self.edges.push((from, to, kind)),
-                Some(_) => {}
-                None => outside_links.push((dir, from)),
-            }
-        }
-        drop(at_dir);
-        self.outside.extend(outside_links);
+        self.resolve_paths();
         for &from in &self.assume_all {
             let namespace = self.packages[from.index()].ecosystem.namespace();
             for (i, to) in self.packages.iter().enumerate() {

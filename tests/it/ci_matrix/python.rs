@@ -312,3 +312,41 @@ fn projects_without_a_root_workspace_are_linked_by_their_path_sources() {
     let got = affected_by(&repo, &[("README.md", Some("# libs!\n"))]);
     assert_eq!(got, "unowned: [\"README.md\"]\n");
 }
+
+/// A lone project at the root (no workspace) with other projects below it,
+/// linked by path sources: they are packages of their own, and the root,
+/// which contains them, depends on them. A fixture directory is no
+/// project.
+#[test]
+fn projects_below_a_lone_root_project_are_packages_it_contains() {
+    let repo = Repo::with_files(&[
+        ("pyproject.toml", "[project]\nname = \"demo\"\nversion = \"0.1.0\"\n"),
+        (
+            "demo/libs/lib1/pyproject.toml",
+            "[project]\nname = \"lib1\"\nversion = \"0.1.0\"\n",
+        ),
+        ("demo/libs/lib1/src/lib1/__init__.py", ""),
+        (
+            "demo/apps/app1/pyproject.toml",
+            "[project]\nname = \"app1\"\nversion = \"0.1.0\"\ndependencies = [\"lib1\"]\n\n[tool.uv.sources]\nlib1 = { path = \"../../libs/lib1\" }\n",
+        ),
+        (
+            "tests/fixtures/broken/pyproject.toml",
+            "[project]\nname = \"broken\"\n",
+        ),
+    ]);
+    let got = affected_by(
+        &repo,
+        &[("demo/libs/lib1/src/lib1/__init__.py", Some("x = 1\n"))],
+    );
+    insta::assert_snapshot!(got, @r"
+    app1 (python) demo/apps/app1: app1 <- lib1 <- demo/libs/lib1/src/lib1/__init__.py
+    demo (python) .: demo <- lib1 <- demo/libs/lib1/src/lib1/__init__.py
+    lib1 (python) demo/libs/lib1: lib1 <- demo/libs/lib1/src/lib1/__init__.py
+    ");
+    let got = affected_by(
+        &repo,
+        &[("tests/fixtures/broken/pyproject.toml", Some("[project]\nname = \"broken2\"\n"))],
+    );
+    assert_eq!(got, "demo (python) .: demo <- tests/fixtures/broken/pyproject.toml\n");
+}

@@ -27,6 +27,7 @@ pub(crate) use python::requirement_name;
 
 use crate::error::GraphError;
 use crate::graph::{GraphBuilder, PackageGraph};
+use crate::model::PackageId;
 
 /// Reads every workspace found at `root` (Cargo, npm/yarn/pnpm, Go) into one
 /// graph. Each ecosystem's packages depend only on packages of the same
@@ -62,8 +63,15 @@ pub fn discover_with_nested(root: &Path, nested: &[String]) -> Result<PackageGra
         found.push("nested");
         builder.absorb(inner, &prefix)?;
     }
-    if found.is_empty() && nested.is_empty() {
-        found.extend(discover_projects(root, &mut builder)?);
+    // No workspace at the root, or only a lone project there: the other
+    // projects below are roots of their own.
+    let lone_root = builder.package_paths().all(|p| p == ".");
+    if nested.is_empty() && (found.is_empty() || lone_root) {
+        for kind in discover_projects(root, &mut builder)? {
+            if !found.contains(&kind) {
+                found.push(kind);
+            }
+        }
     }
     if found.is_empty() {
         return Err(GraphError::NothingFound {
@@ -82,6 +90,24 @@ const MAX_PROJECT_DEPTH: usize = 32;
 /// Most project roots found by the walk.
 const MAX_PROJECT_ROOTS: usize = 10_000;
 
+/// Directories the walk for projects never enters: hidden ones, `_`
+/// ones, dependencies, test data and build output.
+fn skipped_dir(name: &str) -> bool {
+    name.starts_with('.')
+        || name.starts_with('_')
+        || matches!(
+            name,
+            "node_modules"
+                | "vendor"
+                | "testdata"
+                | "fixtures"
+                | "target"
+                | "dist"
+                | "build"
+                | "venv"
+        )
+}
+
 /// A repository of projects with no root workspace (`libs/a`, `libs/b`,
 /// each with its own `pyproject.toml` and lock): walks breadth-first for
 /// project manifests (skipping what Go's walk skips, `node_modules` and
@@ -94,7 +120,19 @@ fn discover_projects(
     builder: &mut GraphBuilder,
 ) -> Result<Vec<&'static str>, GraphError> {
     let mut found = Vec::new();
-    let mut claimed: Vec<String> = Vec::new();
+    // The lone project at the root, if any: the projects below are its
+    // dependencies (it contains them).
+    let lone: Vec<(PackageId, &'static str)> = builder
+        .package_entries()
+        .filter(|(_, path, _)| *path == ".")
+        .map(|(id, _, ns)| (id, ns))
+        .collect();
+    // A lone project at the root claims nothing below it.
+    let mut claimed: Vec<String> = builder
+        .package_paths()
+        .filter(|p| *p != ".")
+        .map(str::to_owned)
+        .collect();
     let mut queue: std::collections::VecDeque<(String, usize)> =
         std::collections::VecDeque::from([(".".to_owned(), 0)]);
     let mut visited = 0usize;
@@ -134,13 +172,31 @@ fn discover_projects(
             }
             let mut inner = GraphBuilder::new();
             let kinds = discover_into(&root.join(&dir), &mut inner)?;
-            if !kinds.is_empty() {
+            // Under a lone root project, only projects of its own
+            // ecosystem become packages (and stay its dependencies below);
+            // anything else stays part of the root, as before.
+            let foreign = !lone.is_empty()
+                && inner
+                    .package_entries()
+                    .any(|(_, _, ns)| !lone.iter().any(|(_, n)| *n == ns));
+            if !kinds.is_empty() && !foreign {
+                let first_new = builder.package_count();
                 claimed.extend(
                     inner
                         .package_paths()
                         .filter_map(|p| crate::paths::join(&dir, p)),
                 );
                 builder.absorb(inner, &dir)?;
+                let added: Vec<(String, &'static str)> = builder
+                    .package_entries()
+                    .skip(first_new)
+                    .map(|(_, path, ns)| (path.to_owned(), ns))
+                    .collect();
+                for (path, ns) in added {
+                    for &(root_id, _) in lone.iter().filter(|(_, n)| *n == ns) {
+                        builder.add_outside_source(root_id, &path);
+                    }
+                }
                 for kind in kinds {
                     if !found.contains(&kind) {
                         found.push(kind);
@@ -152,12 +208,7 @@ fn discover_projects(
             continue;
         }
         for (name, is_dir) in names {
-            let skipped = name.starts_with('.')
-                || name.starts_with('_')
-                || matches!(
-                    name.as_str(),
-                    "node_modules" | "vendor" | "testdata" | "target" | "dist" | "build" | "venv"
-                );
+            let skipped = skipped_dir(&name);
             if is_dir && !skipped {
                 queue.push_back((crate::paths::child(&dir, &name), depth + 1));
             }
