@@ -166,3 +166,38 @@ fn nested_workspaces_come_from_the_command_line_too_and_are_checked() {
             .contains("not a directory below the repository root")
     );
 }
+
+/// No workspace at the root: Go modules and npm packages side by side,
+/// each a root of its own, joined by their paths (`replace … => ../b`,
+/// `file:../lib`).
+#[test]
+fn projects_without_a_root_workspace_join_through_their_paths() {
+    let repo = Repo::with_files(&[
+        (
+            "svc/a/go.mod",
+            "module example.com/a\n\ngo 1.22\n\nrequire example.com/b v0.0.0\n\nreplace example.com/b => ../b\n",
+        ),
+        ("svc/b/go.mod", "module example.com/b\n\ngo 1.22\n"),
+        ("svc/b/b.go", "package b\n"),
+        (
+            "web/app/package.json",
+            "{\"name\": \"app\", \"dependencies\": {\"lib\": \"file:../lib\"}}\n",
+        ),
+        ("web/lib/package.json", "{\"name\": \"lib\"}\n"),
+        ("web/lib/index.js", "module.exports = 1;\n"),
+        ("README.md", "# services\n"),
+    ]);
+    let got = affected_by(
+        &repo,
+        &[
+            ("svc/b/b.go", Some("package b\n\nconst X = 1\n")),
+            ("web/lib/index.js", Some("module.exports = 2;\n")),
+        ],
+    );
+    insta::assert_snapshot!(got, @r"
+    app (npm) web/app: app <- lib <- web/lib/index.js
+    example.com/a (go) svc/a: example.com/a <- example.com/b <- svc/b/b.go
+    example.com/b (go) svc/b: example.com/b <- svc/b/b.go
+    lib (npm) web/lib: lib <- web/lib/index.js
+    ");
+}

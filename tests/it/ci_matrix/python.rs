@@ -320,7 +320,10 @@ fn projects_without_a_root_workspace_are_linked_by_their_path_sources() {
 #[test]
 fn projects_below_a_lone_root_project_are_packages_it_contains() {
     let repo = Repo::with_files(&[
-        ("pyproject.toml", "[project]\nname = \"demo\"\nversion = \"0.1.0\"\n"),
+        (
+            "pyproject.toml",
+            "[project]\nname = \"demo\"\nversion = \"0.1.0\"\n",
+        ),
         (
             "demo/libs/lib1/pyproject.toml",
             "[project]\nname = \"lib1\"\nversion = \"0.1.0\"\n",
@@ -346,7 +349,13 @@ fn projects_below_a_lone_root_project_are_packages_it_contains() {
     ");
     let got = affected_by(
         &repo,
-        &[("tests/fixtures/broken/pyproject.toml", Some("[project]\nname = \"broken2\"\n"))],
+        &[(
+            "tests/fixtures/broken/pyproject.toml",
+            Some("[project]\nname = \"broken2\"\n"),
+        )],
     );
-    assert_eq!(got, "demo (python) .: demo <- tests/fixtures/broken/pyproject.toml\n");
+    assert_eq!(
+        got,
+        "demo (python) .: demo <- tests/fixtures/broken/pyproject.toml\n"
+    );
 }

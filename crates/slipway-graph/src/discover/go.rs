@@ -73,6 +73,9 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
             match by_dir.get(dir) {
                 Some(&target) if target != id => builder.add_edge(id, target, DepKind::Replace),
                 Some(_) => {}
+                None if dir.starts_with("..") => {
+                    builder.add_path_link(id, dir, DepKind::Replace);
+                }
                 None => builder.add_outside_source(id, dir),
             }
         }
@@ -149,7 +152,12 @@ fn replace(dir: &str, arg: &str) -> Option<(String, String)> {
     if !(new.starts_with("./") || new.starts_with("../") || new == "." || new == "..") {
         return None;
     }
-    Some((old, join(dir, new)?))
+    // A directory leaving the root keeps its `..`: a neighbouring root's
+    // module, joined once every root is discovered.
+    Some((
+        old,
+        join(dir, new).unwrap_or_else(|| crate::paths::join_outward(dir, new)),
+    ))
 }
 
 /// Every directory below `root` holding a `go.mod`, as the go command sees

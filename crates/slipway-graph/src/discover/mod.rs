@@ -171,7 +171,10 @@ fn discover_projects(
                 ));
             }
             let mut inner = GraphBuilder::new();
-            let kinds = discover_into(&root.join(&dir), &mut inner)?;
+            let mut kinds = discover_into(&root.join(&dir), &mut inner)?;
+            if kinds.is_empty() && node::discover_lone(&root.join(&dir), &mut inner)? {
+                kinds.push("node");
+            }
             // Under a lone root project, only projects of its own
             // ecosystem become packages (and stay its dependencies below);
             // anything else stays part of the root, as before.

@@ -117,6 +117,12 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
                 None => {
                     if let Some(outside) = local_path(dir, spec) {
                         builder.add_outside_source(*id, &outside);
+                    } else if let Some(path) = ["file:", "link:", "portal:"]
+                        .iter()
+                        .find_map(|protocol| spec.strip_prefix(protocol))
+                    {
+                        // A package of a neighbouring root (`file:../x`).
+                        builder.add_path_link(*id, &crate::paths::join_outward(dir, path), kind);
                     }
                     builder.add_external(*id, name, spec);
                 }
@@ -149,6 +155,35 @@ fn add_root(
         }
     }
     Ok(())
+}
+
+/// A lone `package.json` without workspaces, found by the walk for
+/// projects when the repository has no root workspace: one package,
+/// joined to its neighbours through `file:`/`link:` dependencies leaving
+/// it. Returns whether it was one.
+pub(super) fn discover_lone(root: &Path, builder: &mut GraphBuilder) -> Result<bool, GraphError> {
+    let Some(text) = read_optional(root, MANIFEST)? else {
+        return Ok(false);
+    };
+    let manifest: Member =
+        serde_json::from_str(&text).map_err(|err| GraphError::json(root.join(MANIFEST), &err))?;
+    let Some(Value::String(name)) = &manifest.name else {
+        return Ok(false);
+    };
+    let value: Option<Value> = serde_json::from_str(&text).ok();
+    let id = builder.add_package(name, ".", npm_flavour(root, value.as_ref()))?;
+    for (dep, spec, kind) in manifest.dependencies() {
+        if let Some(outside) = local_path(".", spec) {
+            builder.add_outside_source(id, &outside);
+        } else if let Some(path) = ["file:", "link:", "portal:"]
+            .iter()
+            .find_map(|protocol| spec.strip_prefix(protocol))
+        {
+            builder.add_path_link(id, &crate::paths::join_outward(".", path), kind);
+        }
+        builder.add_external(id, dep, spec);
+    }
+    Ok(true)
 }
 
 /// The directory a `file:`, `link:` or `portal:` dependency points at.
