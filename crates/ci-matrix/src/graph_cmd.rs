@@ -106,7 +106,7 @@ pub fn run(cli: &GraphCli) -> Result<(), Error> {
     let timeout = Duration::from_secs(cli.tool_timeout.max(1));
     let mut out = String::new();
     let mut differences = 0usize;
-    for check in [check_cargo, check_uv, check_pnpm, check_npm] {
+    for check in [check_cargo, check_go, check_uv, check_pnpm, check_npm] {
         match check(&root, &graph, timeout) {
             Outcome::Skipped { ecosystem, why } => {
                 let _ = writeln!(out, "{ecosystem}: skipped: {why}");
@@ -508,6 +508,118 @@ fn uv_lock_side(root: &Path, lock: &toml::Table) -> Side {
         }
     }
     theirs
+}
+
+/// One module as `go mod edit -json` reads it.
+struct GoModule {
+    dir: String,
+    /// Required module paths.
+    needs: Vec<String>,
+    /// Local replaces: `(old path, new directory)`.
+    replaced: Vec<(String, String)>,
+}
+
+/// Go: every module ci-matrix found, read by `go mod edit -json` (and
+/// the root `go.work` by `go work edit -json`): a local `replace` to
+/// another module is an edge, and in a workspace so is a `require` of a
+/// workspace module.
+fn check_go(root: &Path, graph: &PackageGraph, timeout: Duration) -> Outcome {
+    let skipped = |why: &str| Outcome::Skipped {
+        ecosystem: "go",
+        why: why.to_owned(),
+    };
+    let ours_side = ours(graph, &|e| e == Ecosystem::Go);
+    if ours_side.packages.is_empty() {
+        return skipped("no Go module found");
+    }
+    if !on_path("go") {
+        return skipped("go is not installed");
+    }
+    let edit = |dir: &Path, what: &str| -> Result<serde_json::Value, String> {
+        let out = tool_output(
+            Command::new("go")
+                .args([what, "edit", "-json"])
+                .current_dir(dir)
+                .env("GOFLAGS", "-mod=mod")
+                .env("GOTOOLCHAIN", "local"),
+            timeout,
+        )?;
+        serde_json::from_slice(&out)
+            .map_err(|err| format!("go {what} edit's output did not parse: {err}"))
+    };
+    let mut theirs = Side::default();
+    let mut module_dirs: std::collections::HashMap<String, String> =
+        std::collections::HashMap::new();
+    let mut modules: Vec<GoModule> = Vec::new();
+    for dir in &ours_side.packages {
+        let json = match edit(&root.join(dir), "mod") {
+            Ok(json) => json,
+            Err(why) => return skipped(&why),
+        };
+        let path = json["Module"]["Path"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        module_dirs.insert(path, dir.clone());
+        theirs.packages.insert(dir.clone());
+        let needs: Vec<String> = json["Require"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["Path"].as_str().map(str::to_owned))
+            .collect();
+        let replaced: Vec<(String, String)> = json["Replace"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| {
+                let new = r["New"]["Path"].as_str()?;
+                (new.starts_with("./") || new.starts_with("../")).then(|| {
+                    (
+                        r["Old"]["Path"].as_str().unwrap_or_default().to_owned(),
+                        new.to_owned(),
+                    )
+                })
+            })
+            .collect();
+        modules.push(GoModule {
+            dir: dir.clone(),
+            needs,
+            replaced,
+        });
+    }
+    let workspace = root.join("go.work").is_file();
+    for GoModule {
+        dir,
+        needs,
+        replaced,
+    } in &modules
+    {
+        for (_, new) in replaced {
+            if let Some(to) = relative(root, &root.join(dir).join(new).to_string_lossy())
+                && theirs.packages.contains(&to)
+                && &to != dir
+            {
+                theirs.edges.insert((dir.clone(), to));
+            }
+        }
+        if workspace {
+            for path in needs {
+                if let Some(to) = module_dirs.get(path)
+                    && to != dir
+                {
+                    theirs.edges.insert((dir.clone(), to.clone()));
+                }
+            }
+        }
+    }
+    Outcome::Compared {
+        ecosystem: "go",
+        tool: "go mod edit",
+        ours: ours_side,
+        theirs,
+        notes: Vec::new(),
+    }
 }
 
 fn node(e: Ecosystem) -> bool {
