@@ -106,7 +106,14 @@ pub fn run(cli: &GraphCli) -> Result<(), Error> {
     let timeout = Duration::from_secs(cli.tool_timeout.max(1));
     let mut out = String::new();
     let mut differences = 0usize;
-    for check in [check_cargo, check_go, check_uv, check_pnpm, check_npm] {
+    for check in [
+        check_cargo,
+        check_go,
+        check_uv,
+        check_pnpm,
+        check_npm,
+        check_bun,
+    ] {
         match check(&root, &graph, timeout) {
             Outcome::Skipped { ecosystem, why } => {
                 let _ = writeln!(out, "{ecosystem}: skipped: {why}");
@@ -622,6 +629,101 @@ fn check_go(root: &Path, graph: &PackageGraph, timeout: Duration) -> Outcome {
     }
 }
 
+/// Bun: the workspaces its text lockfile (`bun.lock`, what `bun install`
+/// wrote) records, and the dependencies among them by name.
+fn check_bun(root: &Path, graph: &PackageGraph, _timeout: Duration) -> Outcome {
+    let skipped = |why: &str| Outcome::Skipped {
+        ecosystem: "bun",
+        why: why.to_owned(),
+    };
+    let Ok(text) = std::fs::read_to_string(root.join("bun.lock")) else {
+        return skipped("no bun.lock at the root");
+    };
+    let lock: serde_json::Value = match serde_json::from_str(&without_trailing_commas(&text)) {
+        Ok(lock) => lock,
+        Err(err) => return skipped(&format!("bun.lock did not parse: {err}")),
+    };
+    let Some(workspaces) = lock["workspaces"].as_object() else {
+        return skipped("bun.lock has no workspaces");
+    };
+    let root_is_package = graph
+        .packages()
+        .iter()
+        .any(|p| p.path == "." && node(p.ecosystem));
+    let dir_of = |key: &str| {
+        if key.is_empty() {
+            ".".to_owned()
+        } else {
+            key.to_owned()
+        }
+    };
+    let by_name: std::collections::HashMap<&str, String> = workspaces
+        .iter()
+        .filter_map(|(key, w)| Some((w["name"].as_str()?, dir_of(key))))
+        .collect();
+    let mut theirs = Side::default();
+    for key in workspaces.keys() {
+        let dir = dir_of(key);
+        if dir != "." || root_is_package {
+            theirs.packages.insert(dir);
+        }
+    }
+    for (key, w) in workspaces {
+        let from = dir_of(key);
+        for section in [
+            "dependencies",
+            "devDependencies",
+            "optionalDependencies",
+            "peerDependencies",
+        ] {
+            for name in w[section].as_object().into_iter().flat_map(|d| d.keys()) {
+                if let Some(to) = by_name.get(name.as_str())
+                    && *to != from
+                    && theirs.packages.contains(to)
+                {
+                    theirs.edges.insert((from.clone(), to.clone()));
+                }
+            }
+        }
+    }
+    Outcome::Compared {
+        ecosystem: "bun",
+        tool: "bun.lock",
+        ours: ours(graph, &|e| e == Ecosystem::Bun),
+        theirs,
+        notes: Vec::new(),
+    }
+}
+
+/// JSON with trailing commas (what Bun writes) as plain JSON: a comma
+/// followed by `}` or `]` outside strings goes.
+fn without_trailing_commas(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c == ',' {
+            let next = bytes[i + 1..].iter().find(|b| !b.is_ascii_whitespace());
+            if matches!(next, Some(b'}' | b']')) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn node(e: Ecosystem) -> bool {
     matches!(
         e,
@@ -795,4 +897,21 @@ struct CargoPackage {
 #[derive(Deserialize)]
 struct Dep {
     path: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_commas_go_outside_strings_only() {
+        assert_eq!(
+            without_trailing_commas("{\"a\": [1, 2,], \"b\": \"x,}\",\n}"),
+            "{\"a\": [1, 2], \"b\": \"x,}\"\n}"
+        );
+        assert_eq!(
+            without_trailing_commas("{\"q\": \"\\\",]\",}"),
+            "{\"q\": \"\\\",]\"}"
+        );
+    }
 }

@@ -251,3 +251,27 @@ fn go_mod_edit_agrees_on_a_workspace_and_replaces() {
         out.stdout
     );
 }
+
+#[test]
+fn the_bun_lock_agrees_with_a_bun_workspace() {
+    let files: Vec<(String, String)> = fixture_tree("bun")
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with("head-"))
+        .map(|(p, t)| {
+            if p == "base.bun.lock" {
+                ("bun.lock".to_owned(), t)
+            } else {
+                (p, t)
+            }
+        })
+        .collect();
+    let repo = Repo::with_owned_files(&files);
+    let out = check(&repo);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("bun: 3 packages and 1 edges agree with bun.lock"),
+        "{}",
+        out.stdout
+    );
+}
