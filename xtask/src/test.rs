@@ -197,9 +197,12 @@ const PYTHON_TOOLS: [(&str, &str); 3] = [
 /// from the npm registry (cargo and npm are on the machine already).
 const NODE_BUILD_TOOLS: [(&str, &str); 1] = [("pnpm@12.26.0", "pnpm")];
 
-/// A `PATH` with the build tools the graph check compares with (uv, pnpm),
+/// A `PATH` with the build tools the graph check compares with (Go, uv, pnpm),
 /// installed when missing, for the tests.
 fn build_tools_path() -> anyhow::Result<String> {
+    // Go from Debian (1.19): `go mod edit -json` reads any go.mod the
+    // fixtures write.
+    crate::tools::ensure_debian_tools(&[("go", "golang-go")])?;
     let python = python_venv(&PYTHON_TOOLS)?;
     let node = crate::tools::npm_packages(&NODE_BUILD_TOOLS)?;
     let mut dirs = vec![python, node];

@@ -106,7 +106,14 @@ pub fn run(cli: &GraphCli) -> Result<(), Error> {
     let timeout = Duration::from_secs(cli.tool_timeout.max(1));
     let mut out = String::new();
     let mut differences = 0usize;
-    for check in [check_cargo, check_uv, check_pnpm, check_npm] {
+    for check in [
+        check_cargo,
+        check_go,
+        check_uv,
+        check_pnpm,
+        check_npm,
+        check_bun,
+    ] {
         match check(&root, &graph, timeout) {
             Outcome::Skipped { ecosystem, why } => {
                 let _ = writeln!(out, "{ecosystem}: skipped: {why}");
@@ -510,6 +517,213 @@ fn uv_lock_side(root: &Path, lock: &toml::Table) -> Side {
     theirs
 }
 
+/// One module as `go mod edit -json` reads it.
+struct GoModule {
+    dir: String,
+    /// Required module paths.
+    needs: Vec<String>,
+    /// Local replaces: `(old path, new directory)`.
+    replaced: Vec<(String, String)>,
+}
+
+/// Go: every module ci-matrix found, read by `go mod edit -json` (and
+/// the root `go.work` by `go work edit -json`): a local `replace` to
+/// another module is an edge, and in a workspace so is a `require` of a
+/// workspace module.
+fn check_go(root: &Path, graph: &PackageGraph, timeout: Duration) -> Outcome {
+    let skipped = |why: &str| Outcome::Skipped {
+        ecosystem: "go",
+        why: why.to_owned(),
+    };
+    let ours_side = ours(graph, &|e| e == Ecosystem::Go);
+    if ours_side.packages.is_empty() {
+        return skipped("no Go module found");
+    }
+    if !on_path("go") {
+        return skipped("go is not installed");
+    }
+    let edit = |dir: &Path, what: &str| -> Result<serde_json::Value, String> {
+        let out = tool_output(
+            Command::new("go")
+                .args([what, "edit", "-json"])
+                .current_dir(dir)
+                .env("GOFLAGS", "-mod=mod")
+                .env("GOTOOLCHAIN", "local"),
+            timeout,
+        )?;
+        serde_json::from_slice(&out)
+            .map_err(|err| format!("go {what} edit's output did not parse: {err}"))
+    };
+    let mut theirs = Side::default();
+    let mut module_dirs: std::collections::HashMap<String, String> =
+        std::collections::HashMap::new();
+    let mut modules: Vec<GoModule> = Vec::new();
+    for dir in &ours_side.packages {
+        let json = match edit(&root.join(dir), "mod") {
+            Ok(json) => json,
+            Err(why) => return skipped(&why),
+        };
+        let path = json["Module"]["Path"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        module_dirs.insert(path, dir.clone());
+        theirs.packages.insert(dir.clone());
+        let needs: Vec<String> = json["Require"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r["Path"].as_str().map(str::to_owned))
+            .collect();
+        let replaced: Vec<(String, String)> = json["Replace"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| {
+                let new = r["New"]["Path"].as_str()?;
+                (new.starts_with("./") || new.starts_with("../")).then(|| {
+                    (
+                        r["Old"]["Path"].as_str().unwrap_or_default().to_owned(),
+                        new.to_owned(),
+                    )
+                })
+            })
+            .collect();
+        modules.push(GoModule {
+            dir: dir.clone(),
+            needs,
+            replaced,
+        });
+    }
+    let workspace = root.join("go.work").is_file();
+    for GoModule {
+        dir,
+        needs,
+        replaced,
+    } in &modules
+    {
+        for (_, new) in replaced {
+            if let Some(to) = relative(root, &root.join(dir).join(new).to_string_lossy())
+                && theirs.packages.contains(&to)
+                && &to != dir
+            {
+                theirs.edges.insert((dir.clone(), to));
+            }
+        }
+        if workspace {
+            for path in needs {
+                if let Some(to) = module_dirs.get(path)
+                    && to != dir
+                {
+                    theirs.edges.insert((dir.clone(), to.clone()));
+                }
+            }
+        }
+    }
+    Outcome::Compared {
+        ecosystem: "go",
+        tool: "go mod edit",
+        ours: ours_side,
+        theirs,
+        notes: Vec::new(),
+    }
+}
+
+/// Bun: the workspaces its text lockfile (`bun.lock`, what `bun install`
+/// wrote) records, and the dependencies among them by name.
+fn check_bun(root: &Path, graph: &PackageGraph, _timeout: Duration) -> Outcome {
+    let skipped = |why: &str| Outcome::Skipped {
+        ecosystem: "bun",
+        why: why.to_owned(),
+    };
+    let Ok(text) = std::fs::read_to_string(root.join("bun.lock")) else {
+        return skipped("no bun.lock at the root");
+    };
+    let lock: serde_json::Value = match serde_json::from_str(&without_trailing_commas(&text)) {
+        Ok(lock) => lock,
+        Err(err) => return skipped(&format!("bun.lock did not parse: {err}")),
+    };
+    let Some(workspaces) = lock["workspaces"].as_object() else {
+        return skipped("bun.lock has no workspaces");
+    };
+    let root_is_package = graph
+        .packages()
+        .iter()
+        .any(|p| p.path == "." && node(p.ecosystem));
+    let dir_of = |key: &str| {
+        if key.is_empty() {
+            ".".to_owned()
+        } else {
+            key.to_owned()
+        }
+    };
+    let by_name: std::collections::HashMap<&str, String> = workspaces
+        .iter()
+        .filter_map(|(key, w)| Some((w["name"].as_str()?, dir_of(key))))
+        .collect();
+    let mut theirs = Side::default();
+    for key in workspaces.keys() {
+        let dir = dir_of(key);
+        if dir != "." || root_is_package {
+            theirs.packages.insert(dir);
+        }
+    }
+    for (key, w) in workspaces {
+        let from = dir_of(key);
+        for section in [
+            "dependencies",
+            "devDependencies",
+            "optionalDependencies",
+            "peerDependencies",
+        ] {
+            for name in w[section].as_object().into_iter().flat_map(|d| d.keys()) {
+                if let Some(to) = by_name.get(name.as_str())
+                    && *to != from
+                    && theirs.packages.contains(to)
+                {
+                    theirs.edges.insert((from.clone(), to.clone()));
+                }
+            }
+        }
+    }
+    Outcome::Compared {
+        ecosystem: "bun",
+        tool: "bun.lock",
+        ours: ours(graph, &|e| e == Ecosystem::Bun),
+        theirs,
+        notes: Vec::new(),
+    }
+}
+
+/// JSON with trailing commas (what Bun writes) as plain JSON: a comma
+/// followed by `}` or `]` outside strings goes.
+fn without_trailing_commas(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c == ',' {
+            let next = bytes[i + 1..].iter().find(|b| !b.is_ascii_whitespace());
+            if matches!(next, Some(b'}' | b']')) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn node(e: Ecosystem) -> bool {
     matches!(
         e,
@@ -683,4 +897,21 @@ struct CargoPackage {
 #[derive(Deserialize)]
 struct Dep {
     path: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_commas_go_outside_strings_only() {
+        assert_eq!(
+            without_trailing_commas("{\"a\": [1, 2,], \"b\": \"x,}\",\n}"),
+            "{\"a\": [1, 2], \"b\": \"x,}\"\n}"
+        );
+        assert_eq!(
+            without_trailing_commas("{\"q\": \"\\\",]\",}"),
+            "{\"q\": \"\\\",]\"}"
+        );
+    }
 }

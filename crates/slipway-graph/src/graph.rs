@@ -66,6 +66,9 @@ pub enum KeyedInput {
     GradleCatalog,
     /// A Gradle build's `settings.gradle(.kts)`.
     GradleSettings,
+    /// The build script of a Gradle root that is no project: its
+    /// `project(':x') { … }` blocks configure one project each.
+    GradleRootScript,
     /// A `Directory.Packages.props` (.NET central package management).
     DotnetPackages,
 }

@@ -238,7 +238,7 @@ proptest! {
     fn shared_inputs_never_panic(
         base in lockfile_text(),
         head in lockfile_text(),
-        which in 0usize..12,
+        which in 0usize..16,
     ) {
         use crate::inputs::SharedInput;
         let mut b = GraphBuilder::new();
@@ -254,6 +254,8 @@ proptest! {
         b.add_keyed_input("gradle/libs.versions.toml", crate::graph::KeyedInput::GradleCatalog);
         b.add_keyed_input("settings.gradle.kts", crate::graph::KeyedInput::GradleSettings);
         b.add_keyed_input("Directory.Packages.props", crate::graph::KeyedInput::DotnetPackages);
+        b.add_keyed_input("build.gradle", crate::graph::KeyedInput::GradleRootScript);
+        b.add_read(k, crate::graph::keyed_read("build.gradle", "block::k"));
         b.add_read(k, crate::graph::keyed_read("gradle/libs.versions.toml", "x.y"));
         b.add_read(k, crate::graph::keyed_read("settings.gradle.kts", "project::k"));
         let d = b.add_package("D", "src/D", Ecosystem::Dotnet).unwrap();
@@ -276,6 +278,7 @@ proptest! {
             SharedInput::GradleCatalog(0),
             SharedInput::GradleSettings(1),
             SharedInput::DotnetPackages(2),
+            SharedInput::GradleRootScript(3),
         ][which];
         let diff = crate::inputs::diff_input(&graph, input, Some(&base), Some(&head));
         if let crate::affected::Resolution::Everything(why) = &diff.resolution {

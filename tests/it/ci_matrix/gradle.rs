@@ -298,6 +298,40 @@ task coverage { dependsOn project(':core').tasks.named('test') }
     testkit (gradle) testkit: testkit <- core <- core/src/main/java/Core.java
     web (gradle) web: web <- core <- core/src/main/java/Core.java
     ");
+    // A change inside `project(':web') { … }` concerns web (and its
+    // dependents) alone; one outside every block, every project.
+    let root_script = std::fs::read_to_string(repo.path().join("build.gradle")).unwrap();
+    let got = affected_by(
+        &repo,
+        &[(
+            "build.gradle",
+            Some(&root_script.replace(
+                "        implementation project(':core')\n    }\n}\nproject(\":cli\")",
+                "        implementation project(':core')\n        runtimeOnly 'org.slf4j:slf4j-simple:2.0.16'\n    }\n}\nproject(\":cli\")",
+            )),
+        )],
+    );
+    insta::assert_snapshot!(got, @r#"
+    cli (gradle) cli: cli <- web <- build.gradle (project(':web') { … } changed)
+    web (gradle) web: web <- build.gradle (project(':web') { … } changed)
+    "#);
+    let root_script = std::fs::read_to_string(repo.path().join("build.gradle")).unwrap();
+    let got = affected_by(
+        &repo,
+        &[(
+            "build.gradle",
+            Some(&format!("// the build\n{root_script}")),
+        )],
+    );
+    assert_eq!(got, "", "a comment is no change: {got}");
+    let got = affected_by(
+        &repo,
+        &[(
+            "build.gradle",
+            Some(&root_script.replace("apply plugin: 'java'", "apply plugin: 'java-library'")),
+        )],
+    );
+    assert_eq!(got.lines().count(), 4, "{got}");
     // The test kit reaches every project's tests, and no further: a
     // test-only edge ends at the package.
     let got = affected_by(

@@ -1,6 +1,6 @@
 //! `ci-matrix graph` and `graph --check`: the graph read from the files,
 //! and compared with the build tools' own answers. The tools are real:
-//! cargo, npm, and uv and pnpm installed by `cargo xtask test` (their
+//! cargo, npm, and Go, uv and pnpm installed by `cargo xtask test` (their
 //! directories in `SLIPWAY_BUILD_TOOLS_PATH`).
 
 use std::path::Path;
@@ -223,4 +223,55 @@ fn the_graph_prints_as_text_and_as_json_that_reads_back() {
     let doc: GraphDocument = serde_json::from_str(&json).unwrap();
     assert_eq!(doc.version, ci_matrix::graph_cmd::GRAPH_VERSION);
     assert_eq!(doc.packages.len(), 3);
+}
+
+#[test]
+fn go_mod_edit_agrees_on_a_workspace_and_replaces() {
+    let repo = Repo::with_files(&[
+        (
+            "go.work",
+            "go 1.19\n\nuse (\n\t./api\n\t./core\n\t./tools\n)\n",
+        ),
+        (
+            "api/go.mod",
+            "module example.com/api\n\ngo 1.19\n\nrequire example.com/core v0.0.0\n",
+        ),
+        ("core/go.mod", "module example.com/core\n\ngo 1.19\n"),
+        (
+            "tools/go.mod",
+            "module example.com/tools\n\ngo 1.19\n\nrequire example.com/api v0.1.0\n\nreplace example.com/api => ../api\n",
+        ),
+    ]);
+    let out = check(&repo);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("go: 3 packages and 2 edges agree with go mod edit"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn the_bun_lock_agrees_with_a_bun_workspace() {
+    let files: Vec<(String, String)> = fixture_tree("bun")
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with("head-"))
+        .map(|(p, t)| {
+            if p == "base.bun.lock" {
+                ("bun.lock".to_owned(), t)
+            } else {
+                (p, t)
+            }
+        })
+        .collect();
+    let repo = Repo::with_owned_files(&files);
+    let out = check(&repo);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("bun: 3 packages and 1 edges agree with bun.lock"),
+        "{}",
+        out.stdout
+    );
 }

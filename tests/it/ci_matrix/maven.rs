@@ -410,5 +410,10 @@ fn a_property_only_an_outside_parent_can_read_affects_every_module() {
             ),
         )],
     );
-    assert_eq!(got.lines().count(), 1, "only common uses guava: {got}");
+    // common declares guava; its dependents follow it, the rest do not.
+    assert!(
+        got.contains("org.acme:common (maven) common: org.acme:common <- pom.xml (dependencyManagement com.google.guava:guava"),
+        "{got}"
+    );
+    assert_eq!(got.lines().count(), 5, "common and its four dependents, of 8: {got}");
 }

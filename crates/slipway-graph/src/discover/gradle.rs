@@ -362,6 +362,27 @@ pub(crate) fn parse_script(text: &str, catalogs: &[&str]) -> Script {
     script
 }
 
+/// A root build script split for comparison: everything outside its
+/// outermost `project(':x') { … }` blocks, and each block by project path,
+/// comments gone and whitespace collapsed (layout is no change).
+pub(crate) fn root_script_parts(text: &str) -> (String, BTreeMap<String, String>) {
+    let text = strip_comments(text);
+    let collapse = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let blocks = Blocks::new(&text).project_blocks();
+    let mut rest = String::new();
+    let mut parts = BTreeMap::new();
+    let mut at = 0;
+    for (path, start, end) in blocks {
+        rest.push_str(&text[at..start]);
+        rest.push('\n');
+        let joined: &mut String = parts.entry(path).or_default();
+        joined.push_str(&collapse(&text[start..end]));
+        at = end;
+    }
+    rest.push_str(&text[at..]);
+    (collapse(&rest), parts)
+}
+
 /// A catalog alias or accessor chain in one form: `-` and `_` read as `.`.
 pub(crate) fn normalize_alias(alias: &str) -> String {
     alias.replace(['-', '_'], ".")
@@ -621,6 +642,9 @@ fn read_projects(
                     why("the root build script configures every project"),
                     eco,
                 );
+                // Read precisely when it changes: a `project(':x') { … }`
+                // block concerns `:x` alone.
+                builder.add_keyed_input(rel, KeyedInput::GradleRootScript);
                 build.root_script = script;
             }
             continue;
@@ -848,6 +872,9 @@ fn add_graph(
         let id = builder.add_package(&name, &p.dir, Ecosystem::Gradle)?;
         if let Some(settings) = &builds[p.build].settings_file {
             builder.add_read(id, keyed_read(settings, &format!("project:{}", p.path)));
+        }
+        if let Some((script, _)) = &builds[p.build].root_script {
+            builder.add_read(id, keyed_read(script, &format!("block:{}", p.path)));
         }
         ids.push(id);
     }

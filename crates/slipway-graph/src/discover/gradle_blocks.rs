@@ -38,6 +38,8 @@ pub(crate) struct Place {
 /// One `{ … }` block and the text that opens it.
 #[derive(Debug)]
 struct Block<'t> {
+    /// Where the call opening it starts.
+    start: usize,
     open: usize,
     close: usize,
     /// The call or name right before the `{`: `dependencies`,
@@ -68,6 +70,7 @@ impl<'t> Blocks<'t> {
             let call_start = call_start(text, open);
             let line_start = text[..call_start].rfind('\n').map_or(0, |i| i + 1);
             blocks.push(Block {
+                start: call_start,
                 open,
                 close,
                 call: text[call_start..open].trim(),
@@ -75,6 +78,24 @@ impl<'t> Blocks<'t> {
             });
         }
         Blocks { text, blocks }
+    }
+
+    /// The outermost `project(':x') { … }` blocks: the project path as
+    /// written, and the byte range from the call to the closing brace.
+    pub(crate) fn project_blocks(&self) -> Vec<(String, usize, usize)> {
+        let mut out: Vec<(String, usize, usize)> = Vec::new();
+        for block in &self.blocks {
+            if out
+                .iter()
+                .any(|&(_, start, end)| start <= block.open && block.open < end)
+            {
+                continue;
+            }
+            if let Some(Target::Project(path)) = block_target(block.call) {
+                out.push((path, block.start, block.close + 1));
+            }
+        }
+        out
     }
 
     /// What the reference at `at` means.

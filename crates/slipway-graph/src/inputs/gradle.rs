@@ -56,6 +56,52 @@ pub(crate) fn settings(
     }
 }
 
+/// The build script of a Gradle root that is no project, compared at both
+/// revisions: when only `project(':x') { … }` blocks changed (layout and
+/// comments are no change), the projects they configure; anything else,
+/// every Gradle project.
+pub(crate) fn root_script(
+    graph: &PackageGraph,
+    path: &str,
+    base: Option<&str>,
+    head: Option<&str>,
+) -> InputDiff {
+    let resolution = match (base, head) {
+        (Some(base), Some(head)) => {
+            let (old_rest, old_blocks) = gradle::root_script_parts(base);
+            let (new_rest, new_blocks) = gradle::root_script_parts(head);
+            if old_rest == new_rest {
+                let mut packages: Vec<(PackageId, String)> = Vec::new();
+                let projects: std::collections::BTreeSet<&String> =
+                    old_blocks.keys().chain(new_blocks.keys()).collect();
+                for project in projects {
+                    if old_blocks.get(project) != new_blocks.get(project) {
+                        for id in graph.readers(&keyed_read(path, &format!("block:{project}"))) {
+                            packages.push((id, format!("project('{project}') {{ … }} changed")));
+                        }
+                    }
+                }
+                Resolution::packages(packages)
+            } else {
+                every(
+                    graph,
+                    Ecosystem::Gradle,
+                    "changed outside its project(':x') { … } blocks, and it configures every Gradle project",
+                )
+            }
+        }
+        _ => every(
+            graph,
+            Ecosystem::Gradle,
+            "was added or removed, and it configures every Gradle project",
+        ),
+    };
+    InputDiff {
+        resolution,
+        warnings: Vec::new(),
+    }
+}
+
 /// A catalog, each entry as its TOML value.
 #[derive(Debug, Default)]
 struct Catalog {

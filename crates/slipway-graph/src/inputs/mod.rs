@@ -58,6 +58,8 @@ pub enum SharedInput {
     GradleCatalog(u16),
     /// A Gradle build's settings file, likewise.
     GradleSettings(u16),
+    /// The build script of a Gradle root that is no project, likewise.
+    GradleRootScript(u16),
     /// A `Directory.Packages.props`, likewise.
     DotnetPackages(u16),
 }
@@ -84,6 +86,7 @@ impl SharedInput {
             return Some(match kind {
                 KeyedInput::GradleCatalog => SharedInput::GradleCatalog(index),
                 KeyedInput::GradleSettings => SharedInput::GradleSettings(index),
+                KeyedInput::GradleRootScript => SharedInput::GradleRootScript(index),
                 KeyedInput::DotnetPackages => SharedInput::DotnetPackages(index),
             });
         }
@@ -136,6 +139,7 @@ impl SharedInput {
             SharedInput::MavenRoot => "pom.xml",
             SharedInput::GradleCatalog(_) => "libs.versions.toml",
             SharedInput::GradleSettings(_) => "settings.gradle.kts",
+            SharedInput::GradleRootScript(_) => "build.gradle.kts",
             SharedInput::DotnetPackages(_) => "Directory.Packages.props",
         }
     }
@@ -150,6 +154,7 @@ impl SharedInput {
                 | SharedInput::MavenRoot
                 | SharedInput::GradleCatalog(_)
                 | SharedInput::GradleSettings(_)
+                | SharedInput::GradleRootScript(_)
                 | SharedInput::DotnetPackages(_)
         )
     }
@@ -205,6 +210,7 @@ pub fn diff_input(
         SharedInput::MavenRoot => return maven_root::compare(graph, base, head),
         SharedInput::GradleCatalog(i)
         | SharedInput::GradleSettings(i)
+        | SharedInput::GradleRootScript(i)
         | SharedInput::DotnetPackages(i) => {
             let Some(path) = graph.keyed_path(i) else {
                 return InputDiff {
@@ -215,6 +221,7 @@ pub fn diff_input(
             return match input {
                 SharedInput::GradleCatalog(_) => gradle::catalog(graph, path, base, head),
                 SharedInput::GradleSettings(_) => gradle::settings(graph, path, base, head),
+                SharedInput::GradleRootScript(_) => gradle::root_script(graph, path, base, head),
                 _ => dotnet_packages::compare(graph, path, base, head),
             };
         }
