@@ -415,5 +415,9 @@ fn a_property_only_an_outside_parent_can_read_affects_every_module() {
         got.contains("org.acme:common (maven) common: org.acme:common <- pom.xml (dependencyManagement com.google.guava:guava"),
         "{got}"
     );
-    assert_eq!(got.lines().count(), 5, "common and its four dependents, of 8: {got}");
+    assert_eq!(
+        got.lines().count(),
+        5,
+        "common and its four dependents, of 8: {got}"
+    );
 }
