@@ -349,3 +349,25 @@ pub(crate) fn peak_rss_while(pid: u32) -> u64 {
     }
     peak
 }
+
+/// Every file of `fixtures/lockfiles/<name>`, by its path inside it, sorted.
+pub(crate) fn fixture_tree(name: &str) -> Vec<(String, String)> {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("it/fixtures/lockfiles")
+        .join(name);
+    let mut out = Vec::new();
+    let mut stack = vec![base.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path.strip_prefix(&base).unwrap().to_str().unwrap();
+                out.push((rel.to_owned(), std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -85,19 +85,8 @@ def affected(dirs, edges, changed):
     return marked
 
 if __name__ == '__main__':
+    from replay_common import replay
     repo, n, ci_matrix, start = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
     dirs, edges = graph(repo)
     print(f"oracle: {len(dirs)} projects, {len(edges)} edges")
-    git = lambda *a: subprocess.run(['git', '-C', repo, *a], capture_output=True, text=True, check=True).stdout
-    rows = misses_n = jobs_o = jobs_c = 0
-    for c in git('rev-list', '--first-parent', f'-{n}', start).split():
-        parents = git('rev-list', '--parents', '-n1', c).split()
-        if len(parents) < 2: continue
-        changed = [l for l in git('diff', '--name-only', parents[1], c).splitlines() if l]
-        oracle = {d for p, d in dirs.items() if p in affected(dirs, edges, changed)}
-        out = subprocess.run([ci_matrix, '--root', repo, '--base', parents[1], '--head', c, '--format', 'json'], capture_output=True, text=True)
-        ours = {p['path'] for p in json.loads(out.stdout)['affected']}
-        misses = sorted(oracle - ours)
-        rows += 1; misses_n += bool(misses); jobs_o += len(oracle); jobs_c += len(ours)
-        print(f"{c[:10]} files={len(changed):4} oracle={len(oracle):3} ci-matrix={len(ours):3} misses={misses[:4]}")
-    print(f"commits={rows} with-misses={misses_n} jobs/commit ci-matrix={jobs_c/max(rows,1):.2f} oracle={jobs_o/max(rows,1):.2f}")
+    replay(repo, n, ci_matrix, start, lambda changed: {dirs[p] for p in affected(dirs, edges, changed)})

@@ -81,29 +81,12 @@ def affected(dirs, edges, changed):
                     carried.add(a); carry.append(a)
     return marked
 
-def main():
+if __name__ == '__main__':
+    sys.path.insert(0, os.path.dirname(__file__))
+    from replay_common import replay
     repo, kind, n, ci_matrix = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    start = sys.argv[5] if len(sys.argv) > 5 else "HEAD"
-    commits = git(repo, "rev-list", "--first-parent", f"-{n}", start).split()
-    head = git(repo, "rev-parse", "HEAD").strip()
+    start = sys.argv[5] if len(sys.argv) > 5 else 'HEAD'
     # The graph of the work tree (the newest commit) for every commit: a
     # snapshot lacks large files, so older commits cannot be checked out.
-    dirs, edges = (uv_graph if kind == "uv" else cargo_graph)(repo)
-    total_misses = 0; jobs_ours = jobs_oracle = 0; rows = 0
-    for c in commits:
-        parents = git(repo, "rev-list", "--parents", "-n1", c).split()
-        if len(parents) < 2: continue
-        base = parents[1]
-        changed = [l for l in git(repo, "diff", "--name-only", base, c).splitlines() if l]
-        oracle = affected(dirs, edges, changed)
-        out = subprocess.run([ci_matrix, "--root", repo, "--base", base, "--head", c, "--format", "json"],
-                             capture_output=True, text=True)
-        if out.returncode != 0:
-            print(c[:10], "ci-matrix failed:", out.stderr.strip()[-200:]); continue
-        ours = {p["name"] for p in json.loads(out.stdout)["affected"]}
-        misses = sorted(oracle - ours)
-        rows += 1; total_misses += bool(misses); jobs_ours += len(ours); jobs_oracle += len(oracle)
-        print(f"{c[:10]} files={len(changed):4} oracle={len(oracle):3} ci-matrix={len(ours):3} misses={misses}")
-    print(f"commits={rows} with-misses={total_misses} jobs/commit ci-matrix={jobs_ours/max(rows,1):.2f} oracle={jobs_oracle/max(rows,1):.2f}")
-
-main()
+    dirs, edges = (uv_graph if kind == 'uv' else cargo_graph)(repo)
+    replay(repo, n, ci_matrix, start, lambda changed: affected(dirs, edges, changed), key='name')

@@ -26,25 +26,8 @@ pub fn normalize(path: &str) -> Option<String> {
 /// Joins `rel` onto the repository-relative directory `base`, resolving `.`
 /// and `..`. Returns `None` when the result would leave the root.
 pub(crate) fn join(base: &str, rel: &str) -> Option<String> {
-    let mut parts: Vec<&str> = if base == "." {
-        Vec::new()
-    } else {
-        base.split('/').collect()
-    };
-    for part in rel.split(['/', '\\']) {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            other => parts.push(other),
-        }
-    }
-    if parts.is_empty() {
-        Some(".".to_owned())
-    } else {
-        Some(parts.join("/"))
-    }
+    let joined = join_outward(base, rel);
+    (joined != ".." && !joined.starts_with("../")).then_some(joined)
 }
 
 /// As [`join`], but a path that leaves the root keeps its leading `..`

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use ci_matrix::graph_cmd::GraphDocument;
 
-use crate::support::{Repo, Run};
+use crate::support::{Repo, Run, fixture_tree};
 
 fn tools_path() -> String {
     std::env::var("SLIPWAY_BUILD_TOOLS_PATH")
@@ -21,27 +21,6 @@ fn check(repo: &Repo) -> crate::support::Output {
         // pnpm would otherwise check its own version against the registry.
         .env("npm_config_manage_package_manager_versions", "false")
         .output()
-}
-
-fn fixture_tree(name: &str) -> Vec<(String, String)> {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("it/fixtures/lockfiles")
-        .join(name);
-    let mut out = Vec::new();
-    let mut stack = vec![base.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path.strip_prefix(&base).unwrap().to_str().unwrap();
-                out.push((rel.to_owned(), std::fs::read_to_string(&path).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::affected_by;
-use crate::support::{Repo, because_lines};
+use crate::support::{Repo, because_lines, fixture_tree};
 
 fn fixture(name: &str) -> String {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("it/fixtures/lockfiles/uv");
@@ -215,33 +215,6 @@ fn a_members_source_overrides_the_roots_and_overrides_are_precise() {
         got.contains("\"why\":\"root pyproject.toml [tool.ruff] changed\""),
         "{got}"
     );
-}
-
-/// Every file of a fixture directory, by its path inside it.
-fn fixture_tree(name: &str) -> Vec<(String, String)> {
-    let base = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("it/fixtures/lockfiles")
-        .join(name);
-    let mut out = Vec::new();
-    let mut stack = vec![base.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path
-                    .strip_prefix(&base)
-                    .unwrap()
-                    .to_str()
-                    .unwrap()
-                    .to_owned();
-                out.push((rel, std::fs::read_to_string(&path).unwrap()));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 /// A member whose dependencies a hatch metadata hook fills
