@@ -13,6 +13,7 @@ import json, os, re, subprocess, sys, tomllib
 
 sys.path.insert(0, os.path.dirname(__file__))
 from gradle_oracle import strip, block_end  # noqa: E402
+from replay_common import closure  # noqa: E402
 
 def camel(seg):
     parts = re.split(r'[-_]', seg)
@@ -74,15 +75,7 @@ def affected(dirs, edges, changed):
     for f in changed:
         best = max((p for p, d in dirs.items() if f.startswith(d + '/')), key=lambda p: len(dirs[p]), default=None)
         if best: owners.add(best)
-    marked, carried, todo = set(owners), set(owners), list(owners)
-    while todo:
-        cur = todo.pop()
-        for a, b, test in edges:
-            if b == cur:
-                marked.add(a)
-                if not test and a not in carried:
-                    carried.add(a); todo.append(a)
-    return marked
+    return closure(owners, edges)
 
 if __name__ == '__main__':
     from replay_common import replay

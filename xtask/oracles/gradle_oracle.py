@@ -8,6 +8,8 @@ and every project's own script gives dependency declarations inside
 gradle.properties, gradle/ or buildSrc/ mark every project."""
 import json, os, re, subprocess, sys
 
+from replay_common import closure
+
 def strip(text):
     out, i, quote = [], 0, None
     while i < len(text):
@@ -99,15 +101,7 @@ def affected(dirs, edges, changed):
     for f in changed:
         best = max((p for p, d in dirs.items() if f.startswith(d + '/')), key=lambda p: len(dirs[p]), default=None)
         if best: owners.add(best)
-    marked, carried, todo = set(owners), set(owners), list(owners)
-    while todo:
-        cur = todo.pop()
-        for a, b, test in edges:
-            if b == cur:
-                marked.add(a)
-                if not test and a not in carried:
-                    carried.add(a); todo.append(a)
-    return marked
+    return closure(owners, edges)
 
 if __name__ == '__main__':
     from replay_common import replay

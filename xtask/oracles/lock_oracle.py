@@ -16,6 +16,8 @@ Prints per commit the packages the oracle marks that ci-matrix does not
 """
 import json, os, subprocess, sys, tomllib
 
+from replay_common import closure
+
 def git(repo, *args):
     return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True).stdout
 
@@ -70,16 +72,7 @@ def affected(dirs, edges, changed):
                 if l > best_len:
                     best, best_len = name, l
         if best: owners.add(best)
-    marked, carry = set(owners), list(owners)
-    carried = set(owners)
-    while carry:
-        cur = carry.pop()
-        for a, b, kind in edges:
-            if b == cur:
-                marked.add(a)
-                if kind != "test" and a not in carried:
-                    carried.add(a); carry.append(a)
-    return marked
+    return closure(owners, [(a, b, kind == 'test') for a, b, kind in edges])
 
 if __name__ == '__main__':
     sys.path.insert(0, os.path.dirname(__file__))

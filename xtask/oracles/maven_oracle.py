@@ -9,6 +9,8 @@ parents; `test` scope ends at the dependent; a child depends on its parent
 POM. A change to the root POM marks every module (ci-matrix reads it
 precisely: more jobs here, never fewer)."""
 import json, os, re, subprocess, sys
+
+from replay_common import closure
 import xml.etree.ElementTree as ET
 
 def local(tag): return tag.rsplit('}', 1)[-1]
@@ -86,15 +88,7 @@ def affected(modules, edges, changed):
     for f in changed:
         best = max((d for d in modules if d != '.' and f.startswith(d + '/')), key=len, default=None)
         if best: owners.add(best)
-    marked, carried, todo = set(owners), set(owners), list(owners)
-    while todo:
-        cur = todo.pop()
-        for a, b, test in edges:
-            if b == cur:
-                marked.add(a)
-                if not test and a not in carried:
-                    carried.add(a); todo.append(a)
-    return marked - {'.'}
+    return closure(owners, edges) - {'.'}
 
 if __name__ == '__main__':
     from replay_common import replay

@@ -7,6 +7,21 @@ import json, subprocess
 def git(repo, *args):
     return subprocess.run(['git', '-C', repo, *args], capture_output=True, text=True, check=True).stdout
 
+def closure(owners, edges):
+    """The owners and their dependents over `(dependent, dependency,
+    test_only)` edges; a package reached only by a test-only edge is
+    marked but goes no further."""
+    marked, carried, todo = set(owners), set(owners), list(owners)
+    while todo:
+        cur = todo.pop()
+        for a, b, test in edges:
+            if b == cur:
+                marked.add(a)
+                if not test and a not in carried:
+                    carried.add(a)
+                    todo.append(a)
+    return marked
+
 def replay(repo, n, ci_matrix, start, oracle, key='path'):
     """`oracle(changed_files)` returns the set of what it marks, as the
     report's `key` field (`path` or `name`) names packages."""
