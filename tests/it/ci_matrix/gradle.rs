@@ -467,7 +467,7 @@ fn build_logic_the_wrapper_properties_and_the_root_script_affect_every_project()
         (
             "build.gradle.kts",
             "plugins { alias(libs.plugins.kotlin.jvm) apply false }\nsubprojects { }\n",
-            "the root build script configures every project",
+            "changed outside its project(':x') { … } blocks, and it configures every Gradle project",
         ),
     ] {
         let repo = build();
