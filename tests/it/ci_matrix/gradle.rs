@@ -661,6 +661,15 @@ fn convention_plugins_give_their_edges_to_the_projects_applying_them() {
             "plugins { java }\ndependencies { implementation(project(\":api\")) }\n",
         ),
     ]);
+    // A plugin build holds more than text: a resource that is no UTF-8 is
+    // not read.
+    std::fs::create_dir_all(repo.path().join("build-logic/src/main/resources")).unwrap();
+    std::fs::write(
+        repo.path().join("build-logic/src/main/resources/icon.png"),
+        [0x89, b'P', b'N', b'G', 0x00, 0xff, 0xfe],
+    )
+    .unwrap();
+    repo.commit("an icon");
     let got = affected_by(
         &repo,
         &[("platform/src/main/java/P.java", Some("class P { }\n"))],

@@ -95,11 +95,23 @@ impl Plugins {
         for file in &files {
             let name = file.rsplit('/').next().unwrap_or(file);
             let in_sources = file.contains("/src/main/");
+            let kotlin_script = name.strip_suffix(".gradle.kts");
+            let groovy_script = name.strip_suffix(".gradle");
+            let class = [".kt", ".java", ".groovy"]
+                .iter()
+                .find_map(|ext| name.strip_suffix(ext));
+            let build_script = name == "build.gradle.kts" || name == "build.gradle";
+            // Only the files read below are opened: a plugin build also
+            // holds resources, wrappers and images, which are no text to us.
+            let wanted = build_script
+                || (in_sources
+                    && (kotlin_script.is_some() || groovy_script.is_some() || class.is_some()));
+            if !wanted {
+                continue;
+            }
             let Some(text) = read_optional(root, file)? else {
                 continue;
             };
-            let kotlin_script = name.strip_suffix(".gradle.kts");
-            let groovy_script = name.strip_suffix(".gradle");
             if in_sources && let Some(stem) = kotlin_script.or(groovy_script) {
                 // Kotlin precompiled scripts take their package as a prefix.
                 let id = match package_of(&text) {
@@ -110,11 +122,7 @@ impl Plugins {
                 self.catalog_uses
                     .extend(script.catalog_uses.iter().cloned());
                 self.scripts.insert(id, (file.clone(), script));
-            } else if in_sources
-                && let Some(class) = [".kt", ".java", ".groovy"]
-                    .iter()
-                    .find_map(|ext| name.strip_suffix(ext))
-            {
+            } else if in_sources && let Some(class) = class {
                 let code = strip_comments(&text);
                 let names = (code.contains("project(\":") || code.contains("project(':"))
                     .then(|| file.clone());
@@ -123,7 +131,7 @@ impl Plugins {
                 }
                 classes.insert(class.to_owned(), (names, applied_ids(&text)));
                 self.catalog_uses.extend(found_in_code(&code, catalogs));
-            } else if name == "build.gradle.kts" || name == "build.gradle" {
+            } else if build_script {
                 registered.extend(registrations(&text));
                 self.catalog_uses
                     .extend(parse_script(&text, catalogs).catalog_uses);
