@@ -13,7 +13,7 @@ import json, os, re, subprocess, sys, tomllib
 
 sys.path.insert(0, os.path.dirname(__file__))
 from gradle_oracle import strip, block_end  # noqa: E402
-from replay_common import closure  # noqa: E402
+from replay_common import closure, owners_of  # noqa: E402
 
 def camel(seg):
     parts = re.split(r'[-_]', seg)
@@ -71,11 +71,7 @@ def graph(repo):
 def affected(dirs, edges, changed):
     if any(f.startswith(('build-logic/', 'gradle/')) or f in ('settings.gradle.kts', 'build.gradle.kts', 'gradle.properties') for f in changed):
         return set(dirs)
-    owners = set()
-    for f in changed:
-        best = max((p for p, d in dirs.items() if f.startswith(d + '/')), key=lambda p: len(dirs[p]), default=None)
-        if best: owners.add(best)
-    return closure(owners, edges)
+    return closure(owners_of(dirs, changed), edges)
 
 if __name__ == '__main__':
     from replay_common import replay

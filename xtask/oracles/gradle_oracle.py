@@ -8,7 +8,7 @@ and every project's own script gives dependency declarations inside
 gradle.properties, gradle/ or buildSrc/ mark every project."""
 import json, os, re, subprocess, sys
 
-from replay_common import closure
+from replay_common import closure, owners_of
 
 def strip(text):
     out, i, quote = [], 0, None
@@ -97,11 +97,7 @@ def graph(repo):
 def affected(dirs, edges, changed):
     everything = any(f in ('build.gradle', 'settings.gradle', 'gradle.properties') or f.startswith(('gradle/', 'buildSrc/')) for f in changed)
     if everything: return set(dirs)
-    owners = set()
-    for f in changed:
-        best = max((p for p, d in dirs.items() if f.startswith(d + '/')), key=lambda p: len(dirs[p]), default=None)
-        if best: owners.add(best)
-    return closure(owners, edges)
+    return closure(owners_of(dirs, changed), edges)
 
 if __name__ == '__main__':
     from replay_common import replay

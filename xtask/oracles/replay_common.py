@@ -7,6 +7,16 @@ import json, subprocess
 def git(repo, *args):
     return subprocess.run(['git', '-C', repo, *args], capture_output=True, text=True, check=True).stdout
 
+def owners_of(dirs, changed):
+    """The packages (`dirs`: package to directory) owning `changed` files:
+    for each file, the one with the deepest directory holding it."""
+    owners = set()
+    for f in changed:
+        best = max((p for p, d in dirs.items() if f.startswith(d + '/')), key=lambda p: len(dirs[p]), default=None)
+        if best:
+            owners.add(best)
+    return owners
+
 def closure(owners, edges):
     """The owners and their dependents over `(dependent, dependency,
     test_only)` edges; a package reached only by a test-only edge is
