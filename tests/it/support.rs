@@ -350,10 +350,11 @@ pub(crate) fn peak_rss_while(pid: u32) -> u64 {
     peak
 }
 
-/// Every file of `fixtures/lockfiles/<name>`, by its path inside it, sorted.
+/// Every file of `fixtures/<name>` (`lockfiles/pnpm12`, `nx`), by its
+/// path inside it, sorted.
 pub(crate) fn fixture_tree(name: &str) -> Vec<(String, String)> {
     let base = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("it/fixtures/lockfiles")
+        .join("it/fixtures")
         .join(name);
     let mut out = Vec::new();
     let mut stack = vec![base.clone()];

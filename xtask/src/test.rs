@@ -193,9 +193,14 @@ const PYTHON_TOOLS: [(&str, &str); 3] = [
     ("uv==0.13.9", "uv"),
 ];
 
-/// The package managers `ci-matrix graph --check` is tested against,
-/// from the npm registry (cargo and npm are on the machine already).
-const NODE_BUILD_TOOLS: [(&str, &str); 1] = [("pnpm@12.26.0", "pnpm")];
+/// The package managers and build tools `ci-matrix graph --check` and the
+/// Nx comparison are tested against, from the npm registry (cargo and npm
+/// are on the machine already). Nx reads imports through TypeScript.
+const NODE_BUILD_TOOLS: [(&str, &str); 3] = [
+    ("pnpm@12.26.0", "pnpm"),
+    ("nx@22.3.3", "nx"),
+    ("typescript@5.9.3", "tsc"),
+];
 
 /// A `PATH` with the build tools the graph check compares with (Go, uv, pnpm),
 /// installed when missing, for the tests.

@@ -5,6 +5,7 @@
 //! global = ["rust-toolchain.toml", ".github/workflows/**"]  # always everything
 //! ignore = ["**/*.md"]                                        # never anything; ignore is final
 //! nested-workspaces = ["frontend"]  # workspaces rooted below the repository root
+//! imports = true              # edges from TS/JS imports between packages (Nx reads them anyway)
 //! unowned = "root"            # a path in no package affects nothing ("all": everything)
 //! root-dependencies = "all"   # the root's own dependencies affect everything ("ignore": nothing)
 //!
@@ -41,6 +42,11 @@ pub(crate) struct Config {
     pub(crate) packages: BTreeMap<String, PackageConfig>,
     #[serde(default)]
     pub(crate) nested_workspaces: Vec<String>,
+    /// Edges from the source files' imports in an npm/yarn/pnpm/Bun
+    /// workspace, as Nx reads them (an Nx workspace follows its own
+    /// `analyzeSourceFiles` rule).
+    #[serde(default)]
+    pub(crate) imports: bool,
     pub(crate) unowned: Option<slipway_graph::Unowned>,
     pub(crate) root_dependencies: Option<slipway_graph::RootDependencies>,
     #[serde(default)]

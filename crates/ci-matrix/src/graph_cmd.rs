@@ -91,7 +91,13 @@ pub struct GraphEdge {
 pub fn run(cli: &GraphCli) -> Result<(), Error> {
     let root = crate::root_of(cli.root.as_deref())?;
     let (config, _) = crate::config::load(&root)?;
-    let graph = slipway_graph::discover_with_nested(&root, &config.nested_workspaces)?;
+    let graph = slipway_graph::discover_with(
+        &root,
+        &slipway_graph::DiscoverOptions {
+            nested: config.nested_workspaces.clone(),
+            imports: config.imports,
+        },
+    )?;
     if !cli.check {
         let text = match cli.format {
             GraphFormat::Json => {
@@ -113,6 +119,7 @@ pub fn run(cli: &GraphCli) -> Result<(), Error> {
         check_pnpm,
         check_npm,
         check_bun,
+        check_nx,
     ] {
         match check(&root, &graph, timeout) {
             Outcome::Skipped { ecosystem, why } => {
@@ -258,7 +265,9 @@ fn ours(graph: &PackageGraph, wanted: &dyn Fn(Ecosystem) -> bool) -> Side {
         }
         side.packages.insert(p.path.clone());
         for (to, kind) in graph.dependencies(id) {
-            if kind != DepKind::Assumed && kind != DepKind::Implicit {
+            // No package manager knows assumed, configured or imported
+            // edges; Nx's comparison adds the last two back.
+            if !matches!(kind, DepKind::Assumed | DepKind::Implicit | DepKind::Import) {
                 side.edges
                     .insert((p.path.clone(), graph.package(to).path.clone()));
             }
@@ -389,6 +398,136 @@ fn check_cargo(root: &Path, graph: &PackageGraph, timeout: Duration) -> Outcome 
         theirs,
         notes: Vec::new(),
     }
+}
+
+/// An Nx workspace against `nx graph --file=…` run by the Nx installed in
+/// it (daemon and cloud off): its projects by root, and the static,
+/// dynamic and implicit edges between them.
+fn check_nx(root: &Path, graph: &PackageGraph, timeout: Duration) -> Outcome {
+    let skipped = |why: &str| Outcome::Skipped {
+        ecosystem: "nx",
+        why: why.to_owned(),
+    };
+    if !root.join("nx.json").is_file() {
+        return skipped("no nx.json at the root");
+    }
+    let nx = root.join("node_modules/.bin/nx");
+    if !nx.is_file() {
+        return skipped("Nx is not installed in the workspace (node_modules/.bin/nx)");
+    }
+    let file = match tempfile::Builder::new()
+        .prefix("ci-matrix-nx-graph-")
+        .suffix(".json")
+        .tempfile()
+    {
+        Ok(file) => file,
+        Err(err) => return skipped(&format!("no temporary file for nx graph: {err}")),
+    };
+    let mut arg = std::ffi::OsString::from("--file=");
+    arg.push(file.path());
+    if let Err(why) = tool_output(
+        Command::new(&nx)
+            .arg("graph")
+            .arg(arg)
+            .current_dir(root)
+            .env("NX_DAEMON", "false")
+            .env("NX_NO_CLOUD", "true")
+            .env("NX_TUI", "false")
+            .env("NX_SKIP_NX_CACHE", "true"),
+        timeout,
+    ) {
+        return skipped(&why);
+    }
+    let doc: NxGraphFile = match std::fs::read(file.path())
+        .map_err(|err| err.to_string())
+        .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|err| err.to_string()))
+    {
+        Ok(doc) => doc,
+        Err(err) => return skipped(&format!("nx graph's file did not parse: {err}")),
+    };
+    let mut theirs = Side::default();
+    for node in doc.graph.nodes.values() {
+        theirs.packages.insert(node.data.root.clone());
+    }
+    for (from, deps) in &doc.graph.dependencies {
+        let Some(from) = doc.graph.nodes.get(from) else {
+            continue;
+        };
+        for dep in deps {
+            if let Some(to) = doc.graph.nodes.get(&dep.target) {
+                theirs
+                    .edges
+                    .insert((from.data.root.clone(), to.data.root.clone()));
+            }
+        }
+    }
+    let mut ours = ours(graph, &is_node);
+    for id in graph.ids() {
+        let p = graph.package(id);
+        for (to, kind) in graph.dependencies(id) {
+            if matches!(kind, DepKind::Implicit | DepKind::Import) && is_node(p.ecosystem) {
+                ours.edges
+                    .insert((p.path.clone(), graph.package(to).path.clone()));
+            }
+        }
+    }
+    // Nx has no edge from the workspace root.
+    ours.edges.retain(|(from, _)| from != ".");
+    Outcome::Compared {
+        ecosystem: "nx",
+        tool: "nx graph",
+        ours,
+        theirs,
+        notes: Vec::new(),
+    }
+}
+
+fn is_node(ecosystem: Ecosystem) -> bool {
+    matches!(
+        ecosystem,
+        Ecosystem::Npm | Ecosystem::Yarn | Ecosystem::Pnpm | Ecosystem::Bun
+    )
+}
+
+/// Leaves out of a package manager's comparison the Nx projects that are
+/// no workspace package (a `project.json` and no `package.json`), which
+/// only Nx knows.
+fn without_nx_projects(root: &Path, mut side: Side) -> Side {
+    let nx_only = |dir: &str| {
+        let dir = root.join(dir);
+        dir.join("project.json").is_file() && !dir.join("package.json").is_file()
+    };
+    side.packages.retain(|p| !nx_only(p));
+    side.edges.retain(|(a, b)| !nx_only(a) && !nx_only(b));
+    side
+}
+
+/// The parts of `nx graph --file=….json` compared.
+#[derive(Debug, Deserialize)]
+struct NxGraphFile {
+    graph: NxGraph,
+}
+
+#[derive(Debug, Deserialize)]
+struct NxGraph {
+    nodes: std::collections::BTreeMap<String, NxNode>,
+    #[serde(default)]
+    dependencies: std::collections::BTreeMap<String, Vec<NxDependency>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NxNode {
+    data: NxNodeData,
+}
+
+#[derive(Debug, Deserialize)]
+struct NxNodeData {
+    root: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct NxDependency {
+    target: String,
 }
 
 fn check_uv(root: &Path, graph: &PackageGraph, timeout: Duration) -> Outcome {
@@ -689,7 +828,7 @@ fn check_bun(root: &Path, graph: &PackageGraph, _timeout: Duration) -> Outcome {
     Outcome::Compared {
         ecosystem: "bun",
         tool: "bun.lock",
-        ours: ours(graph, &|e| e == Ecosystem::Bun),
+        ours: without_nx_projects(root, ours(graph, &|e| e == Ecosystem::Bun)),
         theirs,
         notes: Vec::new(),
     }
@@ -788,7 +927,7 @@ fn check_pnpm(root: &Path, graph: &PackageGraph, timeout: Duration) -> Outcome {
     Outcome::Compared {
         ecosystem: "pnpm",
         tool: "pnpm ls",
-        ours: ours(graph, &node),
+        ours: without_nx_projects(root, ours(graph, &node)),
         theirs,
         notes: Vec::new(),
     }
@@ -839,7 +978,7 @@ fn check_npm(root: &Path, graph: &PackageGraph, timeout: Duration) -> Outcome {
             }
         }
     }
-    let mut ours = ours(graph, &node);
+    let mut ours = without_nx_projects(root, ours(graph, &node));
     // npm's answer has no root: compare the workspaces only.
     ours.edges.retain(|(from, _)| from != ".");
     Outcome::Compared {

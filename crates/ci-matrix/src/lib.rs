@@ -51,7 +51,11 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
     } else {
         &cli.nested_workspace
     };
-    let (mut graph, changed, source) = read_inputs(cli, &root, &actions, nested)?;
+    let discovery = slipway_graph::DiscoverOptions {
+        nested: nested.clone(),
+        imports: config.imports,
+    };
+    let (mut graph, changed, source) = read_inputs(cli, &root, &actions, &discovery)?;
     let mut options = options::options(cli, &config, config_path.as_deref(), &root, &mut graph)?;
     if cli.fail_on_cycle
         && let Some(cycle) = graph.cycles().first()
@@ -128,11 +132,11 @@ fn read_inputs(
     cli: &Cli,
     root: &Path,
     actions: &Actions,
-    nested: &[String],
+    discovery: &slipway_graph::DiscoverOptions,
 ) -> Result<(PackageGraph, Vec<ChangedPath>, ChangeSource), Error> {
     let (graph, change_list) = std::thread::scope(|scope| {
         let changes = scope.spawn(|| changes::collect_changes(cli, root, actions));
-        let graph = load_graph(cli, root, nested);
+        let graph = load_graph(cli, root, discovery);
         let changes = changes
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
@@ -232,10 +236,14 @@ pub(crate) fn root_of(given: Option<&Path>) -> Result<PathBuf, Error> {
     std::fs::canonicalize(&root).map_err(|source| Error::Root { path: root, source })
 }
 
-fn load_graph(cli: &Cli, root: &Path, nested: &[String]) -> Result<PackageGraph, Error> {
+fn load_graph(
+    cli: &Cli,
+    root: &Path,
+    discovery: &slipway_graph::DiscoverOptions,
+) -> Result<PackageGraph, Error> {
     let graph = match cli.graph.as_ref().or(cli.graph_positional.as_ref()) {
         Some(file) => slipway_graph::load_graph_file(file)?,
-        None => slipway_graph::discover_with_nested(root, nested)?,
+        None => slipway_graph::discover_with(root, discovery)?,
     };
     Ok(graph)
 }

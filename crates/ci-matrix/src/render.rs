@@ -262,11 +262,14 @@ fn chain_edges(graph: &PackageGraph, affected: &Affected, id: PackageId) -> Vec<
     loop {
         match affected.reason(current) {
             Some(slipway_graph::Reason::Dependency { on, kind }) => {
+                let kind = match graph.edge_detail(current, *on) {
+                    Some(at) => format!("{} {at}", kind.describe()),
+                    None => kind.describe().to_owned(),
+                };
                 edges.push(format!(
-                    "{} -> {} ({})",
+                    "{} -> {} ({kind})",
                     graph.package(current).id,
                     graph.package(*on).id,
-                    kind.describe()
                 ));
                 current = *on;
             }

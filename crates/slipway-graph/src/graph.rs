@@ -51,6 +51,9 @@ pub struct PackageGraph {
     /// What discovery assumed for each package (an edge matched by
     /// artifactId alone), for `--explain`.
     notes: Vec<Vec<String>>,
+    /// Where an edge was found, when discovery knows (an import's
+    /// `apps/web/src/main.ts:3`), by `(from, to)`.
+    edge_details: FxHashMap<(PackageId, PackageId), String>,
 }
 
 /// The read key for `what` of the keyed input at `path`: it moves with
@@ -283,6 +286,13 @@ impl PackageGraph {
         })
     }
 
+    /// Where the edge from `from` to `to` was found, when discovery knows:
+    /// `apps/web/src/main.ts:3` for an import.
+    #[must_use]
+    pub fn edge_detail(&self, from: PackageId, to: PackageId) -> Option<&str> {
+        self.edge_details.get(&(from, to)).map(String::as_str)
+    }
+
     /// Adds a dependency the manifests do not show (`implicit-dependencies`).
     pub fn add_implicit_dependency(&mut self, from: PackageId, to: PackageId) {
         if from != to && !self.graph.contains_edge(node(from), node(to)) {
@@ -349,6 +359,12 @@ pub struct GraphBuilder {
     notes: Vec<Vec<String>>,
     /// Packages taken to depend on every package of their ecosystem.
     assume_all: Vec<PackageId>,
+    /// Where some edges were found (see [`PackageGraph::edge_detail`]);
+    /// the first detail recorded for a pair is kept.
+    edge_details: FxHashMap<(PackageId, PackageId), String>,
+    /// Edges removed whatever declares them (an Nx `implicitDependencies`
+    /// entry `!name`).
+    excluded: Vec<(PackageId, PackageId)>,
     /// Path dependencies on directories outside the root the package was
     /// discovered from (`../x`), resolved when the graph is built: a
     /// package of the same ecosystem there is a dependency, anything else
@@ -402,6 +418,41 @@ impl GraphBuilder {
     /// Records that `from` depends on `to`.
     pub fn add_edge(&mut self, from: PackageId, to: PackageId, kind: DepKind) {
         self.edges.push((from, to, kind));
+    }
+
+    /// Records that `from` depends on `to`, found at `detail` (a file and
+    /// line); the first detail for a pair is the one kept.
+    pub fn add_edge_at(&mut self, from: PackageId, to: PackageId, kind: DepKind, detail: String) {
+        self.edges.push((from, to, kind));
+        self.edge_details.entry((from, to)).or_insert(detail);
+    }
+
+    /// Removes the edge from `from` to `to`, whatever adds it, when the
+    /// graph is built.
+    pub fn exclude_edge(&mut self, from: PackageId, to: PackageId) {
+        self.excluded.push((from, to));
+    }
+
+    /// Renames a package; its old name no longer finds it.
+    pub(crate) fn rename(&mut self, id: PackageId, name: &str) -> Result<(), GraphError> {
+        let package = &self.packages[id.index()];
+        if package.name == name {
+            return Ok(());
+        }
+        let namespace = package.ecosystem.namespace();
+        let key = (namespace, name.to_owned());
+        if let Some(&other) = self.by_name.get(&key) {
+            return Err(GraphError::DuplicatePackage {
+                ecosystem: namespace,
+                name: name.to_owned(),
+                first: self.packages[other.index()].path.clone(),
+                second: package.path.clone(),
+            });
+        }
+        self.by_name.remove(&(namespace, package.name.clone()));
+        self.by_name.insert(key, id);
+        name.clone_into(&mut self.packages[id.index()].name);
+        Ok(())
     }
 
     /// Records a dependency of `id` on something outside the workspace.
@@ -506,6 +557,11 @@ impl GraphBuilder {
         })
     }
 
+    /// A package added earlier.
+    pub(crate) fn package(&self, id: PackageId) -> &Package {
+        &self.packages[id.index()]
+    }
+
     /// The directories of the packages added so far.
     pub(crate) fn package_paths(&self) -> impl Iterator<Item = &str> {
         self.packages.iter().map(|p| p.path.as_str())
@@ -532,6 +588,14 @@ impl GraphBuilder {
         }
         for (from, to, kind) in other.edges {
             self.add_edge(ids[from.index()], ids[to.index()], kind);
+        }
+        for ((from, to), detail) in other.edge_details {
+            self.edge_details
+                .entry((ids[from.index()], ids[to.index()]))
+                .or_insert_with(|| under(&detail));
+        }
+        for (from, to) in other.excluded {
+            self.excluded.push((ids[from.index()], ids[to.index()]));
         }
         for (i, externals) in other.externals.into_iter().enumerate() {
             self.externals[ids[i].index()].extend(externals);
@@ -658,8 +722,23 @@ impl GraphBuilder {
         }
         // One edge per pair: the most telling kind (the lowest) wins, so an
         // assumed edge never hides a declared one.
+        if !self.excluded.is_empty() {
+            let excluded: rustc_hash::FxHashSet<(PackageId, PackageId)> =
+                self.excluded.iter().copied().collect();
+            self.edges
+                .retain(|(from, to, _)| !excluded.contains(&(*from, *to)));
+        }
         self.edges.sort_unstable();
         self.edges.dedup_by_key(|(from, to, _)| (*from, *to));
+        // A detail belongs to the kind that found it: kept only where
+        // that kind won the pair.
+        let kinds: FxHashMap<(PackageId, PackageId), DepKind> = self
+            .edges
+            .iter()
+            .map(|&(from, to, kind)| ((from, to), kind))
+            .collect();
+        self.edge_details
+            .retain(|pair, _| kinds.get(pair) == Some(&DepKind::Import));
         let mut graph = DiGraph::with_capacity(self.packages.len(), self.edges.len());
         for _ in &self.packages {
             graph.add_node(());
@@ -705,6 +784,7 @@ impl GraphBuilder {
             build_inputs: self.build_inputs,
             keyed: self.keyed,
             notes: self.notes,
+            edge_details: self.edge_details,
         }
     }
 }

@@ -48,7 +48,8 @@ pub use affected::{
     RootCause, RootChange, affected,
 };
 pub use discover::{
-    BuildRule, build_rules, discover, discover_with_nested, load_graph_file, package_name,
+    BuildRule, DiscoverOptions, build_rules, discover, discover_with, discover_with_nested,
+    load_graph_file, package_name,
 };
 pub use error::GraphError;
 pub use graph::{GraphBuilder, KeyedInput, PackageGraph};

@@ -78,8 +78,13 @@ pub enum DepKind {
     Parent,
     /// Declared in a hand-kept graph, which has no kinds.
     Declared,
-    /// Declared in ci-matrix's configuration (`implicit-dependencies`).
+    /// Declared in ci-matrix's configuration (`implicit-dependencies`) or
+    /// an Nx `project.json` (`implicitDependencies`).
     Implicit,
+    /// Found in the dependent's source: an `import`, `require` or
+    /// `export … from` resolving into the dependency (the graph keeps the
+    /// file and line, see [`crate::PackageGraph::edge_detail`]).
+    Import,
     /// Used only by the dependent's tests, which cannot reach its built
     /// output (Cargo `dev-dependencies`, Maven `test` scope, Gradle test
     /// configurations and source sets, Python dependency groups): the
@@ -109,6 +114,7 @@ impl DepKind {
             DepKind::Parent => "parent",
             DepKind::Declared => "declared",
             DepKind::Implicit => "implicit",
+            DepKind::Import => "import",
             DepKind::Test => "test-only",
             DepKind::Assumed => "assumed",
         }

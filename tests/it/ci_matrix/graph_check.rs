@@ -83,7 +83,7 @@ fn cargo_metadata_agrees_with_the_implicit_members_and_this_repository() {
 
 #[test]
 fn the_uv_lock_agrees_and_a_stale_one_is_a_difference() {
-    let files = fixture_tree("uv-dynamic");
+    let files = fixture_tree("lockfiles/uv-dynamic");
     let repo = Repo::with_owned_files(&files);
     let out = check(&repo);
     assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
@@ -120,7 +120,7 @@ fn the_uv_lock_agrees_and_a_stale_one_is_a_difference() {
 
 #[test]
 fn pnpm_and_npm_agree_on_their_workspaces() {
-    let files = fixture_tree("pnpm12");
+    let files = fixture_tree("lockfiles/pnpm12");
     let mut files: Vec<(String, String)> = files
         .into_iter()
         .filter(|(p, _)| !p.starts_with("head-"))
@@ -187,7 +187,7 @@ fn pnpm_and_npm_agree_on_their_workspaces() {
 
 #[test]
 fn the_graph_prints_as_text_and_as_json_that_reads_back() {
-    let files = fixture_tree("uv-dynamic");
+    let files = fixture_tree("lockfiles/uv-dynamic");
     let repo = Repo::with_owned_files(&files);
     let text = repo.ci_matrix().args(["graph"]).success();
     insta::assert_snapshot!(text, @r"
@@ -233,7 +233,7 @@ fn go_mod_edit_agrees_on_a_workspace_and_replaces() {
 
 #[test]
 fn the_bun_lock_agrees_with_a_bun_workspace() {
-    let files: Vec<(String, String)> = fixture_tree("bun")
+    let files: Vec<(String, String)> = fixture_tree("lockfiles/bun")
         .into_iter()
         .filter(|(p, _)| !p.starts_with("head-"))
         .map(|(p, t)| {

@@ -15,6 +15,7 @@ mod lockfiles;
 mod maven;
 mod mixed;
 mod node;
+mod nx;
 mod outputs;
 mod python;
 mod root;

@@ -223,7 +223,7 @@ fn a_members_source_overrides_the_roots_and_overrides_are_precise() {
 /// the lock the member is assumed to depend on every Python project.
 #[test]
 fn dynamic_dependencies_come_from_the_lock_or_are_assumed() {
-    let files = fixture_tree("uv-dynamic");
+    let files = fixture_tree("lockfiles/uv-dynamic");
     let mut files = files;
     files.push((
         "packages/core/src/core/__init__.py".to_owned(),
@@ -269,7 +269,7 @@ fn dynamic_dependencies_come_from_the_lock_or_are_assumed() {
 /// own `uv.lock` (written by uv 0.13.9), linked by editable path sources.
 #[test]
 fn projects_without_a_root_workspace_are_linked_by_their_path_sources() {
-    let mut files = fixture_tree("uv-projects");
+    let mut files = fixture_tree("lockfiles/uv-projects");
     files.push(("libs/base/src/base/__init__.py".to_owned(), String::new()));
     files.push(("README.md".to_owned(), "# libs\n".to_owned()));
     let repo = Repo::with_owned_files(&files);

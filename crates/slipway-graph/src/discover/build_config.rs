@@ -59,7 +59,7 @@ pub fn build_rules(root: &Path) -> Result<Vec<BuildRule>, GraphError> {
     Ok(rules)
 }
 
-fn read_config(root: &Path, file: &str) -> Result<Option<Value>, GraphError> {
+pub(super) fn read_config(root: &Path, file: &str) -> Result<Option<Value>, GraphError> {
     let Some(text) = read_optional(root, file)? else {
         return Ok(None);
     };

@@ -11,9 +11,11 @@ mod gradle_blocks;
 mod gradle_plugins;
 mod graph_file;
 mod groovy;
+mod imports;
 pub(crate) mod maven;
 pub(crate) mod msbuild;
 mod node;
+mod nx;
 mod python;
 
 use std::path::Path;
@@ -42,8 +44,34 @@ pub fn discover(root: &Path) -> Result<PackageGraph, GraphError> {
 /// packages' paths relative to `root`. The root itself may then hold no
 /// workspace at all.
 pub fn discover_with_nested(root: &Path, nested: &[String]) -> Result<PackageGraph, GraphError> {
+    discover_with(
+        root,
+        &DiscoverOptions {
+            nested: nested.to_vec(),
+            imports: false,
+        },
+    )
+}
+
+/// What [`discover_with`] reads beyond the manifests.
+#[derive(Debug, Clone, Default)]
+pub struct DiscoverOptions {
+    /// Workspaces rooted in these directories too (see
+    /// [`discover_with_nested`]).
+    pub nested: Vec<String>,
+    /// Edges from the source files' imports between the packages of an
+    /// npm/yarn/pnpm/Bun workspace, as an Nx workspace always has them.
+    pub imports: bool,
+}
+
+/// As [`discover_with_nested`], with the options of [`DiscoverOptions`].
+pub fn discover_with(root: &Path, options: &DiscoverOptions) -> Result<PackageGraph, GraphError> {
+    let nested = options.nested.as_slice();
     let mut builder = GraphBuilder::new();
     let mut found = discover_into(root, &mut builder)?;
+    if nx::discover(root, &mut builder, options.imports)? {
+        found.push("nx");
+    }
     for dir in nested {
         let Some(prefix) = crate::paths::normalize(dir).filter(|p| p != ".") else {
             return Err(GraphError::NestedRoot {

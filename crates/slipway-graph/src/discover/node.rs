@@ -224,6 +224,26 @@ fn resolve(
     builder.lookup(ecosystem, name)
 }
 
+/// The package manager of the root at `root`, workspaces or not.
+pub(super) fn flavour(root: &Path) -> Ecosystem {
+    if root.join(PNPM_WORKSPACE).is_file() || root.join("pnpm-lock.yaml").is_file() {
+        return Ecosystem::Pnpm;
+    }
+    let manifest = read_optional(root, MANIFEST)
+        .ok()
+        .flatten()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok());
+    let package_manager = manifest
+        .as_ref()
+        .and_then(|m| m.get("packageManager"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if package_manager.starts_with("pnpm@") {
+        return Ecosystem::Pnpm;
+    }
+    npm_flavour(root, manifest.as_ref())
+}
+
 fn npm_flavour(root: &Path, manifest: Option<&Value>) -> Ecosystem {
     let package_manager = manifest
         .and_then(|m| m.get("packageManager"))
