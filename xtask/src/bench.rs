@@ -13,13 +13,27 @@ const DEFAULT_PACKAGES: usize = 2_000;
 const RUNS: usize = 15;
 
 pub(crate) fn affected(args: &[String]) -> anyhow::Result<()> {
-    let packages = match args {
-        [] => DEFAULT_PACKAGES,
-        [flag, n] if flag == "--packages" => n.parse().context("--packages takes a number")?,
-        _ => bail!("usage: cargo xtask bench-affected [--packages N]"),
-    };
+    let mut packages = DEFAULT_PACKAGES;
+    let mut nx = false;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--packages" => {
+                packages = it
+                    .next()
+                    .context("--packages takes a number")?
+                    .parse()
+                    .context("--packages takes a number")?;
+            }
+            "--nx" => nx = true,
+            _ => bail!("usage: cargo xtask bench-affected [--packages N] [--nx]"),
+        }
+    }
     run(cargo().args(["build", "--quiet", "--release", "--package", "ci-matrix"]))?;
     let ci_matrix = target_dir().join("release/ci-matrix");
+    if nx {
+        return crate::bench_nx::compare(&ci_matrix, packages);
+    }
     let turbo = npm_packages(&[("turbo@2", "turbo")])?.join("turbo");
     for case in [Case::SourceChange, Case::LockfileBump] {
         compare(&ci_matrix, &turbo, packages, case)?;
@@ -278,7 +292,7 @@ fn lockfile(n: usize, bumped: Option<usize>) -> String {
     out
 }
 
-fn time(cmd: &mut Command) -> anyhow::Result<Duration> {
+pub(crate) fn time(cmd: &mut Command) -> anyhow::Result<Duration> {
     let start = Instant::now();
     let status = cmd
         .stdout(std::process::Stdio::null())
@@ -289,11 +303,11 @@ fn time(cmd: &mut Command) -> anyhow::Result<Duration> {
     Ok(elapsed)
 }
 
-fn median(times: &mut [Duration]) -> Duration {
+pub(crate) fn median(times: &mut [Duration]) -> Duration {
     times.sort();
     times[times.len() / 2]
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }

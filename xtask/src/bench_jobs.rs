@@ -1,8 +1,13 @@
 //! `cargo xtask bench-jobs`: jobs per run, the origin article's "matrix
 //! efficiency". Replays commits of a git repository, each against its
 //! first parent, through ci-matrix and, when the repository is a
-//! Turborepo, `turbo ls --affected`; reports the mean matrix size of each
-//! and every commit where one marks a package the other does not.
+//! Turborepo, `turbo ls --affected`, and with `--nx VERSION`, an Nx
+//! workspace through `nx show projects --affected` (that Nx installed from
+//! npm beside the clone, daemon and cloud off; plugins dropped from
+//! `nx.json` in the work tree, since they are not installed: Nx's own add
+//! targets, not projects or edges); reports the mean matrix size of each,
+//! the time each took, and every commit where one marks a package the
+//! other does not.
 //!
 //! Without `--repo` it generates two pnpm workspaces with a history of the
 //! kinds of commit real ones have (changesets, docs, package changes, root
@@ -23,6 +28,8 @@ struct Args {
     repo: Option<PathBuf>,
     commits: usize,
     turbo: bool,
+    /// Compare with this Nx version's `nx show projects --affected`.
+    nx: Option<String>,
     /// Where to generate (kept afterwards), instead of a scratch directory.
     work: Option<PathBuf>,
 }
@@ -32,6 +39,7 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
         repo: None,
         commits: DEFAULT_COMMITS,
         turbo: true,
+        nx: None,
         work: None,
     };
     let mut it = args.iter();
@@ -46,9 +54,10 @@ fn parse(args: &[String]) -> anyhow::Result<Args> {
                     .context("--commits takes a number")?;
             }
             "--no-turbo" => parsed.turbo = false,
+            "--nx" => parsed.nx = Some(it.next().context("--nx takes an Nx version")?.clone()),
             "--work" => parsed.work = Some(it.next().context("--work takes a directory")?.into()),
             other => bail!(
-                "unknown argument {other:?}; usage: cargo xtask bench-jobs [--repo DIR] [--commits N] [--no-turbo] [--work DIR]"
+                "unknown argument {other:?}; usage: cargo xtask bench-jobs [--repo DIR] [--commits N] [--no-turbo] [--nx VERSION] [--work DIR]"
             ),
         }
     }
@@ -67,9 +76,15 @@ pub(crate) fn run_bench(args: &[String]) -> anyhow::Result<()> {
     let scratch = std::env::temp_dir().join(format!("slipway-bench-jobs-{}", std::process::id()));
     let work = args.work.clone().unwrap_or_else(|| scratch.clone());
     let _cleanup = crate::tools::RemoveOnDrop(scratch);
+    let nx_modules = args
+        .nx
+        .as_deref()
+        .map(crate::tools::nx_install)
+        .transpose()?;
     let tools = Tools {
         ci_matrix,
         turbo: turbo.as_deref(),
+        nx_modules: nx_modules.as_deref(),
     };
     if let Some(repo) = &args.repo {
         let clone = work.join("clone");
@@ -79,6 +94,10 @@ pub(crate) fn run_bench(args: &[String]) -> anyhow::Result<()> {
                 .arg(repo)
                 .arg(&clone),
         )?;
+        if let Some(modules) = &nx_modules {
+            std::os::unix::fs::symlink(modules, clone.join("node_modules"))?;
+            std::fs::write(clone.join(".git/info/exclude"), "node_modules\n.nx\n")?;
+        }
         let name = repo.canonicalize().unwrap_or_else(|_| repo.clone());
         println!(
             "{}",
@@ -100,6 +119,68 @@ pub(crate) fn run_bench(args: &[String]) -> anyhow::Result<()> {
 struct Tools<'a> {
     ci_matrix: PathBuf,
     turbo: Option<&'a Path>,
+    /// A `node_modules` with Nx, linked into the clone.
+    nx_modules: Option<&'a Path>,
+}
+
+/// Drops `plugins` from the work tree's `nx.json` (they are not
+/// installed), and Nx's lockfile parsing (the Nx installed may not read a
+/// newer package manager's lockfile; it only names external packages).
+fn strip_nx_plugins(dir: &Path) -> anyhow::Result<()> {
+    let path = dir.join("nx.json");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(());
+    };
+    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return Ok(());
+    };
+    if let Some(map) = doc.as_object_mut() {
+        map.remove("plugins");
+        let config = map
+            .entry("pluginsConfig")
+            .or_insert_with(|| serde_json::json!({}));
+        if let Some(config) = config.as_object_mut() {
+            // Without the table Nx reads imports when the root depends on
+            // @nx/js or @nx/workspace; with it, unless told not to: keep
+            // the answer the repository had.
+            let manifest: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("package.json"))?)
+                    .unwrap_or_default();
+            let analyzes = ["dependencies", "devDependencies"].iter().any(|key| {
+                ["@nx/js", "@nx/workspace", "@nrwl/js", "@nrwl/workspace"]
+                    .iter()
+                    .any(|name| manifest[*key].get(*name).is_some())
+            });
+            let js = config
+                .entry("@nx/js")
+                .or_insert_with(|| serde_json::json!({ "analyzeSourceFiles": analyzes }));
+            if let Some(js) = js.as_object_mut() {
+                js.insert("analyzeLockfile".to_owned(), serde_json::Value::Bool(false));
+            }
+        }
+        std::fs::write(&path, serde_json::to_string_pretty(&doc)?)?;
+    }
+    Ok(())
+}
+
+/// The projects `nx show projects --affected` marks.
+fn nx_affected(dir: &Path, base: &str, head: &str) -> anyhow::Result<BTreeSet<String>> {
+    let out = output(
+        Command::new(dir.join("node_modules/.bin/nx"))
+            .current_dir(dir)
+            .args(["show", "projects", "--affected", "--json"])
+            .arg(format!("--base={base}"))
+            .arg(format!("--head={head}"))
+            .env("NX_DAEMON", "false")
+            .env("NX_NO_CLOUD", "true")
+            .env("NX_TUI", "false")
+            .env("NX_SKIP_NX_CACHE", "true"),
+    )?;
+    let start = out.find('[').context("nx printed no JSON list")?;
+    Ok(serde_json::from_str::<Vec<String>>(&out[start..])
+        .context("nx printed no JSON list")?
+        .into_iter()
+        .collect())
 }
 
 /// What one commit affects by each tool, by package name.
@@ -116,6 +197,14 @@ struct Commit {
 struct Replay {
     commits: Vec<Commit>,
     turbo_failures: usize,
+    /// Commits ci-matrix refused (left out).
+    ours_failures: usize,
+    /// The tool compared with: `turbo` or `nx`.
+    oracle: &'static str,
+    /// Total wall time of each: ci-matrix's one run per commit, the
+    /// oracle's.
+    ours_time: std::time::Duration,
+    theirs_time: std::time::Duration,
 }
 
 fn replay(tools: &Tools<'_>, dir: &Path, commits: usize) -> anyhow::Result<Replay> {
@@ -130,6 +219,14 @@ fn replay(tools: &Tools<'_>, dir: &Path, commits: usize) -> anyhow::Result<Repla
     let mut out = Replay {
         commits: Vec::new(),
         turbo_failures: 0,
+        ours_failures: 0,
+        oracle: if tools.nx_modules.is_some() {
+            "nx"
+        } else {
+            "turbo"
+        },
+        ours_time: std::time::Duration::ZERO,
+        theirs_time: std::time::Duration::ZERO,
     };
     let progress = list.lines().count();
     for (n, sha) in list.lines().enumerate() {
@@ -137,16 +234,28 @@ fn replay(tools: &Tools<'_>, dir: &Path, commits: usize) -> anyhow::Result<Repla
         if output(git(dir).args(["rev-parse", "--verify", "-q", &parent])).is_err() {
             continue;
         }
-        output(git(dir).args(["checkout", "-q", "--detach", sha]))?;
+        output(git(dir).args(["checkout", "-q", "-f", "--detach", sha]))?;
+        if tools.nx_modules.is_some() {
+            strip_nx_plugins(dir)?;
+        }
         let subject = output(git(dir).args(["log", "-1", "--format=%s", sha]))?
             .trim()
             .to_owned();
-        let report: serde_json::Value = serde_json::from_str(&output(
-            Command::new(&tools.ci_matrix).current_dir(dir).args([
-                "--base", &parent, "--head", sha, "--format", "json", "--quiet",
-            ]),
-        )?)
-        .context("ci-matrix printed no JSON")?;
+        let started = std::time::Instant::now();
+        // A commit whose files ci-matrix refuses (two projects of one
+        // name, which Nx refuses too) is counted and left out.
+        let report = match output(Command::new(&tools.ci_matrix).current_dir(dir).args([
+            "--base", &parent, "--head", sha, "--format", "json", "--quiet",
+        ])) {
+            Ok(text) => serde_json::from_str::<serde_json::Value>(&text)
+                .context("ci-matrix printed no JSON")?,
+            Err(err) => {
+                eprintln!("ci-matrix failed on {sha}: {err:#}");
+                out.ours_failures += 1;
+                continue;
+            }
+        };
+        out.ours_time += started.elapsed();
         let mut ours = BTreeSet::new();
         let mut because = Vec::new();
         for p in report["affected"].as_array().into_iter().flatten() {
@@ -170,15 +279,23 @@ fn replay(tools: &Tools<'_>, dir: &Path, commits: usize) -> anyhow::Result<Repla
         ]))?
         .lines()
         .count();
-        let theirs = match tools.turbo.filter(|_| is_turbo) {
-            Some(turbo) => match turbo_affected(turbo, dir, &parent, sha) {
-                Ok(set) => Some(set),
-                Err(err) => {
-                    eprintln!("turbo failed on {sha}: {err:#}");
-                    out.turbo_failures += 1;
-                    None
-                }
-            },
+        let started = std::time::Instant::now();
+        let answer = if tools.nx_modules.is_some() {
+            Some(nx_affected(dir, &parent, sha))
+        } else {
+            tools
+                .turbo
+                .filter(|_| is_turbo)
+                .map(|turbo| turbo_affected(turbo, dir, &parent, sha))
+        };
+        out.theirs_time += started.elapsed();
+        let theirs = match answer {
+            Some(Ok(set)) => Some(set),
+            Some(Err(err)) => {
+                eprintln!("{} failed on {sha}: {err:#}", out.oracle);
+                out.turbo_failures += 1;
+                None
+            }
             None => None,
         };
         if (n + 1) % 20 == 0 {
@@ -245,24 +362,37 @@ impl Replay {
                 .sum();
             let ours_there: usize = compared.iter().map(|c| c.ours.len()).sum();
             let m = compared.len() as f64;
+            let oracle = self.oracle;
+            let command = if oracle == "nx" {
+                "nx show projects --affected"
+            } else {
+                "turbo ls --affected"
+            };
             let _ = writeln!(
                 out,
-                "| turbo ls --affected | {:.1} |\n\nratio (ci-matrix / turbo, means over the {} commits both answered): {:.2}x",
+                "| {command} | {:.1} |\n\nratio (ci-matrix / {oracle}, means over the {} commits both answered): {:.2}x",
                 theirs as f64 / m,
                 compared.len(),
                 ours_there as f64 / (theirs as f64).max(1.0)
             );
+            let _ = writeln!(
+                out,
+                "\ntime: ci-matrix {:.2} s per commit, {oracle} {:.2} s per commit ({:.3}x)",
+                self.ours_time.as_secs_f64() / n,
+                self.theirs_time.as_secs_f64() / n,
+                self.ours_time.as_secs_f64() / self.theirs_time.as_secs_f64().max(1e-9)
+            );
             let extra: Vec<String> = compared
                 .iter()
-                .filter_map(|c| difference(c, true))
+                .filter_map(|c| difference(c, true, self.oracle))
                 .collect();
             let missing: Vec<String> = compared
                 .iter()
-                .filter_map(|c| difference(c, false))
+                .filter_map(|c| difference(c, false, self.oracle))
                 .collect();
             let _ = writeln!(
                 out,
-                "\ncommits where ci-matrix marks a package turbo does not: {}",
+                "\ncommits where ci-matrix marks a package {oracle} does not: {}",
                 extra.len()
             );
             for line in &extra {
@@ -270,18 +400,25 @@ impl Replay {
             }
             let _ = writeln!(
                 out,
-                "\ncommits where turbo marks a package ci-matrix does not: {}",
+                "\ncommits where {oracle} marks a package ci-matrix does not: {}",
                 missing.len()
             );
             for line in &missing {
                 let _ = writeln!(out, "- {line}");
             }
         }
+        if self.ours_failures > 0 {
+            let _ = writeln!(
+                out,
+                "\nci-matrix refused {} commits (left out; see the log)",
+                self.ours_failures
+            );
+        }
         if self.turbo_failures > 0 {
             let _ = writeln!(
                 out,
-                "\nturbo failed on {} commits (left out)",
-                self.turbo_failures
+                "\n{} failed on {} commits (left out)",
+                self.oracle, self.turbo_failures
             );
         }
         out
@@ -290,7 +427,7 @@ impl Replay {
 
 /// One line for a commit where the sets differ: ci-matrix's extra packages
 /// with the reason for the first (`extra`), or turbo's.
-fn difference(commit: &Commit, extra: bool) -> Option<String> {
+fn difference(commit: &Commit, extra: bool, oracle: &str) -> Option<String> {
     let theirs = commit.theirs.as_ref()?;
     let (more, name) = if extra {
         (
@@ -298,7 +435,7 @@ fn difference(commit: &Commit, extra: bool) -> Option<String> {
             "ci-matrix",
         )
     } else {
-        (theirs.difference(&commit.ours).collect::<Vec<_>>(), "turbo")
+        (theirs.difference(&commit.ours).collect::<Vec<_>>(), oracle)
     };
     let first = more.first()?;
     let why = if extra {

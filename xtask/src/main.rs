@@ -8,6 +8,7 @@
 mod bench;
 mod bench_jobs;
 mod bench_link;
+mod bench_nx;
 mod bench_stream;
 mod demo;
 mod demo_stream;
@@ -25,7 +26,7 @@ tasks:
   test             fmt check, clippy -D warnings, build, every test, actionlint
   demo             the pipeline on bundled data: ci-matrix, art-stream/art-consume, spot pricing
   bench-affected   ci-matrix against `turbo ls --affected`, whole processes
-  bench-jobs       jobs per run: commits replayed through ci-matrix and `turbo ls --affected`
+  bench-jobs       jobs per run: commits replayed through ci-matrix and `turbo ls --affected` (or Nx: --nx VERSION)
                    [--repo DIR] [--commits N] [--no-turbo] [--work DIR]
   bench-stream     art-stream/art-consume against `zstd -1 | nc` and raw `nc`, whole processes,
                    each side on its own core in a network namespace shaped to a link rate

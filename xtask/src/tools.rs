@@ -149,6 +149,23 @@ pub(crate) fn npm_packages(packages: &[(&str, &str)]) -> anyhow::Result<PathBuf>
     Ok(bin)
 }
 
+/// Installs `nx@version` and TypeScript (which Nx resolves imports with)
+/// under the target directory; returns their `node_modules`.
+pub(crate) fn nx_install(version: &str) -> anyhow::Result<PathBuf> {
+    let dir = target_dir().join(format!("tools/nx-{version}"));
+    let modules = dir.join("node_modules");
+    if !modules.join(".bin/nx").is_file() {
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("package.json"), "{\"private\": true}\n")?;
+        run(Command::new("npm")
+            .current_dir(&dir)
+            .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+            .arg(format!("nx@{version}"))
+            .arg("typescript@5"))?;
+    }
+    Ok(modules)
+}
+
 /// Copies a directory tree.
 pub(crate) fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(to)?;

@@ -82,7 +82,7 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
     }
 
     let affected = slipway_graph::affected(&graph, &changed, &options);
-    let tasks = tasks::tasks(cli, &config, config_path.as_deref(), &graph)?
+    let tasks = tasks::tasks(cli, &config, config_path.as_deref(), &root, &graph)?
         .map(|tasks| slipway_graph::affected_tasks(&graph, &changed, &options, &affected, tasks));
     observe::log_result(&graph, &affected, &actions, changed.len());
     observe::warn_undeclared(&root, &affected.unowned, &actions);

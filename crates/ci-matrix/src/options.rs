@@ -25,14 +25,14 @@ pub(crate) fn options(
     } else {
         (&cli.global, "matches a --global glob".to_owned())
     };
-    let ignore = build_globs(
-        "--ignore",
-        if cli.ignore.is_empty() {
-            &config.ignore
-        } else {
-            &cli.ignore
-        },
-    )?;
+    // What Nx leaves out of every project (`.nxignore`) affects nothing.
+    let mut ignored = if cli.ignore.is_empty() {
+        config.ignore.clone()
+    } else {
+        cli.ignore.clone()
+    };
+    ignored.extend(slipway_graph::nx_ignore_globs(root)?);
+    let ignore = build_globs("--ignore", &ignored)?;
     let mut global = GlobalFiles::builder();
     for pattern in global_patterns {
         global
@@ -40,8 +40,41 @@ pub(crate) fn options(
             .map_err(|err| bad_glob("--global", pattern, &err))?;
     }
     let mut extra_inputs = package_config(config, config_path, graph)?;
-    for rule in slipway_graph::build_rules(root)? {
+    let rules = slipway_graph::build_rules(root)?;
+    let mut targets: Vec<String> = rules.iter().flat_map(|r| r.targets.clone()).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    let with_target = if targets.is_empty() {
+        None
+    } else {
+        slipway_graph::nx_projects_with_targets(root, graph, &targets)?
+    };
+    for mut rule in rules {
         let why = format!("matches {} in {}", rule.pattern, rule.source);
+        // An Nx task input belongs to the projects with that task; when
+        // plugins may add tasks anywhere, to every project.
+        if let Some(with_target) = &with_target
+            && !rule.targets.is_empty()
+        {
+            let mut ids: Vec<_> = rule
+                .targets
+                .iter()
+                .filter_map(|t| with_target.get(t))
+                .flatten()
+                .copied()
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            if ids.is_empty() {
+                tracing::debug!(
+                    pattern = rule.pattern,
+                    source = rule.source,
+                    "an Nx task input of tasks no project has"
+                );
+                continue;
+            }
+            rule.packages = ids.iter().map(|&id| graph.package(id).id.clone()).collect();
+        }
         let owners: Vec<_> = rule.packages.iter().map(|p| (p, graph.find(p))).collect();
         if let Some((missing, _)) = owners.iter().find(|(_, id)| id.is_none()) {
             tracing::warn!(

@@ -383,7 +383,9 @@ fn affected_tasks<'a>(
             let reason = tasks.reason(t, id)?;
             let (reason, changed_files) = match reason {
                 TaskReason::Changed { files } => ("changed", files.clone()),
-                TaskReason::Dependency { .. } => ("dependency", Vec::new()),
+                TaskReason::Dependency { .. } | TaskReason::DependencyInput { .. } => {
+                    ("dependency", Vec::new())
+                }
                 TaskReason::Root { .. } | TaskReason::Marked(Reason::Root(_)) => {
                     ("root", Vec::new())
                 }

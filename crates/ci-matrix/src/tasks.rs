@@ -1,6 +1,8 @@
 //! `--tasks build,test,lint`: the task set, each task's rule from
 //! `[tasks.NAME]` and each package's override from
-//! `[packages.PKG.tasks.NAME]`.
+//! `[packages.PKG.tasks.NAME]`; in an Nx workspace, a task without a
+//! `[tasks.NAME]` table takes its inputs from `nx.json` and the projects'
+//! `project.json` (see `slipway_graph::nx_task_rules`).
 
 use std::path::Path;
 
@@ -15,6 +17,7 @@ pub(crate) fn tasks(
     cli: &Cli,
     config: &Config,
     config_path: Option<&Path>,
+    root: &Path,
     graph: &PackageGraph,
 ) -> Result<Option<Tasks>, Error> {
     let config_path = config_path.unwrap_or(Path::new(config::FILE));
@@ -50,7 +53,18 @@ pub(crate) fn tasks(
             );
         }
     }
-    let mut tasks = Tasks::new(names);
+    let mut tasks = Tasks::new(names.clone());
+    for (i, name) in names.iter().enumerate() {
+        if defaults.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        if let Some(nx) = slipway_graph::nx_task_rules(root, graph, name)? {
+            tasks.set_default(i, nx.default);
+            for (id, rule) in nx.overrides {
+                tasks.set_override(id, i, rule);
+            }
+        }
+    }
     for (name, rule) in defaults {
         if let Some(i) = tasks.index(name) {
             tasks.set_default(i, rule);
@@ -112,6 +126,7 @@ fn rule(
         inputs,
         patterns,
         dependencies: table.dependencies.unwrap_or(base.dependencies),
+        ..base
     })
 }
 

@@ -48,8 +48,9 @@ pub use affected::{
     RootCause, RootChange, affected,
 };
 pub use discover::{
-    BuildRule, DiscoverOptions, build_rules, discover, discover_with, discover_with_nested,
-    load_graph_file, package_name,
+    BuildRule, DiscoverOptions, NxTaskRules, build_rules, discover, discover_with,
+    discover_with_nested, load_graph_file, nx_ignore_globs, nx_projects_with_targets,
+    nx_task_rules, package_name,
 };
 pub use error::GraphError;
 pub use graph::{GraphBuilder, KeyedInput, PackageGraph};
@@ -61,4 +62,4 @@ pub use paths::normalize;
 pub use root::{
     BUILTIN_GLOBAL_FILES, BUILTIN_WHY, GlobalFiles, GlobalFilesBuilder, RootDependencies, Unowned,
 };
-pub use tasks::{AffectedTasks, TaskReason, TaskRule, Tasks, affected_tasks};
+pub use tasks::{AffectedTasks, DependencyInputs, TaskReason, TaskRule, Tasks, affected_tasks};

@@ -27,28 +27,63 @@ pub struct TaskRule {
     /// Globs relative to the package directory; `None` is every file of
     /// the package.
     pub inputs: Option<GlobSet>,
+    /// Globs relative to the package directory whose files are never
+    /// inputs (Nx's `!{projectRoot}/**/*.spec.ts`).
+    pub excludes: Option<GlobSet>,
     /// The globs as written, for explanations.
     pub patterns: Vec<String>,
     /// Whether the task is affected when the same task is affected in a
     /// package this one depends on.
     pub dependencies: bool,
+    /// With `dependencies`, what of a dependency counts instead of its
+    /// same task (Nx's `^production`): the task is affected when a file of
+    /// any package it depends on, transitively, matching these changes.
+    pub dependency_inputs: Option<DependencyInputs>,
+}
+
+/// The files of a dependency that a task reads (Nx's `^` inputs).
+#[derive(Debug, Clone, Default)]
+pub struct DependencyInputs {
+    /// Globs relative to the dependency's directory; `None` is every file.
+    pub inputs: Option<GlobSet>,
+    pub excludes: Option<GlobSet>,
+    /// As written, for explanations.
+    pub patterns: Vec<String>,
+}
+
+impl DependencyInputs {
+    pub(crate) fn matches(&self, relative: &str) -> bool {
+        self.inputs
+            .as_ref()
+            .is_none_or(|set| set.is_match(relative))
+            && !self
+                .excludes
+                .as_ref()
+                .is_some_and(|set| set.is_match(relative))
+    }
 }
 
 impl Default for TaskRule {
     fn default() -> Self {
         TaskRule {
             inputs: None,
+            excludes: None,
             patterns: Vec::new(),
             dependencies: true,
+            dependency_inputs: None,
         }
     }
 }
 
 impl TaskRule {
-    fn matches(&self, relative: &str) -> bool {
+    pub(crate) fn matches(&self, relative: &str) -> bool {
         self.inputs
             .as_ref()
             .is_none_or(|set| set.is_match(relative))
+            && !self
+                .excludes
+                .as_ref()
+                .is_some_and(|set| set.is_match(relative))
     }
 
     /// `src/**, package.json`, or `every file of the package`.
@@ -124,6 +159,9 @@ pub enum TaskReason<'c> {
     Marked(Reason<'c>),
     /// The same task is affected in `on`, which the package depends on.
     Dependency { on: PackageId },
+    /// `file`, a file of `on` (a package this one depends on, maybe
+    /// transitively) matching the task's dependency inputs, changed.
+    DependencyInput { on: PackageId, file: &'c str },
     /// The same task is affected in `on`, a workspace package the root
     /// depends on, and every package depends on the root.
     Root { on: PackageId },
@@ -223,6 +261,9 @@ impl<'c> AffectedTasks<'c> {
                     current = *on;
                     continue;
                 }
+                TaskReason::DependencyInput { on, file } => {
+                    parts.push(format!("{} ({file})", graph.package(*on).id));
+                }
                 TaskReason::Root { on } => {
                     parts.push("(root)".to_owned());
                     parts.push(format!("{}#{name}", graph.package(*on).id));
@@ -281,6 +322,15 @@ pub fn affected_tasks<'c>(
         None
     };
     seed(graph, changed, options, &tasks, &mut reasons, &mut own);
+    // Packages marked as a whole (a shared input): every file of them
+    // counts as changed for dependency inputs.
+    let marked: Vec<bool> = (0..graph.len())
+        .map(|i| {
+            reasons
+                .iter()
+                .any(|slots| matches!(slots[i], Some(TaskReason::Marked(_))))
+        })
+        .collect();
     if let Some(reason) = whole {
         for slot in reasons.iter_mut().flatten() {
             if !matches!(slot, Some(TaskReason::Marked(_))) {
@@ -289,6 +339,7 @@ pub fn affected_tasks<'c>(
         }
     } else {
         for (task, slots) in reasons.iter_mut().enumerate() {
+            through_dependency_inputs(graph, &tasks, task, slots, &own, &marked);
             propagate(graph, &tasks, task, slots);
             if affected.root_rule == RootDependencies::All {
                 through_root(graph, &tasks, task, slots);
@@ -365,6 +416,70 @@ fn relative_to<'p>(dir: &str, path: &'p str) -> Option<&'p str> {
     path.strip_prefix(dir)?.strip_prefix('/')
 }
 
+/// For packages whose rule for `task` reads dependency inputs: affected
+/// when a dependency, transitively, has a changed file matching them (or
+/// is marked as a whole). Breadth-first from each such dependency over
+/// "is depended on by" edges; a test-only edge reaches one step.
+fn through_dependency_inputs<'c>(
+    graph: &PackageGraph,
+    tasks: &Tasks,
+    task: usize,
+    slots: &mut [Option<TaskReason<'c>>],
+    own: &[Vec<&'c str>],
+    marked: &[bool],
+) {
+    let reads = |id: PackageId| {
+        let rule = tasks.rule(id, task);
+        if rule.dependencies {
+            rule.dependency_inputs.as_ref()
+        } else {
+            None
+        }
+    };
+    if !graph.ids().any(|id| reads(id).is_some()) {
+        return;
+    }
+    for source in graph.ids() {
+        let files = &own[source.index()];
+        if files.is_empty() && !marked[source.index()] {
+            continue;
+        }
+        let dir = graph.package(source).path.clone();
+        let mut seen = vec![false; graph.len()];
+        seen[source.index()] = true;
+        let mut queue: VecDeque<PackageId> = VecDeque::from([source]);
+        while let Some(current) = queue.pop_front() {
+            for (dependent, kind) in graph.dependents(current) {
+                let i = dependent.index();
+                if seen[i] {
+                    continue;
+                }
+                seen[i] = true;
+                if kind.is_transitive() {
+                    queue.push_back(dependent);
+                }
+                let Some(inputs) = reads(dependent) else {
+                    continue;
+                };
+                if slots[i].is_some() {
+                    continue;
+                }
+                let file = if marked[source.index()] {
+                    Some("the whole package")
+                } else {
+                    files
+                        .iter()
+                        .copied()
+                        .find(|f| relative_to(&dir, f).is_none_or(|r| inputs.matches(r)))
+                };
+                if let Some(file) = file {
+                    slots[i] = Some(TaskReason::DependencyInput { on: source, file });
+                }
+            }
+        }
+    }
+}
+
 /// Breadth-first over "is depended on by" edges, into the dependents whose
 /// rule for `task` follows dependencies.
 fn propagate(graph: &PackageGraph, tasks: &Tasks, task: usize, slots: &mut [Option<TaskReason>]) {
@@ -376,7 +491,8 @@ fn propagate(graph: &PackageGraph, tasks: &Tasks, task: usize, slots: &mut [Opti
     while let Some(current) = queue.pop_front() {
         for (dependent, kind) in graph.dependents(current) {
             let i = dependent.index();
-            if carries[i] || !tasks.rule(dependent, task).dependencies {
+            let rule = tasks.rule(dependent, task);
+            if carries[i] || !rule.dependencies || rule.dependency_inputs.is_some() {
                 continue;
             }
             // A test-only edge gives the task to the dependent but, as in
@@ -411,6 +527,7 @@ fn through_root(
     };
     for id in graph.ids() {
         if slots[id.index()].is_none() && tasks.rule(id, task).dependencies {
+            // Every package depends on the root, and the root on `on`.
             slots[id.index()] = Some(TaskReason::Root { on });
         }
     }
@@ -445,6 +562,7 @@ mod tests {
                 inputs: Some(globs(&["src/**", "package.json"])),
                 patterns: vec!["src/**".into(), "package.json".into()],
                 dependencies: true,
+                ..TaskRule::default()
             },
         );
         tasks.set_default(
@@ -453,6 +571,7 @@ mod tests {
                 inputs: Some(globs(&["src/**"])),
                 patterns: vec!["src/**".into()],
                 dependencies: false,
+                ..TaskRule::default()
             },
         );
         tasks.set_default(
@@ -461,6 +580,7 @@ mod tests {
                 inputs: Some(globs(&["docs/**", "*.md"])),
                 patterns: vec!["docs/**".into(), "*.md".into()],
                 dependencies: false,
+                ..TaskRule::default()
             },
         );
         tasks

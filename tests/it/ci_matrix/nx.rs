@@ -154,6 +154,25 @@ fn agrees_with_nx_commit_by_commit() {
             Some("{ \"name\": \"web\", \"implicitDependencies\": [\"tag:type:ui\", \"!util\"] }\n"),
         ),
         ("libs/util/src/index.ts", Some("export const util = 1;\n")),
+        // What `.nxignore` lists belongs to no project, for Nx and here.
+        (
+            ".nxignore",
+            Some("# notes\n*.md\n/tools/config/generated/\n"),
+        ),
+        ("libs/core/NOTES.md", Some("notes\n")),
+        (
+            "tools/config/generated/out.ts",
+            Some("export const out = 1;\n"),
+        ),
+        // The root package.json with an `nx` key is a project, owning
+        // the files no other project holds.
+        (
+            "package.json",
+            Some(
+                "{\n  \"name\": \"acme\",\n  \"private\": true,\n  \"workspaces\": [\"packages/*\"],\n  \"devDependencies\": {\"@nx/js\": \"22.3.3\", \"nx\": \"22.3.3\"},\n  \"nx\": {}\n}\n",
+            ),
+        ),
+        ("docs/guide.md", Some("# guide\n")),
     ];
     for (path, content) in changes {
         match content {
@@ -248,4 +267,130 @@ fn an_unreadable_project_json_is_named() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn task_inputs_come_from_nx_json_and_project_json() {
+    let repo = nx_workspace();
+    // A spec file is no production input: the project's tests run, and no
+    // dependent's build or test.
+    repo.write(
+        "libs/core/src/index.spec.ts",
+        "export const coreSpec = 2;\n",
+    );
+    repo.commit("spec only");
+    let matrix = repo
+        .ci_matrix()
+        .args([
+            "--base",
+            "HEAD~1",
+            "--head",
+            "HEAD",
+            "--tasks",
+            "build,test",
+        ])
+        .success();
+    assert_eq!(
+        matrix.trim(),
+        r#"{"include":[{"package":"core","path":"libs/core","task":"test"}]}"#
+    );
+    // A production file: both tasks here, and in every dependent through
+    // `^production`, with the file named.
+    repo.write("libs/core/src/index.ts", "export const core = 4;\n");
+    repo.commit("production");
+    let out = repo
+        .ci_matrix()
+        .args([
+            "--base",
+            "HEAD~1",
+            "--head",
+            "HEAD",
+            "--tasks",
+            "build,test",
+            "--explain",
+            "web",
+        ])
+        .output();
+    assert!(
+        out.stdout
+            .contains("task build: affected: web#build <- core (libs/core/src/index.ts)"),
+        "{}",
+        out.stdout
+    );
+    let matrix = repo
+        .ci_matrix()
+        .args([
+            "--base", "HEAD~1", "--head", "HEAD", "--tasks", "build", "--format", "list",
+        ])
+        .success();
+    assert_eq!(matrix, "@acme/sdk#build\ncore#build\nui#build\nweb#build\n");
+    // A project's own inputs win over targetDefaults: `ui` builds from
+    // `src/` alone, so its README changes not its build, but its tests
+    // (`default`) and its dependents' tasks (the README is in `ui`'s
+    // `production`, which they read through `^production`).
+    repo.write(
+        "libs/ui/project.json",
+        "{ \"name\": \"ui\", \"tags\": [\"scope:shared\", \"type:ui\"], \"targets\": { \"build\": { \"inputs\": [\"{projectRoot}/src/**/*\", \"^production\"] } } }\n",
+    );
+    repo.commit("ui inputs");
+    repo.write("libs/ui/README.md", "# ui\n");
+    repo.commit("readme");
+    let matrix = repo
+        .ci_matrix()
+        .args([
+            "--base",
+            "HEAD~1",
+            "--head",
+            "HEAD",
+            "--tasks",
+            "build,test",
+            "--format",
+            "list",
+        ])
+        .success();
+    assert_eq!(
+        matrix,
+        "@acme/sdk#build\n@acme/sdk#test\nui#test\nweb#build\nweb#test\n"
+    );
+}
+
+#[test]
+fn a_workspace_input_of_a_task_belongs_to_the_projects_with_that_task() {
+    let repo = nx_workspace();
+    repo.write(
+        "nx.json",
+        r#"{
+  "namedInputs": {
+    "default": ["{projectRoot}/**/*", "sharedGlobals"],
+    "sharedGlobals": ["{workspaceRoot}/.nvmrc"],
+    "docs": ["{workspaceRoot}/docs/**/*"]
+  },
+  "targetDefaults": {
+    "check-docs": { "inputs": ["docs"] },
+    "knip": { "inputs": ["{workspaceRoot}/**/*"] }
+  }
+}
+"#,
+    );
+    repo.write(
+        "apps/web/project.json",
+        "{ \"name\": \"web\", \"implicitDependencies\": [\"tag:type:ui\"], \"targets\": { \"check-docs\": {} } }\n",
+    );
+    repo.commit("tasks with workspace inputs");
+    // Only `web` has `check-docs`; no project has `knip`.
+    repo.write("docs/guide.md", "# guide\n");
+    repo.commit("docs");
+    let list = repo
+        .ci_matrix()
+        .args(["--base", "HEAD~1", "--head", "HEAD", "--format", "list"])
+        .success();
+    assert_eq!(list, "web\n");
+    // An input every project's `default` reads is global.
+    repo.write(".nvmrc", "22\n");
+    repo.commit("node");
+    let list = repo
+        .ci_matrix()
+        .args(["--base", "HEAD~1", "--head", "HEAD", "--format", "list"])
+        .success();
+    assert_eq!(list.lines().count(), 9, "{list}");
 }

@@ -19,8 +19,14 @@ pub(crate) const MAX_CONFIG_BYTES: usize = 1 << 20;
 pub struct BuildRule {
     /// A glob relative to the repository root.
     pub pattern: String,
-    /// The packages it belongs to; empty: every package (a global file).
+    /// The packages it belongs to; empty: every package (a global file),
+    /// unless `targets` says otherwise.
     pub packages: Vec<String>,
+    /// An Nx task input: the targets that read it (`targetDefaults` keys).
+    /// It belongs to the projects that have one of them (see
+    /// [`crate::nx_projects_with_targets`]); empty: not a task input, or
+    /// read through `default`, which every project's targets use.
+    pub targets: Vec<String>,
     /// Where it comes from: `turbo.json globalDependencies`.
     pub source: String,
 }
@@ -59,6 +65,62 @@ pub fn build_rules(root: &Path) -> Result<Vec<BuildRule>, GraphError> {
     Ok(rules)
 }
 
+/// The root `.nxignore` of an Nx workspace (with an `nx.json`) as globs
+/// for paths that affect nothing: Nx leaves those files out of every
+/// project. Gitignore lines become globs: a pattern without a `/` matches
+/// at any depth, one with a `/` from the root, a directory everything
+/// under it. A file with a `!` line (which re-includes what an earlier
+/// line left out, and which globs cannot say) is not used at all.
+///
+/// # Errors
+///
+/// When the file cannot be read or is over 1 MiB.
+pub fn nx_ignore_globs(root: &Path) -> Result<Vec<String>, GraphError> {
+    if !root.join("nx.json").is_file() {
+        return Ok(Vec::new());
+    }
+    let Some(text) = read_optional(root, ".nxignore")? else {
+        return Ok(Vec::new());
+    };
+    if text.len() > MAX_CONFIG_BYTES {
+        return Err(GraphError::manifest(
+            root.join(".nxignore"),
+            format!("over the {MAX_CONFIG_BYTES}-byte limit for build configuration"),
+        ));
+    }
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    if lines.iter().any(|l| l.starts_with('!')) {
+        tracing::debug!(".nxignore re-includes paths with `!`: not used to ignore changes");
+        return Ok(Vec::new());
+    }
+    let mut globs = Vec::new();
+    for line in lines {
+        let directory = line.ends_with('/');
+        let line = line.trim_end_matches('/');
+        let anchored = line.starts_with('/') || line.contains('/');
+        let line = line.trim_start_matches('/');
+        if line.is_empty() {
+            continue;
+        }
+        let base = if anchored || line.starts_with("**/") {
+            line.to_owned()
+        } else {
+            format!("**/{line}")
+        };
+        if !directory {
+            globs.push(base.clone());
+        }
+        if !base.ends_with("/**") {
+            globs.push(format!("{base}/**"));
+        }
+    }
+    Ok(globs)
+}
+
 pub(super) fn read_config(root: &Path, file: &str) -> Result<Option<Value>, GraphError> {
     let Some(text) = read_optional(root, file)? else {
         return Ok(None);
@@ -91,36 +153,55 @@ fn turbo(doc: &Value, file: &str, rules: &mut Vec<BuildRule>) {
         rules.push(BuildRule {
             pattern: pattern.trim_start_matches("./").to_owned(),
             packages: Vec::new(),
+            targets: Vec::new(),
             source: format!("{file} globalDependencies"),
         });
     }
 }
 
 fn nx(doc: &Value, rules: &mut Vec<BuildRule>) {
-    // Every `{workspaceRoot}` file set of a named input or a target
-    // default is an input of some task of every project: global.
-    let mut inputs: Vec<(String, &Value)> = Vec::new();
-    if let Some(named) = doc["namedInputs"].as_object() {
-        inputs.extend(named.iter().map(|(k, v)| (format!("namedInputs.{k}"), v)));
-    }
-    if let Some(targets) = doc["targetDefaults"].as_object() {
-        inputs.extend(
-            targets
-                .iter()
-                .map(|(k, v)| (format!("targetDefaults.{k}.inputs"), &v["inputs"])),
-        );
-    }
-    for (place, list) in inputs {
-        for entry in strings(list) {
-            let Some(pattern) = entry.strip_prefix("{workspaceRoot}/") else {
-                continue;
-            };
-            rules.push(BuildRule {
-                pattern: pattern.to_owned(),
-                packages: Vec::new(),
-                source: format!("nx.json {place}"),
-            });
+    // A `{workspaceRoot}` file set is an input of the tasks that read it:
+    // a target default's own, or a named input's, reached from the target
+    // defaults that use it. One reached from `default` (which a target
+    // without inputs reads) concerns every project; one no target reads,
+    // every project too (nothing here knows better).
+    let named = doc["namedInputs"].as_object();
+    let targets: Vec<(&String, &Value)> = doc["targetDefaults"]
+        .as_object()
+        .map(|t| t.iter().map(|(k, v)| (k, &v["inputs"])).collect())
+        .unwrap_or_default();
+    let mut readers: std::collections::HashMap<&str, Vec<String>> =
+        std::collections::HashMap::new();
+    let mut everyone: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    if let Some(named) = named {
+        let mut reached = std::collections::HashSet::new();
+        reach(named, "default", 0, &mut reached);
+        everyone.extend(reached);
+        for (target, inputs) in &targets {
+            for entry in strings(inputs) {
+                let mut reached = std::collections::HashSet::new();
+                reach(named, entry.trim_start_matches('^'), 0, &mut reached);
+                for name in reached {
+                    readers.entry(name).or_default().push((*target).clone());
+                }
+            }
         }
+        for (name, list) in named {
+            let owners = if everyone.contains(name.as_str()) {
+                Vec::new()
+            } else {
+                readers.get(name.as_str()).cloned().unwrap_or_default()
+            };
+            push_workspace_inputs(rules, list, &format!("namedInputs.{name}"), &owners);
+        }
+    }
+    for (target, inputs) in &targets {
+        push_workspace_inputs(
+            rules,
+            inputs,
+            &format!("targetDefaults.{target}.inputs"),
+            std::slice::from_ref(*target),
+        );
     }
     // The older `implicitDependencies`: a file to "*" (every project) or
     // to a list of projects.
@@ -138,9 +219,54 @@ fn nx(doc: &Value, rules: &mut Vec<BuildRule>) {
             rules.push(BuildRule {
                 pattern: pattern.clone(),
                 packages,
+                targets: Vec::new(),
                 source: "nx.json implicitDependencies".to_owned(),
             });
         }
+    }
+}
+
+/// The named inputs `name` reaches, itself included (bounded, cycles cut).
+fn reach<'a>(
+    named: &'a serde_json::Map<String, Value>,
+    name: &str,
+    depth: usize,
+    out: &mut std::collections::HashSet<&'a str>,
+) {
+    let Some((key, list)) = named.get_key_value(name) else {
+        return;
+    };
+    if depth > 16 || !out.insert(key.as_str()) {
+        return;
+    }
+    for entry in strings(list) {
+        reach(named, entry.trim_start_matches('^'), depth + 1, out);
+    }
+    for input in list.as_array().into_iter().flatten() {
+        if let Some(inner) = input["input"].as_str() {
+            reach(named, inner, depth + 1, out);
+        }
+    }
+}
+
+/// The `{workspaceRoot}/…` entries of an input list as rules for the
+/// projects with one of `targets` (empty: every project).
+fn push_workspace_inputs(
+    rules: &mut Vec<BuildRule>,
+    list: &Value,
+    place: &str,
+    targets: &[String],
+) {
+    for entry in strings(list) {
+        let Some(pattern) = entry.strip_prefix("{workspaceRoot}/") else {
+            continue;
+        };
+        rules.push(BuildRule {
+            pattern: pattern.to_owned(),
+            packages: Vec::new(),
+            targets: targets.to_vec(),
+            source: format!("nx.json {place}"),
+        });
     }
 }
 
@@ -212,6 +338,33 @@ pub(crate) fn strip_jsonc(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nxignore_lines_become_globs() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(".nxignore"),
+            "# c\n*.spec.ts\n\n/dist/\nlibs/legacy\n**/testing/**\n",
+        )
+        .unwrap();
+        // Only in an Nx workspace.
+        assert!(nx_ignore_globs(dir.path()).unwrap().is_empty());
+        std::fs::write(dir.path().join("nx.json"), "{}").unwrap();
+        assert_eq!(
+            nx_ignore_globs(dir.path()).unwrap(),
+            [
+                "**/*.spec.ts",
+                "**/*.spec.ts/**",
+                "dist/**",
+                "libs/legacy",
+                "libs/legacy/**",
+                "**/testing/**"
+            ]
+        );
+        // A re-inclusion cannot be said with globs: nothing is used.
+        std::fs::write(dir.path().join(".nxignore"), "*.md\n!README.md\n").unwrap();
+        assert!(nx_ignore_globs(dir.path()).unwrap().is_empty());
+    }
 
     #[test]
     fn comments_and_trailing_commas_are_jsonc() {

@@ -16,15 +16,17 @@ pub(crate) mod maven;
 pub(crate) mod msbuild;
 mod node;
 mod nx;
+mod nx_inputs;
 mod python;
 
 use std::path::Path;
 
 pub(crate) use build_config::strip_jsonc;
-pub use build_config::{BuildRule, build_rules};
+pub use build_config::{BuildRule, build_rules, nx_ignore_globs};
 pub use graph_file::load_graph_file;
 #[cfg(test)]
 pub(crate) use graph_file::parse_graph as graph_file_parse;
+pub use nx_inputs::{NxTaskRules, nx_projects_with_targets, nx_task_rules};
 pub(crate) use python::requirement_name;
 
 use crate::error::GraphError;

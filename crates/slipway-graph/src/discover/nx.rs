@@ -38,7 +38,6 @@ const MAX_PATH_ALIASES: usize = 100_000;
 #[derive(Debug, Default)]
 struct Walked {
     project_jsons: Vec<String>,
-    package_jsons: Vec<String>,
     sources: Vec<String>,
 }
 
@@ -101,6 +100,7 @@ pub(super) fn discover(
             &mut by_package_name,
             &mut projects,
         )?;
+        root_project(root, builder, ecosystem, &mut by_package_name)?;
         plugins(root, builder, ecosystem, nx_json);
         for file in ["nx.json", "tsconfig.base.json", "tsconfig.json"] {
             builder.add_build_input(
@@ -155,13 +155,15 @@ pub(super) fn discover(
 }
 
 /// Whether Nx reads the source files' imports in this workspace:
-/// `pluginsConfig["@nx/js"].analyzeSourceFiles` in `nx.json` says so, and
-/// without it Nx does when the root `package.json` depends on `@nx/js` or
-/// `@nx/workspace` (or their `@nrwl/` forerunners).
+/// `pluginsConfig["@nx/js"].analyzeSourceFiles` in `nx.json` says so (true
+/// when that table exists without it); without the table Nx does when the
+/// root `package.json` depends on `@nx/js` or `@nx/workspace` (or their
+/// `@nrwl/` forerunners).
 fn analyzes_sources(root: &Path, nx_json: &Value) -> bool {
     for plugin in ["@nx/js", "@nrwl/js"] {
-        if let Some(set) = nx_json["pluginsConfig"][plugin]["analyzeSourceFiles"].as_bool() {
-            return set;
+        let config = &nx_json["pluginsConfig"][plugin];
+        if config.is_object() {
+            return config["analyzeSourceFiles"].as_bool().unwrap_or(true);
         }
     }
     let Ok(Some(text)) = super::read_optional(root, "package.json") else {
@@ -178,8 +180,8 @@ fn analyzes_sources(root: &Path, nx_json: &Value) -> bool {
 }
 
 /// Adds a project for each `project.json` (one per directory: a package
-/// already there takes the project's name), and in a workspace without
-/// package.json workspaces, one for each named `package.json`.
+/// already there takes the project's name). A `package.json` outside the
+/// workspaces is no project, as for Nx.
 fn read_projects(
     root: &Path,
     builder: &mut GraphBuilder,
@@ -233,56 +235,52 @@ fn read_projects(
         };
         projects.push((id, project, file.clone()));
     }
-    // Without package.json workspaces, Nx takes every package.json as a
-    // project.
-    if at_dir.is_empty() {
-        let taken: std::collections::HashSet<&str> = builder
-            .package_paths()
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect();
-        let mut added = Vec::new();
-        for file in &walked.package_jsons {
-            let dir = parent(file);
-            if dir == "." || taken.contains(dir) {
-                continue;
-            }
-            let Some(text) = read_path(&root.join(file))? else {
-                continue;
-            };
-            let value: Value = serde_json::from_str(&text)
-                .map_err(|err| GraphError::json(root.join(file), &err))?;
-            let Some(name) = value.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            added.push((dir.to_owned(), name.to_owned(), value));
-        }
-        let mut declared = Vec::new();
-        for (dir, name, value) in added {
-            let id = builder.add_package(&name, &dir, ecosystem)?;
-            by_package_name.entry(name).or_insert(id);
-            projects.push((id, ProjectJson::default(), child(&dir, "package.json")));
-            declared.push((id, value));
-        }
-        for (id, value) in declared {
-            for (key, kind) in [
-                ("dependencies", DepKind::Normal),
-                ("devDependencies", DepKind::Dev),
-                ("peerDependencies", DepKind::Peer),
-                ("optionalDependencies", DepKind::Optional),
-            ] {
-                for dep in value[key].as_object().into_iter().flat_map(|m| m.keys()) {
-                    if let Some(&to) = by_package_name.get(dep.as_str())
-                        && to != id
-                    {
-                        builder.add_edge(id, to, kind);
-                    }
-                }
+    Ok(())
+}
+
+/// The root `package.json` is a project of its own when it has an `nx`
+/// key (and no `project.json` made the root one already): it owns every
+/// file no other project does, and depends on the workspace packages it
+/// names.
+fn root_project(
+    root: &Path,
+    builder: &mut GraphBuilder,
+    ecosystem: Ecosystem,
+    by_package_name: &mut HashMap<String, PackageId>,
+) -> Result<(), GraphError> {
+    if builder.package_paths().any(|p| p == ".") {
+        return Ok(());
+    }
+    let Some(text) = super::read_optional(root, "package.json")? else {
+        return Ok(());
+    };
+    let manifest: Value = serde_json::from_str(&text)
+        .map_err(|err| GraphError::json(root.join("package.json"), &err))?;
+    if !manifest.get("nx").is_some_and(Value::is_object) {
+        return Ok(());
+    }
+    let name = manifest
+        .get("name")
+        .and_then(Value::as_str)
+        .map_or_else(|| default_name(root, "."), str::to_owned);
+    let id = builder.add_package(&name, ".", ecosystem)?;
+    for (key, kind) in DEPENDENCY_TABLES {
+        for dep in manifest[key].as_object().into_iter().flat_map(|m| m.keys()) {
+            if let Some(&to) = by_package_name.get(dep.as_str()) {
+                builder.add_edge(id, to, kind);
             }
         }
     }
+    by_package_name.entry(name).or_insert(id);
     Ok(())
 }
+
+const DEPENDENCY_TABLES: [(&str, DepKind); 4] = [
+    ("dependencies", DepKind::Normal),
+    ("devDependencies", DepKind::Dev),
+    ("peerDependencies", DepKind::Peer),
+    ("optionalDependencies", DepKind::Optional),
+];
 
 /// The name Nx gives a project whose `project.json` names none: its
 /// directory's last part, lower-cased (the root: the repository's
@@ -468,7 +466,6 @@ fn walk(root: &Path) -> Result<Walked, GraphError> {
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     walked.project_jsons.sort_unstable();
-    walked.package_jsons.sort_unstable();
     walked.sources.sort_unstable();
     Ok(walked)
 }
@@ -484,7 +481,6 @@ impl Collector<'_> {
     fn add(&mut self, rel: &str, name: &str) {
         match name {
             "project.json" if !in_skipped_dir(rel) => self.local.project_jsons.push(rel.to_owned()),
-            "package.json" if !in_skipped_dir(rel) => self.local.package_jsons.push(rel.to_owned()),
             _ if imports::is_source(name) => self.local.sources.push(rel.to_owned()),
             _ => {}
         }
@@ -499,7 +495,6 @@ impl Collector<'_> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         shared.project_jsons.append(&mut self.local.project_jsons);
-        shared.package_jsons.append(&mut self.local.package_jsons);
         shared.sources.append(&mut self.local.sources);
     }
 }
