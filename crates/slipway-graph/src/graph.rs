@@ -54,6 +54,9 @@ pub struct PackageGraph {
     /// Where an edge was found, when discovery knows (an import's
     /// `apps/web/src/main.ts:3`), by `(from, to)`.
     edge_details: FxHashMap<(PackageId, PackageId), String>,
+    /// Whether the package at the root shares its dependencies with every
+    /// package (see [`PackageGraph::root_is_shared`]).
+    shared_root: bool,
 }
 
 /// The read key for `what` of the keyed input at `path`: it moves with
@@ -286,6 +289,16 @@ impl PackageGraph {
         })
     }
 
+    /// Whether the package at `.` is an Nx root project whose
+    /// `package.json` dependencies are every project's (`project.json`
+    /// projects have none of their own): a change to them is a change to
+    /// the root's own dependencies, as in a workspace whose root is no
+    /// package.
+    #[must_use]
+    pub fn root_is_shared(&self) -> bool {
+        self.shared_root
+    }
+
     /// Where the edge from `from` to `to` was found, when discovery knows:
     /// `apps/web/src/main.ts:3` for an import.
     #[must_use]
@@ -365,6 +378,8 @@ pub struct GraphBuilder {
     /// Edges removed whatever declares them (an Nx `implicitDependencies`
     /// entry `!name`).
     excluded: Vec<(PackageId, PackageId)>,
+    /// See [`PackageGraph::root_is_shared`].
+    shared_root: bool,
     /// Path dependencies on directories outside the root the package was
     /// discovered from (`../x`), resolved when the graph is built: a
     /// package of the same ecosystem there is a dependency, anything else
@@ -425,6 +440,12 @@ impl GraphBuilder {
     pub fn add_edge_at(&mut self, from: PackageId, to: PackageId, kind: DepKind, detail: String) {
         self.edges.push((from, to, kind));
         self.edge_details.entry((from, to)).or_insert(detail);
+    }
+
+    /// Marks the package at `.` as sharing its dependencies with every
+    /// package (see [`PackageGraph::root_is_shared`]).
+    pub(crate) fn share_root(&mut self) {
+        self.shared_root = true;
     }
 
     /// Removes the edge from `from` to `to`, whatever adds it, when the
@@ -785,6 +806,7 @@ impl GraphBuilder {
             keyed: self.keyed,
             notes: self.notes,
             edge_details: self.edge_details,
+            shared_root: self.shared_root,
         }
     }
 }

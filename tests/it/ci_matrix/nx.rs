@@ -394,3 +394,36 @@ fn a_workspace_input_of_a_task_belongs_to_the_projects_with_that_task() {
         .success();
     assert_eq!(list.lines().count(), 9, "{list}");
 }
+
+#[test]
+fn an_nx_root_project_owns_its_files_and_shares_its_dependencies() {
+    let repo = nx_workspace();
+    let manifest = |extra: &str| {
+        format!(
+            "{{\n  \"name\": \"acme\",\n  \"private\": true,\n  \"workspaces\": [\"packages/*\"],\n  \"devDependencies\": {{\"@nx/js\": \"22.3.3\", \"nx\": \"22.3.3\"{extra}}},\n  \"scripts\": {{\"lint\": \"eslint .\"}},\n  \"nx\": {{}}\n}}\n"
+        )
+    };
+    repo.write("package.json", &manifest(""));
+    repo.commit("root project");
+    let list = |repo: &Repo| {
+        repo.ci_matrix()
+            .args(["--base", "HEAD~1", "--head", "HEAD", "--format", "list"])
+            .success()
+    };
+    // A file no other project holds is the root project's alone.
+    repo.write("docs/guide.md", "# guide\n");
+    repo.commit("docs");
+    assert_eq!(list(&repo), "acme\n");
+    // Its scripts are its own targets.
+    repo.write(
+        "package.json",
+        &manifest("").replace("eslint .", "eslint . --fix"),
+    );
+    repo.commit("scripts");
+    assert_eq!(list(&repo), "acme\n");
+    // Its dependencies are every project's (project.json projects have
+    // none of their own).
+    repo.write("package.json", &manifest(", \"left-pad\": \"^1.3.0\""));
+    repo.commit("a dependency");
+    assert_eq!(list(&repo).lines().count(), 10);
+}

@@ -241,7 +241,8 @@ fn read_projects(
 /// The root `package.json` is a project of its own when it has an `nx`
 /// key (and no `project.json` made the root one already): it owns every
 /// file no other project does, and depends on the workspace packages it
-/// names.
+/// names. Its dependencies stay every project's: a change to them is a
+/// change to the root's own dependencies.
 fn root_project(
     root: &Path,
     builder: &mut GraphBuilder,
@@ -264,6 +265,7 @@ fn root_project(
         .and_then(Value::as_str)
         .map_or_else(|| default_name(root, "."), str::to_owned);
     let id = builder.add_package(&name, ".", ecosystem)?;
+    builder.share_root();
     for (key, kind) in DEPENDENCY_TABLES {
         for dep in manifest[key].as_object().into_iter().flat_map(|m| m.keys()) {
             if let Some(&to) = by_package_name.get(dep.as_str()) {

@@ -39,6 +39,7 @@ impl Member {
     /// any other directory (a project the graph does not have).
     pub(super) fn at(graph: &PackageGraph, path: &str, ecosystem: Ecosystem) -> Option<Member> {
         match graph.package_at(path, ecosystem) {
+            Some(_) if path == "." && graph.root_is_shared() => Some(Member::Root),
             Some(id) => Some(Member::Package(id)),
             None if path == "." => Some(Member::Root),
             None => None,

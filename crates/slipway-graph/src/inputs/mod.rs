@@ -96,7 +96,11 @@ impl SharedInput {
             "pnpm-lock.yaml" if has(&node) => SharedInput::PnpmLock,
             "package-lock.json" if has(&node) => SharedInput::NpmLock,
             "yarn.lock" if has(&node) => SharedInput::YarnLock,
-            "package.json" if has(&node) && graph.package_at(".", Ecosystem::Npm).is_none() => {
+            "package.json"
+                if has(&node)
+                    && (graph.package_at(".", Ecosystem::Npm).is_none()
+                        || graph.root_is_shared()) =>
+            {
                 SharedInput::PackageJsonRoot
             }
             "go.work.sum" if has(&[Ecosystem::Go]) => SharedInput::GoWorkSum,

@@ -165,6 +165,9 @@ pub(super) fn package_json(
                     ));
                 }
             }
+            // An Nx root project's own configuration and targets: that
+            // project's (added below).
+            "nx" | "scripts" if graph.root_is_shared() => {}
             metadata if METADATA_KEYS.contains(&metadata) => {
                 tracing::debug!(key = metadata, "root package.json metadata changed");
             }
@@ -205,6 +208,13 @@ pub(super) fn package_json(
     let (catalog_users, catalog_root) = super::catalog::users(graph, &catalogs);
     let mut packages: Vec<(PackageId, String)> = packages;
     packages.extend(catalog_users);
+    // An Nx root project owns its package.json.
+    if graph.root_is_shared()
+        && old != new
+        && let Some(root) = graph.package_at(".", Ecosystem::Npm)
+    {
+        packages.push((root, "package.json changed".to_owned()));
+    }
     own.extend(catalog_root);
     let mut diff = merge(packages);
     if let Resolution::Packages { root, .. } = &mut diff.resolution
