@@ -34,20 +34,6 @@ pub(crate) fn check_destination(dest: &Path) -> Result<(), Error> {
     }
 }
 
-/// The temporary directory: removed when dropped unless renamed.
-struct TempDir {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
-}
-
 /// Unpacks the tar at `archive` into `dest`. Returns the number of entries.
 pub(crate) fn extract(archive: &Path, dest: &Path) -> Result<u64, Error> {
     let parent = dest
@@ -57,24 +43,28 @@ pub(crate) fn extract(archive: &Path, dest: &Path) -> Result<u64, Error> {
     let name = dest
         .file_name()
         .map_or_else(|| "tree".into(), |n| n.to_string_lossy().into_owned());
-    let temp = TempDir {
-        path: parent.join(format!(".{name}.{}.extract", std::process::id())),
-        keep: false,
-    };
     let local = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Local { path, source }
     };
-    std::fs::create_dir(&temp.path).map_err(local(&temp.path))?;
+    // Uniquely named and created exclusively: nothing a killed run left,
+    // or anyone planted, is entered. Removed when dropped unless renamed.
+    let temp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".extract")
+        .tempdir_in(parent)
+        .map_err(local(parent))?;
     let file = File::open(archive).map_err(local(archive))?;
-    let entries = unpack(file, &temp.path)?;
+    let entries = unpack(file, temp.path())?;
+    // A directory made by `mkdir` would be 0755 under the usual umask.
+    std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o755))
+        .map_err(local(temp.path()))?;
     check_destination(dest)?;
     if dest.exists() {
         std::fs::remove_dir(dest).map_err(local(dest))?;
     }
-    std::fs::rename(&temp.path, dest).map_err(local(dest))?;
-    let mut temp = temp;
-    temp.keep = true;
+    std::fs::rename(temp.path(), dest).map_err(local(dest))?;
+    let _ = temp.keep();
     let _ = File::open(parent).and_then(|d| d.sync_all());
     Ok(entries)
 }

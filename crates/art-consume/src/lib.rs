@@ -12,7 +12,7 @@ mod fetch;
 mod store;
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -48,16 +48,19 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         extract::check_destination(dir)?;
     }
     let start = Instant::now();
-    let temp = TempFile::create(target)?;
+    let temp = slipway_cli::AtomicFile::create(target).map_err(|source| Error::Local {
+        path: target.to_path_buf(),
+        source,
+    })?;
 
     let (tx, rx) = mpsc::sync_channel::<ToWriter>(8);
     // Written buffers come back for the next frames: no fresh pages per frame.
     let (back_tx, back_rx) = mpsc::channel::<Vec<u8>>();
-    let file = temp.file.try_clone().map_err(|source| Error::Local {
-        path: temp.path.clone(),
+    let file = temp.file().try_clone().map_err(|source| Error::Local {
+        path: temp.path().to_path_buf(),
         source,
     })?;
-    let temp_path = temp.path.clone();
+    let temp_path = temp.path().to_path_buf();
     let writer = {
         let back_tx = back_tx.clone();
         std::thread::spawn(move || write_all(file, &rx, &back_tx, &temp_path))
@@ -87,7 +90,7 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
 
     let mut counts = Vec::new();
     if let Some(dir) = &cli.extract {
-        let entries = extract::extract(&temp.path, dir)?;
+        let entries = extract::extract(temp.path(), dir)?;
         tracing::info!(dir = %dir.display(), entries, "extracted");
         counts.push(Count {
             key: "entries",
@@ -96,7 +99,10 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         });
         // The verified tar goes with `temp`.
     } else {
-        temp.persist(target, fetched.mode)?;
+        temp.persist(fetched.mode).map_err(|source| Error::Local {
+            path: target.to_path_buf(),
+            source,
+        })?;
     }
     report(cli, target, &fetched, counts, start.elapsed().as_secs_f64())
 }
@@ -211,65 +217,6 @@ fn write_all(
         }
     }
     Ok(())
-}
-
-/// The temporary file beside `--out`: removed on drop unless persisted.
-struct TempFile {
-    path: PathBuf,
-    file: std::fs::File,
-    keep: bool,
-}
-
-impl TempFile {
-    fn create(out: &Path) -> Result<TempFile, Error> {
-        let dir = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let name = out
-            .file_name()
-            .map_or_else(|| "artifact".into(), |n| n.to_string_lossy().into_owned());
-        let path = dir.join(format!(".{name}.{}.art-consume", std::process::id()));
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|source| Error::Local {
-                path: path.clone(),
-                source,
-            })?;
-        Ok(TempFile {
-            path,
-            file,
-            keep: false,
-        })
-    }
-
-    /// Sets the mode bits and renames the verified file into place.
-    fn persist(mut self, out: &Path, mode: u32) -> Result<(), Error> {
-        use std::os::unix::fs::PermissionsExt as _;
-        let local = |source: std::io::Error| Error::Local {
-            path: out.to_path_buf(),
-            source,
-        };
-        std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(mode & 0o7777))
-            .map_err(local)?;
-        std::fs::rename(&self.path, out).map_err(local)?;
-        self.keep = true;
-        if let Some(dir) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-            // Make the rename itself durable.
-            let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
-        }
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
 }
 
 fn parse_digest(text: &str) -> Result<Digest, Error> {

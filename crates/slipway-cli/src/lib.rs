@@ -11,6 +11,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod atomic;
 mod bytes;
 mod exit;
 pub mod github;
@@ -21,37 +22,13 @@ mod read;
 pub mod transfer;
 
 use std::io::Write as _;
-use std::path::Path;
 
+pub use atomic::{AtomicFile, write_atomically};
 pub use bytes::{hex, random_bytes};
 pub use exit::{ToolError, chain, finish};
 pub use logging::{LogArgs, init_logging};
 pub use progress::Progress;
 pub use read::{read_bounded, read_file_bounded};
-
-/// Writes `bytes` to a temporary file beside `path`, syncs it, and renames
-/// it into place, so a reader never sees half a file. On failure the
-/// temporary file is removed.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map_or_else(|| "output".into(), |n| n.to_string_lossy().into_owned());
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
 
 /// Writes data to stdout. A closed pipe (`tool | head`) is not an error.
 pub fn write_stdout(text: &str) -> std::io::Result<()> {
