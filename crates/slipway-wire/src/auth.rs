@@ -198,7 +198,8 @@ impl Session {
 /// Compares two tags in constant time.
 #[must_use]
 pub(crate) fn same(a: &Digest, b: &Digest) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq as _;
+    bool::from(a.ct_eq(b))
 }
 
 fn tag(key: &[u8], label: &[u8], parts: &[&[u8]]) -> Digest {
