@@ -4,6 +4,7 @@
 //! they ran (EC2 keeps them visible about an hour); a spot instance that
 //! EC2 interrupted in its first hour costs nothing, as EC2 bills it.
 
+use crate::tags;
 use aws_sdk_ec2::Client;
 use slipway_spot::billing::{charge, spot_charge};
 use slipway_spot::time::parse_rfc3339;
@@ -20,10 +21,7 @@ pub(crate) async fn cost(args: &CostArgs, client: &Client) -> Result<Costs> {
         Some(run) => {
             ec2::tagged_any_state(
                 client,
-                &[
-                    ("slipway:managed", "true"),
-                    ("slipway:run-id", run.as_str()),
-                ],
+                &[(tags::MANAGED, tags::TRUE), (tags::RUN_ID, run.as_str())],
             )
             .await?
         }
@@ -51,7 +49,7 @@ pub(crate) async fn cost(args: &CostArgs, client: &Client) -> Result<Costs> {
         let end = ended.unwrap_or(now);
         let seconds = (end - launched).max(i64::from(running));
         let interrupted = spot && interruption.is_some();
-        let until = ec2::tag(i, "slipway:expires-at")
+        let until = ec2::tag(i, tags::EXPIRES_AT)
             .and_then(parse_rfc3339)
             .unwrap_or(now);
         let price = if spot {

@@ -1,6 +1,7 @@
 //! The EC2 calls, in EC2's own types; everything else works on
 //! `slipway-spot`'s plain data.
 
+use crate::tags;
 use std::collections::HashMap;
 
 use aws_config::BehaviorVersion;
@@ -358,7 +359,7 @@ pub(crate) struct Interruption {
 /// Whether EC2 ended `instance` for capacity: the record `watch` leaves
 /// (`slipway:interrupted-at`) or EC2's own state reason.
 pub(crate) fn interrupted(instance: &Instance) -> Option<Interruption> {
-    if let Some(at) = tag(instance, "slipway:interrupted-at") {
+    if let Some(at) = tag(instance, tags::INTERRUPTED_AT) {
         return Some(Interruption {
             at: slipway_spot::time::parse_rfc3339(at),
         });

@@ -21,6 +21,7 @@ mod rerun;
 mod scale;
 mod serve;
 mod summary;
+mod tags;
 mod watch;
 
 use slipway_cli::github::Actions;

@@ -3,6 +3,7 @@
 //! instance is gone. An instance without `slipway:managed=true` is never
 //! touched, nor a runner whose name is not `<prefix>-i-…`.
 
+use crate::tags;
 use aws_sdk_ec2::Client;
 use slipway_github::{GitHub, Runner};
 use slipway_spot::time::parse_rfc3339;
@@ -26,9 +27,9 @@ pub(crate) async fn reap(
             "--register-timeout needs --github-org or --github-repo to see the runners",
         ));
     }
-    let mut filter = vec![("slipway:managed", "true")];
+    let mut filter = vec![(tags::MANAGED, tags::TRUE)];
     if let (Some(run), false, None) = (&args.run_id, args.expired, register_timeout) {
-        filter.push(("slipway:run-id", run.as_str()));
+        filter.push((tags::RUN_ID, run.as_str()));
     }
     let now = now();
     let runners = match github {
@@ -42,8 +43,8 @@ pub(crate) async fn reap(
             let reason = reason(args, instance, &runners, now, register_timeout)?;
             Some(ReapedInstance {
                 instance_id: instance.instance_id().unwrap_or_default().to_owned(),
-                run_id: ec2::tag(instance, "slipway:run-id").map(str::to_owned),
-                expires_at: ec2::tag(instance, "slipway:expires-at").map(str::to_owned),
+                run_id: ec2::tag(instance, tags::RUN_ID).map(str::to_owned),
+                expires_at: ec2::tag(instance, tags::EXPIRES_AT).map(str::to_owned),
                 reason,
             })
         })
@@ -80,15 +81,15 @@ fn reason(
     now: i64,
     register_timeout: Option<i64>,
 ) -> Option<ReapReason> {
-    if ec2::tag(instance, "slipway:managed") != Some("true") {
+    if ec2::tag(instance, tags::MANAGED) != Some(tags::TRUE) {
         return None;
     }
-    let run_id = ec2::tag(instance, "slipway:run-id");
+    let run_id = ec2::tag(instance, tags::RUN_ID);
     if args.run_id.is_some() && run_id == args.run_id.as_deref() {
         return Some(ReapReason::Run);
     }
     let expired = args.expired
-        && ec2::tag(instance, "slipway:expires-at")
+        && ec2::tag(instance, tags::EXPIRES_AT)
             .and_then(parse_rfc3339)
             .is_some_and(|t| t <= now);
     if expired {
@@ -96,7 +97,7 @@ fn reason(
     }
     let unregistered = register_timeout.is_some_and(|timeout| {
         never_registered(
-            ec2::tag(instance, "slipway:runner-name"),
+            ec2::tag(instance, tags::RUNNER_NAME),
             instance
                 .launch_time()
                 .map(aws_sdk_ec2::primitives::DateTime::secs),
@@ -116,7 +117,7 @@ async fn remove_orphans(
     runners: &[Runner],
     doomed: &[String],
 ) -> Result<Vec<RemovedRunner>> {
-    let live: Vec<String> = ec2::instances(client, &[], &[("slipway:managed", "true")])
+    let live: Vec<String> = ec2::instances(client, &[], &[(tags::MANAGED, tags::TRUE)])
         .await?
         .iter()
         .filter_map(|i| i.instance_id().map(str::to_owned))

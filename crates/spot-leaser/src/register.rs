@@ -12,6 +12,7 @@
 //! it is valid; JIT mode asks for one configuration per runner, paced by
 //! the client's budget. A registration that fails terminates its instance.
 
+use crate::tags;
 use aws_sdk_ssm::types::ParameterType;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -261,9 +262,9 @@ impl Registrar<'_> {
                 message: aws_sdk_ssm::error::DisplayErrorContext(&e).to_string(),
             });
         }
-        let mut tags = vec![("slipway:runner-name", name.clone())];
+        let mut tags = vec![(tags::RUNNER_NAME, name.clone())];
         if let Some(id) = id {
-            tags.push(("slipway:runner-id", id.to_string()));
+            tags.push((tags::RUNNER_ID, id.to_string()));
         }
         if let Err(e) = ec2::create_tags(self.ec2, &instance.instance_id, &tags).await {
             self.undo(&name, id, Some(&parameter)).await;

@@ -9,6 +9,7 @@
 //! looked at, so a second `rerun` finds the re-run jobs on new runners and
 //! does nothing more.
 
+use crate::tags;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::Instance;
@@ -96,7 +97,7 @@ fn interrupted(jobs: &[Job], instances: &[Instance], prefix: &str) -> Vec<RerunJ
         else {
             continue;
         };
-        let evidence = if ec2::tag(instance, "slipway:interrupted-at").is_some() {
+        let evidence = if ec2::tag(instance, tags::INTERRUPTED_AT).is_some() {
             Evidence::Recorded
         } else if instance.state_reason().and_then(|r| r.code())
             == Some("Server.SpotInstanceTermination")
@@ -148,12 +149,7 @@ mod tests {
         let instances = [
             Instance::builder()
                 .instance_id("i-recorded")
-                .tags(
-                    Tag::builder()
-                        .key("slipway:interrupted-at")
-                        .value("t")
-                        .build(),
-                )
+                .tags(Tag::builder().key(tags::INTERRUPTED_AT).value("t").build())
                 .build(),
             Instance::builder()
                 .instance_id("i-reclaimed")

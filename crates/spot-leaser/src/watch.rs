@@ -5,6 +5,7 @@
 //! the runner removed from GitHub so no new job lands on it, and with
 //! `--rerun` a record on the instance for `spot-leaser rerun`.
 
+use crate::tags;
 use std::time::Duration;
 
 use aws_config::imds::client::error::ImdsError;
@@ -181,12 +182,9 @@ async fn record_for_rerun(
         &client,
         instance_id,
         &[
-            ("slipway:interrupted-at", notice.time.clone()),
-            ("slipway:interrupted-runner", runner_name.to_owned()),
-            (
-                "slipway:interrupted-action",
-                notice.action.as_str().to_owned(),
-            ),
+            (tags::INTERRUPTED_AT, notice.time.clone()),
+            (tags::INTERRUPTED_RUNNER, runner_name.to_owned()),
+            (tags::INTERRUPTED_ACTION, notice.action.as_str().to_owned()),
         ],
     )
     .await?;

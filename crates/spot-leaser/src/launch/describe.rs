@@ -2,6 +2,7 @@
 //! the given subnets in them), and the launched instances described,
 //! tagged where the fleet left them untagged, and priced from the plan.
 
+use crate::tags;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::Tag;
 use slipway_spot::Candidate;
@@ -70,7 +71,7 @@ pub(super) async fn finish(
     let described = ec2::instances(client, ids, &[]).await?;
     let untagged: Vec<String> = described
         .iter()
-        .filter(|i| ec2::tag(i, "slipway:managed") != Some("true"))
+        .filter(|i| ec2::tag(i, tags::MANAGED) != Some(tags::TRUE))
         .filter_map(|i| i.instance_id().map(str::to_owned))
         .collect();
     if !untagged.is_empty() {

@@ -2,6 +2,7 @@
 //! from the image and user data (deleted once the fleet request is done;
 //! instances keep running without it), and the tags every instance carries.
 
+use crate::tags;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{RequestLaunchTemplateData, Tag};
 
@@ -91,9 +92,9 @@ pub(crate) async fn delete(client: &Client, name: &str) {
 /// The tags every instance of a run carries; `reap` and `cost` find them.
 pub(super) fn tags(run_id: &str, expires_at: &str) -> Vec<Tag> {
     [
-        ("slipway:managed", "true"),
-        ("slipway:run-id", run_id),
-        ("slipway:expires-at", expires_at),
+        (tags::MANAGED, tags::TRUE),
+        (tags::RUN_ID, run_id),
+        (tags::EXPIRES_AT, expires_at),
         ("Name", &format!("slipway-runner-{run_id}")),
     ]
     .into_iter()

@@ -10,6 +10,7 @@
 //! 3. the fleet request's client token is derived from the job, so even a
 //!    request repeated after a lost answer launches once.
 
+use crate::tags;
 use slipway_github::Job;
 
 use super::Ctx;
@@ -115,7 +116,7 @@ async fn launch_locked(
     let existing = ec2::instances(
         &ctx.ec2,
         &[],
-        &[("slipway:managed", "true"), ("slipway:job-id", &id)],
+        &[(tags::MANAGED, tags::TRUE), (tags::JOB_ID, &id)],
     )
     .await?;
     if let Some(instance) = existing.first() {
@@ -189,7 +190,7 @@ async fn launch_locked(
     // never registered) make this a new request, not a repeat of theirs.
     let generation = ec2::tagged_any_state(
         &ctx.ec2,
-        &[("slipway:managed", "true"), ("slipway:job-id", &id)],
+        &[(tags::MANAGED, tags::TRUE), (tags::JOB_ID, &id)],
     )
     .await?
     .len();
@@ -242,11 +243,11 @@ async fn choose<'a>(
         let live = ec2::instances(
             &ctx.ec2,
             &[],
-            &[("slipway:managed", "true"), ("slipway:pool", &pool.name)],
+            &[(tags::MANAGED, tags::TRUE), (tags::POOL, &pool.name)],
         )
         .await?
         .iter()
-        .filter(|i| ec2::tag(i, "slipway:job-id").is_some())
+        .filter(|i| ec2::tag(i, tags::JOB_ID).is_some())
         .count();
         if live >= usize::try_from(pool.max_count).unwrap_or(usize::MAX) {
             continue;
@@ -269,7 +270,7 @@ async fn choose<'a>(
 pub(crate) async fn breaker_open(ctx: &Ctx, pool: &Pool) -> Result<bool> {
     let instances = ec2::tagged_any_state(
         &ctx.ec2,
-        &[("slipway:managed", "true"), ("slipway:pool", &pool.name)],
+        &[(tags::MANAGED, tags::TRUE), (tags::POOL, &pool.name)],
     )
     .await?;
     let now = now();
@@ -312,30 +313,30 @@ async fn reclaimed_pool(ctx: &Ctx, job: &Job) -> Result<Option<String>> {
     let earlier = ec2::tagged_any_state(
         &ctx.ec2,
         &[
-            ("slipway:managed", "true"),
-            ("slipway:gh-run", &run),
-            ("slipway:job-name", &name),
+            (tags::MANAGED, tags::TRUE),
+            (tags::GH_RUN, &run),
+            (tags::JOB_NAME, &name),
         ],
     )
     .await?;
     Ok(earlier
         .iter()
         .filter(|i| ec2::interrupted(i).is_some())
-        .find_map(|i| ec2::tag(i, "slipway:pool").map(str::to_owned)))
+        .find_map(|i| ec2::tag(i, tags::POOL).map(str::to_owned)))
 }
 
 /// The tags that tie an instance to its job.
 pub(crate) fn job_tags(job: &Job, pool: &Pool, capacity: &str) -> Vec<(String, String)> {
     vec![
-        ("slipway:job-id".into(), job.id.to_string()),
-        ("slipway:pool".into(), pool.name.clone()),
-        ("slipway:gh-run".into(), job.run_id.to_string()),
+        (tags::JOB_ID.into(), job.id.to_string()),
+        (tags::POOL.into(), pool.name.clone()),
+        (tags::GH_RUN.into(), job.run_id.to_string()),
         (
-            "slipway:gh-attempt".into(),
+            tags::GH_ATTEMPT.into(),
             job.run_attempt.unwrap_or(1).to_string(),
         ),
-        ("slipway:job-name".into(), tag_value(&job.name)),
-        ("slipway:capacity".into(), capacity.to_owned()),
+        (tags::JOB_NAME.into(), tag_value(&job.name)),
+        (tags::CAPACITY.into(), capacity.to_owned()),
     ]
 }
 
@@ -454,16 +455,16 @@ pub(crate) async fn on_completed(ctx: &Ctx, job: &Job, repo: Option<&str>) -> Re
     let Some(instance) = found.first() else {
         return Ok(());
     };
-    if ec2::tag(instance, "slipway:managed") != Some("true") || ec2::interrupted(instance).is_none()
+    if ec2::tag(instance, tags::MANAGED) != Some(tags::TRUE) || ec2::interrupted(instance).is_none()
     {
         return Ok(());
     }
-    let pool = ec2::tag(instance, "slipway:pool")
+    let pool = ec2::tag(instance, tags::POOL)
         .unwrap_or("unknown")
         .to_owned();
     let (instance_type, zone, _) = ec2::shape(instance);
     // `watch` records a notice's action; EC2's own reason is a termination.
-    let action = ec2::tag(instance, "slipway:interrupted-action")
+    let action = ec2::tag(instance, tags::INTERRUPTED_ACTION)
         .unwrap_or("terminate")
         .to_owned();
     {
@@ -479,15 +480,15 @@ pub(crate) async fn on_completed(ctx: &Ctx, job: &Job, repo: Option<&str>) -> Re
     let attempts = ec2::tagged_any_state(
         &ctx.ec2,
         &[
-            ("slipway:managed", "true"),
-            ("slipway:gh-run", &run),
-            ("slipway:job-name", &name),
+            (tags::MANAGED, tags::TRUE),
+            (tags::GH_RUN, &run),
+            (tags::JOB_NAME, &name),
         ],
     )
     .await?;
     if attempts
         .iter()
-        .any(|i| ec2::tag(i, "slipway:rerun-requested").is_some())
+        .any(|i| ec2::tag(i, tags::RERUN_REQUESTED).is_some())
     {
         tracing::warn!(
             job = job.id,
@@ -500,7 +501,7 @@ pub(crate) async fn on_completed(ctx: &Ctx, job: &Job, repo: Option<&str>) -> Re
         &ctx.ec2,
         instance_id,
         &[(
-            "slipway:rerun-requested",
+            tags::RERUN_REQUESTED,
             slipway_spot::time::format_rfc3339(now()),
         )],
     )

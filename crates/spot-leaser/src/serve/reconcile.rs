@@ -13,6 +13,7 @@
 //!    keeps running: no busy flag is trusted, however stale.
 //! 5. Warm pools kept (`warm.rs`); job locks past their use deleted.
 
+use crate::tags;
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
@@ -51,10 +52,10 @@ async fn pass(ctx: &Ctx) -> Result<()> {
     let paused = ctx.state.borrow().paused;
     // One listing of the managed instances: the queued jobs that have one
     // are not looked at again, one by one.
-    let launched: HashSet<String> = ec2::instances(&ctx.ec2, &[], &[("slipway:managed", "true")])
+    let launched: HashSet<String> = ec2::instances(&ctx.ec2, &[], &[(tags::MANAGED, tags::TRUE)])
         .await?
         .iter()
-        .filter_map(|i| ec2::tag(i, "slipway:job-id").map(str::to_owned))
+        .filter_map(|i| ec2::tag(i, tags::JOB_ID).map(str::to_owned))
         .collect();
     launch_for_queued(ctx, &launched).await;
     refresh_prices(ctx).await;
@@ -79,7 +80,7 @@ async fn pass(ctx: &Ctx) -> Result<()> {
     }
     ctx.state.borrow_mut().runners = by_state;
 
-    let managed = ec2::instances(&ctx.ec2, &[], &[("slipway:managed", "true")]).await?;
+    let managed = ec2::instances(&ctx.ec2, &[], &[(tags::MANAGED, tags::TRUE)]).await?;
     let live: Vec<String> = managed
         .iter()
         .filter_map(|i| i.instance_id().map(str::to_owned))
@@ -105,12 +106,12 @@ async fn pass(ctx: &Ctx) -> Result<()> {
             let timeout = secs(ctx.args.register_timeout);
             // Launched for a job, and the process died before registering
             // it: no runner name at all.
-            let unnamed = ec2::tag(i, "slipway:job-id").is_some()
-                && ec2::tag(i, "slipway:runner-name").is_none()
+            let unnamed = ec2::tag(i, tags::JOB_ID).is_some()
+                && ec2::tag(i, tags::RUNNER_NAME).is_none()
                 && launched_at(i).is_some_and(|t| now - t >= timeout);
             unnamed
                 || reap::never_registered(
-                    ec2::tag(i, "slipway:runner-name"),
+                    ec2::tag(i, tags::RUNNER_NAME),
                     launched_at(i),
                     &runners,
                     now,
@@ -127,7 +128,7 @@ async fn pass(ctx: &Ctx) -> Result<()> {
     for instance in &managed {
         let (Some(id), Some(name)) = (
             instance.instance_id(),
-            ec2::tag(instance, "slipway:runner-name"),
+            ec2::tag(instance, tags::RUNNER_NAME),
         ) else {
             continue;
         };
@@ -296,7 +297,7 @@ async fn delete_spent_locks(ctx: &Ctx, managed: &[aws_sdk_ec2::types::Instance])
         .unwrap_or(7200);
     let with_instance: Vec<String> = managed
         .iter()
-        .filter_map(|i| ec2::tag(i, "slipway:job-id").map(jobs::lock_name_of))
+        .filter_map(|i| ec2::tag(i, tags::JOB_ID).map(jobs::lock_name_of))
         .collect();
     let now = now();
     // A warm instance's claim lock has done its work once the claim is

@@ -13,6 +13,7 @@
 //! (the instance goes back to the pool); a kept one is deleted by the
 //! reconcile after `--launch-lock-timeout`, as is one whose holder died.
 
+use crate::tags;
 use slipway_github::Job;
 
 use super::Ctx;
@@ -39,7 +40,7 @@ pub(crate) async fn claim(ctx: &Ctx, pool: &Pool, job: &Job) -> Result<Option<St
     let warm = ec2::instances(
         &ctx.ec2,
         &[],
-        &[("slipway:managed", "true"), ("slipway:warm", &pool.name)],
+        &[(tags::MANAGED, tags::TRUE), (tags::WARM, &pool.name)],
     )
     .await?;
     for instance in warm.iter().filter(|i| claimable(i)) {
@@ -58,7 +59,7 @@ pub(crate) async fn claim(ctx: &Ctx, pool: &Pool, job: &Job) -> Result<Option<St
 
 /// Stopped, prepared, and not given to a job.
 fn claimable(i: &aws_sdk_ec2::types::Instance) -> bool {
-    ec2::state(i) == "stopped" && ec2::tag(i, "slipway:job-id").is_none()
+    ec2::state(i) == "stopped" && ec2::tag(i, tags::JOB_ID).is_none()
 }
 
 /// Takes the claim lock on one warm instance and starts it for `job`;
@@ -124,11 +125,7 @@ async fn start_for(
             .ec2
             .delete_tags()
             .resources(id)
-            .tags(
-                aws_sdk_ec2::types::Tag::builder()
-                    .key("slipway:job-id")
-                    .build(),
-            )
+            .tags(aws_sdk_ec2::types::Tag::builder().key(tags::JOB_ID).build())
             .send()
             .await;
         return Err(err);
@@ -145,12 +142,12 @@ pub(crate) async fn replenish(ctx: &Ctx, paused: bool) -> Result<()> {
         let instances = ec2::instances(
             &ctx.ec2,
             &[],
-            &[("slipway:managed", "true"), ("slipway:warm", &pool.name)],
+            &[(tags::MANAGED, tags::TRUE), (tags::WARM, &pool.name)],
         )
         .await?;
         let finished: Vec<String> = instances
             .iter()
-            .filter(|i| ec2::state(i) == "stopped" && ec2::tag(i, "slipway:job-id").is_some())
+            .filter(|i| ec2::state(i) == "stopped" && ec2::tag(i, tags::JOB_ID).is_some())
             .filter_map(|i| i.instance_id().map(str::to_owned))
             .collect();
         if !finished.is_empty() {
@@ -163,7 +160,7 @@ pub(crate) async fn replenish(ctx: &Ctx, paused: bool) -> Result<()> {
         }
         let unclaimed: Vec<&aws_sdk_ec2::types::Instance> = instances
             .iter()
-            .filter(|i| ec2::tag(i, "slipway:job-id").is_none())
+            .filter(|i| ec2::tag(i, tags::JOB_ID).is_none())
             .collect();
         let ready = unclaimed
             .iter()
@@ -218,8 +215,8 @@ async fn launch_warm(ctx: &Ctx, pool: &Pool, count: usize) -> Result<()> {
     // A warm instance waits stopped: its expiry is a week, not a job's.
     args.ttl = "7d".into();
     args.extra_tags = vec![
-        ("slipway:warm".into(), pool.name.clone()),
-        ("slipway:pool".into(), pool.name.clone()),
+        (tags::WARM.into(), pool.name.clone()),
+        (tags::POOL.into(), pool.name.clone()),
     ];
     let launched = launch::launch(&args, &ctx.ec2).await?;
     tracing::info!(
