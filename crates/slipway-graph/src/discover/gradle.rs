@@ -74,6 +74,9 @@ pub(crate) fn parse_settings(text: &str) -> Settings {
     let text = strip_comments(text);
     let mut settings = Settings::default();
     let mut cut: Vec<(usize, usize)> = Vec::new();
+    // A set for the lookups, and the bound checked while collecting: a
+    // settings file from a pull request may include a million projects.
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     for at in words(&text, "include") {
         let args = skip_space(&text, at + "include".len());
         let end = if text.as_bytes().get(args) == Some(&b'(') {
@@ -82,8 +85,12 @@ pub(crate) fn parse_settings(text: &str) -> Settings {
             statement_end(&text, args)
         };
         for path in strings_in(&text, args, end) {
+            if settings.projects.len() > MAX_PROJECTS {
+                // One over the bound: `read_build` refuses the file.
+                break;
+            }
             if let Some(path) = project_path(path)
-                && !settings.projects.contains(&path)
+                && seen.insert(path.clone())
             {
                 settings.projects.push(path);
             }
@@ -583,12 +590,13 @@ fn read_projects(
     let why = |what: &str| format!("{what}, which every Gradle project builds with");
     // The root project, then every included one and its ancestors.
     let mut all: Vec<String> = vec![":".to_owned()];
+    let mut in_all: std::collections::HashSet<String> = all.iter().cloned().collect();
     for path in &settings.projects {
         let mut prefix = String::new();
         for part in path.trim_start_matches(':').split(':') {
             prefix.push(':');
             prefix.push_str(part);
-            if !all.contains(&prefix) {
+            if in_all.insert(prefix.clone()) {
                 all.push(prefix.clone());
             }
         }
@@ -947,6 +955,20 @@ fn add_graph(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_huge_settings_file_is_cut_at_the_bound_while_read() {
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        for i in 0..(MAX_PROJECTS * 3) {
+            // Each twice: a repeat costs a set lookup, not a scan.
+            let _ = writeln!(text, "include ':p{i}'\ninclude ':p{i}'");
+        }
+        let settings = parse_settings(&text);
+        assert_eq!(settings.projects.len(), MAX_PROJECTS + 1);
+        assert_eq!(settings.projects[1], ":p1");
+    }
+
     use super::*;
 
     #[test]
