@@ -261,7 +261,19 @@ impl<'c> Affected<'c> {
     #[must_use]
     pub fn chain_text(&self, graph: &PackageGraph, id: PackageId) -> Option<String> {
         let links = self.chain(id)?;
-        let parts: Vec<String> = links.iter().map(|link| link_text(graph, link)).collect();
+        let mut parts: Vec<String> = Vec::with_capacity(links.len());
+        for (i, link) in links.iter().enumerate() {
+            let mut text = link_text(graph, link);
+            // Where an edge was found, after the dependency it leads to:
+            // `web <- ui (import apps/web/src/main.ts:3)`.
+            if let (Some(Link::Package(from)), Link::Package(to)) =
+                (i.checked_sub(1).map(|p| &links[p]), link)
+                && let Some(at) = graph.edge_detail(*from, *to)
+            {
+                text = format!("{text} (import {at})");
+            }
+            parts.push(text);
+        }
         Some(parts.join(" <- "))
     }
 }

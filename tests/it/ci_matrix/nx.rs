@@ -103,6 +103,13 @@ config (npm) tools/config
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
         out.stdout.contains(
+            "@acme/sdk is affected: @acme/sdk <- ui (import packages/sdk/src/index.ts:1) <- core (import libs/ui/src/button.ts:1) <- libs/core/src/index.ts"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
             "edges: @acme/sdk -> ui (import packages/sdk/src/index.ts:1), ui -> core (import libs/ui/src/button.ts:1)"
         ),
         "{}",
