@@ -53,14 +53,15 @@ pub struct DependencyInputs {
 
 impl DependencyInputs {
     pub(crate) fn matches(&self, relative: &str) -> bool {
-        self.inputs
-            .as_ref()
-            .is_none_or(|set| set.is_match(relative))
-            && !self
-                .excludes
-                .as_ref()
-                .is_some_and(|set| set.is_match(relative))
+        selects(self.inputs.as_ref(), self.excludes.as_ref(), relative)
     }
+}
+
+/// Whether `relative` is in `inputs` (`None`: every file) and not in
+/// `excludes`.
+fn selects(inputs: Option<&GlobSet>, excludes: Option<&GlobSet>, relative: &str) -> bool {
+    inputs.is_none_or(|set| set.is_match(relative))
+        && !excludes.is_some_and(|set| set.is_match(relative))
 }
 
 impl Default for TaskRule {
@@ -77,13 +78,7 @@ impl Default for TaskRule {
 
 impl TaskRule {
     pub(crate) fn matches(&self, relative: &str) -> bool {
-        self.inputs
-            .as_ref()
-            .is_none_or(|set| set.is_match(relative))
-            && !self
-                .excludes
-                .as_ref()
-                .is_some_and(|set| set.is_match(relative))
+        selects(self.inputs.as_ref(), self.excludes.as_ref(), relative)
     }
 
     /// `src/**, package.json`, or `every file of the package`.

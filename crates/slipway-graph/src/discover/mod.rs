@@ -339,27 +339,49 @@ where
             None => Ok(None),
         }
     };
+    let mut out = Vec::with_capacity(dirs.len());
+    for chunk in on_every_core(dirs, PARALLEL_FROM, 1, |chunk| {
+        chunk.iter().map(one).collect::<Result<Vec<_>, _>>()
+    }) {
+        out.extend(chunk?);
+    }
+    Ok(out)
+}
+
+/// `work` over `items` in contiguous chunks, one thread per core (at most
+/// eight) and `per_core` chunks each, or on this thread alone for fewer
+/// than `parallel_from` items; the chunks' results in order. A panic in a
+/// worker goes on here.
+pub(crate) fn on_every_core<T, R, F>(
+    items: &[T],
+    parallel_from: usize,
+    per_core: usize,
+    work: F,
+) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&[T]) -> R + Sync,
+{
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(8);
-    if threads < 2 || dirs.len() < PARALLEL_FROM {
-        return dirs.iter().map(one).collect();
+    if threads < 2 || items.len() < parallel_from {
+        return vec![work(items)];
     }
-    let one = &one;
+    let work = &work;
     std::thread::scope(|scope| {
-        let workers: Vec<_> = dirs
-            .chunks(dirs.len().div_ceil(threads))
-            .map(|chunk| scope.spawn(move || chunk.iter().map(one).collect::<Result<Vec<_>, _>>()))
+        let workers: Vec<_> = items
+            .chunks(items.len().div_ceil(threads * per_core.max(1)))
+            .map(|chunk| scope.spawn(move || work(chunk)))
             .collect();
-        let mut out = Vec::with_capacity(dirs.len());
-        for worker in workers {
-            out.extend(
-                worker
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
-            );
-        }
-        Ok(out)
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
     })
 }
 

@@ -662,9 +662,6 @@ fn scan_sources(
         .iter()
         .filter_map(|file| Some((file.as_str(), resolver.owner(parent(file))?)))
         .collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(8);
     let one_chunk = |chunk: &[(&str, PackageId)]| -> Result<Scanned, GraphError> {
         let mut scanned = Scanned::default();
         let mut seen = rustc_hash::FxHashSet::<(PackageId, PackageId)>::default();
@@ -689,32 +686,16 @@ fn scan_sources(
         }
         Ok(scanned)
     };
-    if threads < 2 || owned.len() < 64 {
-        return one_chunk(&owned);
-    }
-    let one_chunk = &one_chunk;
-    let results: Vec<Result<Scanned, GraphError>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = owned
-            .chunks(owned.len().div_ceil(threads * 4))
-            .map(|chunk| scope.spawn(move || one_chunk(chunk)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| {
-                w.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
+    // Chunks in sorted file order: the first file of each edge is the
+    // lowest, kept by `add_edge_at`. Four chunks a core even out files of
+    // uneven size.
     let mut all = Scanned::default();
-    for result in results {
+    for result in super::on_every_core(&owned, 64, 4, one_chunk) {
         let scanned = result?;
         all.files += scanned.files;
         all.edges.extend(scanned.edges);
         all.too_large.extend(scanned.too_large);
     }
-    // Files were chunked in sorted order: the first file of each edge
-    // across chunks is the lowest, kept by `add_edge_at`.
     Ok(all)
 }
 
