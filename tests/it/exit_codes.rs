@@ -281,7 +281,7 @@ fn art_consume_codes() {
             "--insecure",
         ]),
         6,
-        "failed to write /nonexistent/dir/.out.bin",
+        "failed to write /nonexistent/dir/out.bin",
     );
     assert!(!Path::new(out).exists(), "nothing at --out");
 }
