@@ -108,26 +108,16 @@ fn compare(ci_matrix: &Path, turbo: &Path, packages: usize, case: Case) -> anyho
         ours_times.push(time(&mut ours())?);
         turbo_times.push(time(&mut theirs())?);
     }
-    let ours_median = median(&mut ours_times);
-    let turbo_median = median(&mut turbo_times);
     println!(
         "\n{case:?}: {packages} pnpm packages, pnpm-lock.yaml of {:.1} MB, {} affected by the change, same set from both tools",
         lockfile_size as f64 / 1e6,
         ours_set.len()
     );
     println!("runs: {RUNS} of each, interleaved; medians:");
-    println!("| tool | median | min |");
-    println!("| --- | --- | --- |");
-    println!(
-        "| ci-matrix --base HEAD~1 | {:.1} ms | {:.1} ms |",
-        ms(ours_median),
-        ms(ours_times[0])
-    );
-    println!(
-        "| turbo ls --affected | {:.1} ms | {:.1} ms |",
-        ms(turbo_median),
-        ms(turbo_times[0])
-    );
+    let [ours_median, turbo_median] = timing_table([
+        ("ci-matrix --base HEAD~1", ours_times),
+        ("turbo ls --affected", turbo_times),
+    ]);
     println!(
         "ratio (turbo / ci-matrix, medians): {:.1}x",
         turbo_median.as_secs_f64() / ours_median.as_secs_f64()
@@ -290,6 +280,18 @@ fn lockfile(n: usize, bumped: Option<usize>) -> String {
         }
     }
     out
+}
+
+/// Prints the `| tool | median | min |` table of each tool's runs;
+/// returns the medians, in order.
+pub(crate) fn timing_table<const N: usize>(rows: [(&str, Vec<Duration>); N]) -> [Duration; N] {
+    println!("| tool | median | min |");
+    println!("| --- | --- | --- |");
+    rows.map(|(tool, mut times)| {
+        let middle = median(&mut times);
+        println!("| {tool} | {:.1} ms | {:.1} ms |", ms(middle), ms(times[0]));
+        middle
+    })
 }
 
 pub(crate) fn time(cmd: &mut Command) -> anyhow::Result<Duration> {

@@ -80,26 +80,16 @@ pub(crate) fn compare(ci_matrix: &Path, projects: usize) -> anyhow::Result<()> {
         nx_times.push(crate::bench::time(&mut theirs())?);
         eprintln!("==> run {} of {RUNS}", run + 1);
     }
-    let ours_median = crate::bench::median(&mut ours_times);
-    let nx_median = crate::bench::median(&mut nx_times);
     println!(
         "\nNx imports: {projects} project.json projects, {} source files, every edge an import through tsconfig paths; {} affected by a source change, same set from both tools",
         projects * FILES,
         ours_set.len()
     );
     println!("runs: {RUNS} of each, interleaved, Nx without its cache; medians:");
-    println!("| tool | median | min |");
-    println!("| --- | --- | --- |");
-    println!(
-        "| ci-matrix --base HEAD~1 | {:.1} ms | {:.1} ms |",
-        crate::bench::ms(ours_median),
-        crate::bench::ms(ours_times[0])
-    );
-    println!(
-        "| nx show projects --affected | {:.1} ms | {:.1} ms |",
-        crate::bench::ms(nx_median),
-        crate::bench::ms(nx_times[0])
-    );
+    let [ours_median, nx_median] = crate::bench::timing_table([
+        ("ci-matrix --base HEAD~1", ours_times),
+        ("nx show projects --affected", nx_times),
+    ]);
     println!(
         "ratio (ci-matrix / nx, medians): {:.3}x",
         ours_median.as_secs_f64() / nx_median.as_secs_f64().max(1e-9)
