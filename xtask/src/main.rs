@@ -7,13 +7,11 @@
 
 mod bench;
 mod bench_jobs;
-mod bench_link;
-mod bench_nx;
 mod bench_stream;
 mod demo;
-mod demo_stream;
 mod dist;
 mod github_mock;
+mod structure;
 mod test;
 mod tools;
 
@@ -32,7 +30,8 @@ tasks:
                    each side on its own core in a network namespace shaped to a link rate
                    [--link none|1gbit|5gbit|… (repeatable; default none and 1gbit)] [--loopback]
   dist             release bundles for the host: dist/<tool>-<version>-<target>.tar.gz, SHA256SUMS
-                   [--tools ci-matrix,art-stream,art-consume,spot-leaser] [--out DIR] [--profile release|dev]";
+                   [--tools ci-matrix,art-stream,art-consume,spot-leaser] [--out DIR] [--profile release|dev]
+  structure        module cycles, the median file and functions over 80 lines under crates/*/src [--all]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -43,6 +42,7 @@ fn main() -> ExitCode {
         Some("bench-jobs") => bench_jobs::run_bench(&args[1..]),
         Some("bench-stream") => bench_stream::run_bench(&args[1..]),
         Some("dist") => dist::run_dist(&args[1..]),
+        Some("structure") => structure::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;

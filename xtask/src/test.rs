@@ -19,6 +19,8 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "warnings",
     ]))?;
     dependency_hygiene()?;
+    crate::structure::measure()?.check_cycles()?;
+    eprintln!("==> modules import downwards only: no cycle of `use crate::` edges in any crate");
     // The peers the end-to-end tests talk to, started here (GitHub's mock
     // takes ~20 s to read its description: it does so while the build
     // runs) and stopped when this function returns.

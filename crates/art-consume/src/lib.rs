@@ -9,7 +9,6 @@ mod cli;
 mod error;
 mod extract;
 mod fetch;
-mod store;
 
 use std::io::Write as _;
 use std::path::Path;

@@ -15,10 +15,6 @@ use crate::{
     RunnerGroup, RunnerToken, Scope, Stats, WorkflowRun,
 };
 
-pub(crate) const PER_PAGE: u64 = 100;
-/// A bound on pages followed, against a server that never stops.
-pub(crate) const MAX_PAGES: u64 = 100;
-
 /// A client for one scope. Cheap to clone; clones share the budget, the
 /// counters and the token cache.
 #[derive(Clone)]

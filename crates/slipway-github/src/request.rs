@@ -11,8 +11,12 @@ use http_body_util::BodyExt as _;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::client::{MAX_PAGES, PER_PAGE};
 use crate::{EndpointClass, GitHub, GitHubError, throttle_wait};
+
+/// Items asked for per page (GitHub's largest page).
+const PER_PAGE: u64 = 100;
+/// A bound on pages followed, against a server that never stops.
+const MAX_PAGES: u64 = 100;
 
 /// One request: its rate class, method, path under the API and body.
 #[derive(Clone, Copy)]

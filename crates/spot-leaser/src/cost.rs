@@ -10,12 +10,12 @@ use slipway_spot::billing::{charge, spot_charge};
 use slipway_spot::time::parse_rfc3339;
 
 use crate::Result;
-use crate::cli::CostArgs;
 use crate::ec2;
 use crate::output::{Costs, InstanceCost, Lifecycle, OUTPUT_VERSION};
 use crate::plan::now;
+use crate::spec::CostSpec;
 
-pub(crate) async fn cost(args: &CostArgs, client: &Client) -> Result<Costs> {
+pub(crate) async fn cost(args: &CostSpec, client: &Client) -> Result<Costs> {
     let on_demand = crate::plan::on_demand_table(args.on_demand.as_deref())?;
     let instances = match &args.run_id {
         Some(run) => {

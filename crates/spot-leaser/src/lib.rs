@@ -20,6 +20,7 @@ mod register;
 mod rerun;
 mod scale;
 mod serve;
+pub mod spec;
 mod summary;
 mod tags;
 mod watch;
@@ -29,21 +30,23 @@ use slipway_cli::metrics::Metrics;
 use slipway_github::GitHub;
 
 pub use cli::{
-    Cli, Command, CostArgs, Format, LaunchArgs, PlanArgs, QueueArgs, ReapArgs, RerunArgs,
-    UserDataArgs, WatchArgs,
+    ApiArgs, Cli, Command, CostArgs, Format, LaunchArgs, PlanArgs, QueueArgs, ReapArgs, RerunArgs,
+    RunnerArgs, RunnerModeArg, ScopeArgs, ServeArgs, UserDataArgs, WatchArgs,
 };
 pub use ec2::Ec2Error;
 pub use ec2::client;
 pub use error::{Error, Exit};
-pub use github::{ApiArgs, ScopeArgs};
 pub use launch::{Unusable, launch, launch_then};
 pub use output::{
     Costs, Evidence, Failure, FailureKind, InstanceCost, Launched, LaunchedInstance, Lifecycle,
     Notice, NoticeAction, OUTPUT_VERSION, Plan, Queue, ReapReason, Reaped, ReapedInstance,
-    RemovedRunner, Rerun, RerunJob, RunnerInfo, Scaled, Watched,
+    RemovedRunner, Rerun, RerunJob, RunnerInfo, RunnerMode, Scaled, Watched,
 };
-pub use register::{RunnerArgs, RunnerMode, boot_script, size_label};
-pub use serve::ServeArgs;
+pub use register::{boot_script, size_label};
+pub use spec::{
+    ApiSpec, CostSpec, LaunchCommandSpec, LaunchSpec, PlanSpec, QueueSpec, ReapSpec, RerunSpec,
+    RunnerSpec, ServeSpec, WatchSpec,
+};
 
 /// Results of this crate: its one error type.
 pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;
@@ -57,28 +60,32 @@ pub fn run(cli: &Cli) -> Result<()> {
     let actions = Actions::from_env();
     runtime.block_on(async {
         match &cli.command {
-            Command::Plan(args) => plan_command(args, cli.pushgateway.as_deref()).await,
-            Command::Launch(args) => {
-                launch_and_report(args, &actions, cli.pushgateway.as_deref()).await
+            Command::Plan(args) => {
+                plan_command(&args.spec(), args.format, cli.pushgateway.as_deref()).await
             }
-            Command::Reap(args) => reap_command(args, &actions).await,
+            Command::Launch(args) => {
+                launch_and_report(&args.spec()?, &actions, cli.pushgateway.as_deref()).await
+            }
+            Command::Reap(args) => reap_command(&args.spec()?, &actions).await,
             Command::Cost(args) => {
-                let client = ec2::client(&args.region).await;
-                let costs = cost::cost(args, &client).await?;
+                let spec = args.spec();
+                let client = ec2::client(&spec.region).await;
+                let costs = cost::cost(&spec, &client).await?;
                 summarize(&actions, &summary::costs(&costs))?;
                 print(&output::to_json(&costs))
             }
-            Command::Queue(args) => queue_command(args, &actions).await,
+            Command::Queue(args) => queue_command(&args.spec()?, &actions).await,
             Command::Watch(args) => {
-                let watched = watch::watch(args, &actions, cli.pushgateway.as_deref()).await?;
+                let watched =
+                    watch::watch(&args.spec()?, &actions, cli.pushgateway.as_deref()).await?;
                 print(&output::to_json(&watched))
             }
             Command::Rerun(args) => {
-                let rerun = rerun::rerun(args).await?;
+                let rerun = rerun::rerun(&args.spec()?).await?;
                 summarize(&actions, &summary::rerun(&rerun))?;
                 print(&output::to_json(&rerun))
             }
-            Command::Serve(args) => serve::serve(args).await,
+            Command::Serve(args) => serve::serve(&args.spec()?).await,
             Command::UserData(args) => print(&register::boot_script(
                 &args.parameter_prefix,
                 &args.watch_args,
@@ -87,21 +94,21 @@ pub fn run(cli: &Cli) -> Result<()> {
     })
 }
 
-async fn plan_command(args: &PlanArgs, pushgateway: Option<&str>) -> Result<()> {
+async fn plan_command(args: &PlanSpec, format: Format, pushgateway: Option<&str>) -> Result<()> {
     let client = match &args.price_history {
         Some(_) => None,
         None => Some(ec2::client(&args.region).await),
     };
     let planned = plan::plan(args, client.as_ref()).await?;
     price_metrics(&planned).push_if(pushgateway, &[("region", &planned.region)]);
-    print(&match args.format {
+    print(&match format {
         Format::Json => output::to_json(&planned),
         Format::Table => plan::table(&planned),
     })
 }
 
 async fn launch_and_report(
-    args: &LaunchArgs,
+    args: &LaunchCommandSpec,
     actions: &Actions,
     pushgateway: Option<&str>,
 ) -> Result<()> {
@@ -133,9 +140,9 @@ async fn launch_and_report(
     print(&output::to_json(&launched))
 }
 
-async fn reap_command(args: &ReapArgs, actions: &Actions) -> Result<()> {
+async fn reap_command(args: &ReapSpec, actions: &Actions) -> Result<()> {
     let client = ec2::client(&args.region).await;
-    let github = match args.github.scope()? {
+    let github = match args.github.clone() {
         Some(scope) => Some(args.api.connect(scope).await?),
         None => None,
     };
@@ -144,7 +151,7 @@ async fn reap_command(args: &ReapArgs, actions: &Actions) -> Result<()> {
     print(&output::to_json(&reaped))
 }
 
-async fn queue_command(args: &QueueArgs, actions: &Actions) -> Result<()> {
+async fn queue_command(args: &QueueSpec, actions: &Actions) -> Result<()> {
     let depth = queue::queue(args).await?;
     if let Some(file) = &actions.output {
         slipway_cli::github::append_outputs(file, &[("queued", depth.queued.to_string())])
@@ -179,7 +186,7 @@ fn summarize(actions: &Actions, markdown: &str) -> Result<()> {
 /// The queue depth the scale rules see, and the rule that matched (its
 /// types replace `--instance-types`).
 async fn apply_scale_rules(
-    args: &mut LaunchArgs,
+    args: &mut LaunchCommandSpec,
     github: Option<&GitHub>,
 ) -> Result<Option<Scaled>> {
     if args.scale_rules.is_empty() {
@@ -197,7 +204,10 @@ async fn apply_scale_rules(
     let rule = scale::choose(&args.scale_rules, depth);
     if let Some(rule) = rule {
         tracing::info!(depth, rule = rule.text, "scale rule matched");
-        args.plan.instance_types.clone_from(&rule.instance_types);
+        args.launch
+            .plan
+            .instance_types
+            .clone_from(&rule.instance_types);
     } else {
         tracing::info!(depth, "no scale rule matched: --instance-types");
     }
@@ -209,36 +219,36 @@ async fn apply_scale_rules(
 
 /// `launch`, with the scale rules applied and, when a GitHub scope is
 /// given, every instance registered as a runner.
-async fn launch_command(args: &LaunchArgs) -> Result<(Launched, Option<GitHub>)> {
-    let github = match args.github.scope()? {
+async fn launch_command(args: &LaunchCommandSpec) -> Result<(Launched, Option<GitHub>)> {
+    let github = match args.github.clone() {
         Some(scope) => Some(args.api.connect(scope).await?),
         None => None,
     };
     let mut args = args.clone();
     let scaled = apply_scale_rules(&mut args, github.as_ref()).await?;
-    let client = ec2::client(&args.plan.region).await;
+    let client = ec2::client(&args.launch.plan.region).await;
     let Some(github) = github else {
-        let mut launched = launch::launch(&args, &client).await?;
+        let mut launched = launch::launch(&args.launch, &client).await?;
         launched.scaled = scaled;
         return Ok((launched, None));
     };
-    if args.user_data.is_some() && args.launch_template.is_none() {
+    if args.launch.user_data.is_some() && args.launch.launch_template.is_none() {
         return Err(Error::Arguments(
             "--user-data and runner registration: the boot script is the user data \
              (`spot-leaser user-data` prints it to combine with your own)",
         ));
     }
-    let ssm = ec2::ssm_client(&args.plan.region).await;
+    let ssm = ec2::ssm_client(&args.launch.plan.region).await;
     let boot = register::boot_script(&args.runner.parameter_prefix, &args.watch_args);
     let registrar = register::Registrar {
         github: &github,
         ec2: &client,
         ssm: &ssm,
-        args: &args.runner,
+        runner: &args.runner,
         exact_labels: None,
     };
     let launched = launch::launch_then(
-        &args,
+        &args.launch,
         &client,
         Some(boot.into_bytes()),
         async |instances: &mut [LaunchedInstance]| registrar.register(instances).await,

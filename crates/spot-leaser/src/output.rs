@@ -7,6 +7,15 @@
 use serde::{Deserialize, Serialize};
 use slipway_spot::Candidate;
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunnerMode {
+    /// A single-use just-in-time configuration per runner.
+    Jit,
+    /// One reusable registration token, `config.sh --ephemeral` on the instance.
+    Token,
+}
+
 /// The version of every output below.
 pub const OUTPUT_VERSION: u32 = 1;
 
@@ -125,7 +134,7 @@ pub struct RunnerInfo {
     /// GitHub's id (JIT mode; a token-mode runner gets one when it starts).
     pub id: Option<u64>,
     pub labels: Vec<String>,
-    pub mode: crate::register::RunnerMode,
+    pub mode: RunnerMode,
     /// The SSM parameter holding the configuration until the instance reads it.
     pub parameter: String,
 }

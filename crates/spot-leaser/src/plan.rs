@@ -6,12 +6,12 @@ use std::fmt::Write as _;
 use slipway_spot::time::{format_rfc3339, parse_duration, parse_rfc3339};
 use slipway_spot::{Advisor, OnDemand, Scoring, linux_pools, parse_history, rank, window_stats};
 
-use crate::cli::PlanArgs;
 use crate::output::{OUTPUT_VERSION, Plan};
+use crate::spec::PlanSpec;
 use crate::{Error, Result, ec2};
 
 /// Builds the plan. `client` is `None` for a recorded history.
-pub(crate) async fn plan(args: &PlanArgs, client: Option<&aws_sdk_ec2::Client>) -> Result<Plan> {
+pub(crate) async fn plan(args: &PlanSpec, client: Option<&aws_sdk_ec2::Client>) -> Result<Plan> {
     let window = parse_duration(&args.window).ok_or_else(|| {
         Error::bad(
             "--window",
@@ -73,7 +73,7 @@ pub(crate) async fn plan(args: &PlanArgs, client: Option<&aws_sdk_ec2::Client>) 
 }
 
 async fn load_history(
-    args: &PlanArgs,
+    args: &PlanSpec,
     client: Option<&aws_sdk_ec2::Client>,
     start: i64,
     end: i64,
@@ -99,7 +99,7 @@ async fn load_history(
 /// Each wanted Linux pool's statistics over the window; what is missing
 /// goes to `notes`.
 fn pool_stats(
-    args: &PlanArgs,
+    args: &PlanSpec,
     history: &[slipway_spot::PriceChange],
     start: i64,
     end: i64,
@@ -134,7 +134,7 @@ fn pool_stats(
 
 /// Zone names to IDs, and placement scores by zone name when EC2 gives them.
 async fn zones_and_placement(
-    args: &PlanArgs,
+    args: &PlanSpec,
     client: &aws_sdk_ec2::Client,
     notes: &mut Vec<String>,
 ) -> Result<(HashMap<String, String>, HashMap<String, u8>)> {
@@ -155,7 +155,7 @@ async fn zones_and_placement(
     Ok((zone_ids, placement))
 }
 
-fn load_advisor(args: &PlanArgs, notes: &mut Vec<String>) -> Result<Option<Advisor>> {
+fn load_advisor(args: &PlanSpec, notes: &mut Vec<String>) -> Result<Option<Advisor>> {
     let Some(file) = &args.advisor else {
         notes.push(
             "no --advisor data: every type assumed in the 10-15% interruption bucket".to_owned(),
@@ -186,7 +186,7 @@ pub(crate) fn on_demand_table(file: Option<&std::path::Path>) -> Result<OnDemand
     })
 }
 
-fn load_on_demand(args: &PlanArgs, notes: &mut Vec<String>) -> Result<OnDemand> {
+fn load_on_demand(args: &PlanSpec, notes: &mut Vec<String>) -> Result<OnDemand> {
     let on_demand = on_demand_table(args.on_demand.as_deref())?;
     if on_demand.region != args.region {
         notes.push(format!(

@@ -6,12 +6,12 @@ use std::io::Read as _;
 use slipway_github::queue::{Depth, depth, jobs_from_webhooks};
 use slipway_github::{GitHub, Job};
 
-use crate::cli::QueueArgs;
 use crate::output::{OUTPUT_VERSION, Queue};
-use crate::register::{RunnerArgs, is_size_label};
+use crate::register::is_size_label;
+use crate::spec::{QueueSpec, RunnerSpec};
 use crate::{Error, Result};
 
-pub(crate) async fn queue(args: &QueueArgs) -> Result<Queue> {
+pub(crate) async fn queue(args: &QueueSpec) -> Result<Queue> {
     let jobs = if let Some(path) = &args.webhooks {
         {
             let mut text = String::new();
@@ -26,7 +26,7 @@ pub(crate) async fn queue(args: &QueueArgs) -> Result<Queue> {
         }
     } else {
         {
-            let scope = args.github.scope()?.ok_or(Error::Arguments(
+            let scope = args.github.clone().ok_or(Error::Arguments(
                 "give --github-repo OWNER/REPO, or --webhooks FILE",
             ))?;
             let github = args.api.connect(scope).await?;
@@ -70,7 +70,7 @@ fn depth_for(jobs: &[Job], runner_labels: Option<&[String]>) -> Depth {
 
 /// The queue depth for `launch --scale-rule`: queued jobs the runners
 /// about to be launched could take.
-pub(crate) async fn depth_for_runners(github: &GitHub, args: &RunnerArgs) -> Result<usize> {
+pub(crate) async fn depth_for_runners(github: &GitHub, args: &RunnerSpec) -> Result<usize> {
     let jobs = github.queued_jobs().await?;
     let mut labels: Vec<String> = ["self-hosted", "linux", "x64", "arm64"]
         .map(str::to_owned)

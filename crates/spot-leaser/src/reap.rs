@@ -8,14 +8,14 @@ use aws_sdk_ec2::Client;
 use slipway_github::{GitHub, Runner};
 use slipway_spot::time::parse_rfc3339;
 
-use crate::cli::ReapArgs;
 use crate::ec2;
 use crate::output::{OUTPUT_VERSION, ReapReason, Reaped, ReapedInstance, RemovedRunner};
 use crate::plan::now;
+use crate::spec::ReapSpec;
 use crate::{Error, Result};
 
 pub(crate) async fn reap(
-    args: &ReapArgs,
+    args: &ReapSpec,
     client: &Client,
     github: Option<&GitHub>,
 ) -> Result<Reaped> {
@@ -75,7 +75,7 @@ pub(crate) async fn reap(
 /// expired, or its runner never came online. An instance without the
 /// managed tag never is, whatever the EC2 filter returned.
 fn reason(
-    args: &ReapArgs,
+    args: &ReapSpec,
     instance: &aws_sdk_ec2::types::Instance,
     runners: &[Runner],
     now: i64,
@@ -113,7 +113,7 @@ fn reason(
 async fn remove_orphans(
     github: &GitHub,
     client: &Client,
-    args: &ReapArgs,
+    args: &ReapSpec,
     runners: &[Runner],
     doomed: &[String],
 ) -> Result<Vec<RemovedRunner>> {

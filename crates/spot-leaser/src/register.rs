@@ -14,51 +14,16 @@
 
 use crate::tags;
 use aws_sdk_ssm::types::ParameterType;
-use clap::{Args, ValueEnum};
-use serde::Serialize;
 use slipway_github::{GitHub, JitRequest};
 
 use crate::ec2;
 use crate::launch::Unusable;
-use crate::output::{LaunchedInstance, RunnerInfo};
+use crate::output::{LaunchedInstance, RunnerInfo, RunnerMode};
+use crate::spec::RunnerSpec;
 use crate::{Error, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RunnerMode {
-    /// A single-use just-in-time configuration per runner.
-    Jit,
-    /// One reusable registration token, `config.sh --ephemeral` on the instance.
-    Token,
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct RunnerArgs {
-    /// Extra labels for the runners, comma-separated. `self-hosted`,
-    /// `linux`, the architecture and the size (`slipway-<vCPUs>cpu`) are
-    /// always given.
-    #[arg(long, value_delimiter = ',', value_name = "LABELS")]
-    pub runner_labels: Vec<String>,
-
-    /// The runner group (organisations; JIT needs one, 1 is the default group).
-    #[arg(long, value_name = "ID", default_value_t = 1)]
-    pub runner_group: u64,
-
-    #[arg(long, value_enum, default_value_t = RunnerMode::Jit)]
-    pub runner_mode: RunnerMode,
-
-    /// Runners are named `<PREFIX>-<instance id>`.
-    #[arg(long, value_name = "PREFIX", default_value = "slipway")]
-    pub runner_prefix: String,
-
-    /// Where each instance's runner configuration is put in SSM Parameter
-    /// Store (the instance's role must be able to read and delete it).
-    #[arg(long, value_name = "PATH", default_value = "/slipway/runners/")]
-    pub parameter_prefix: String,
-}
-
 /// The labels of a runner on `instance_type`.
-fn labels(args: &RunnerArgs, vcpus: Option<i32>, arch: Option<&str>) -> Vec<String> {
+fn labels(args: &RunnerSpec, vcpus: Option<i32>, arch: Option<&str>) -> Vec<String> {
     let mut labels = vec!["self-hosted".to_owned(), "linux".to_owned()];
     if let Some(arch) = arch {
         labels.push(arch.to_owned());
@@ -94,7 +59,7 @@ pub(crate) struct Registrar<'a> {
     pub(crate) github: &'a GitHub,
     pub(crate) ec2: &'a aws_sdk_ec2::Client,
     pub(crate) ssm: &'a aws_sdk_ssm::Client,
-    pub(crate) args: &'a RunnerArgs,
+    pub(crate) runner: &'a RunnerSpec,
     /// The labels every runner carries exactly (a job's, under `serve`)
     /// instead of those made from the instance's shape and `--runner-labels`.
     pub(crate) exact_labels: Option<&'a [String]>,
@@ -111,15 +76,20 @@ impl Registrar<'_> {
         types.sort();
         types.dedup();
         let shapes = ec2::instance_shapes(self.ec2, &types).await?;
-        let group_name = match (self.args.runner_mode, self.github.scope()) {
-            (RunnerMode::Token, slipway_github::Scope::Org(_)) if self.args.runner_group != 1 => {
-                Some(self.github.runner_group(self.args.runner_group).await?.name)
+        let group_name = match (self.runner.runner_mode, self.github.scope()) {
+            (RunnerMode::Token, slipway_github::Scope::Org(_)) if self.runner.runner_group != 1 => {
+                Some(
+                    self.github
+                        .runner_group(self.runner.runner_group)
+                        .await?
+                        .name,
+                )
             }
             _ => None,
         };
         // Token mode: one token for all, fetched before anything else so a
         // refusal fails the whole launch at once.
-        if self.args.runner_mode == RunnerMode::Token {
+        if self.runner.runner_mode == RunnerMode::Token {
             self.github.registration_token().await?;
         }
         let label_of = |instance: &LaunchedInstance| {
@@ -128,7 +98,7 @@ impl Registrar<'_> {
             }
             let shape = shapes.get(&instance.instance_type);
             labels(
-                self.args,
+                self.runner,
                 shape.map(|s| s.0),
                 shape.and_then(|s| s.1.as_deref()),
             )
@@ -212,15 +182,15 @@ impl Registrar<'_> {
         labels: Vec<String>,
         group_name: Option<&str>,
     ) -> Result<RunnerInfo> {
-        let name = format!("{}-{}", self.args.runner_prefix, instance.instance_id);
-        let parameter = format!("{}{}", self.args.parameter_prefix, instance.instance_id);
-        let (value, id) = match self.args.runner_mode {
+        let name = format!("{}-{}", self.runner.runner_prefix, instance.instance_id);
+        let parameter = format!("{}{}", self.runner.parameter_prefix, instance.instance_id);
+        let (value, id) = match self.runner.runner_mode {
             RunnerMode::Jit => {
                 let config = self
                     .github
                     .jit_config(&JitRequest {
                         name: name.clone(),
-                        runner_group_id: self.args.runner_group,
+                        runner_group_id: self.runner.runner_group,
                         labels: labels.clone(),
                         work_folder: None,
                     })
@@ -274,7 +244,7 @@ impl Registrar<'_> {
             name,
             id,
             labels,
-            mode: self.args.runner_mode,
+            mode: self.runner.runner_mode,
             parameter,
         })
     }
@@ -362,13 +332,10 @@ const BOOT_SCRIPT: &str = include_str!("boot.sh");
 mod tests {
     use super::*;
 
-    fn args(labels: &[&str]) -> RunnerArgs {
-        RunnerArgs {
+    fn args(labels: &[&str]) -> RunnerSpec {
+        RunnerSpec {
             runner_labels: labels.iter().map(|s| (*s).to_owned()).collect(),
-            runner_group: 1,
-            runner_mode: RunnerMode::Jit,
-            runner_prefix: "slipway".into(),
-            parameter_prefix: "/slipway/runners/".into(),
+            ..RunnerSpec::default()
         }
     }
 

@@ -15,16 +15,16 @@ use std::time::Duration;
 use aws_sdk_ec2::types::Instance;
 use slipway_github::Job;
 
-use crate::cli::RerunArgs;
 use crate::ec2;
 use crate::output::{Evidence, OUTPUT_VERSION, Rerun, RerunJob};
+use crate::spec::RerunSpec;
 use crate::{Error, Result};
 
-pub(crate) async fn rerun(args: &RerunArgs) -> Result<Rerun> {
+pub(crate) async fn rerun(args: &RerunSpec) -> Result<Rerun> {
     let wait = args.wait;
     let scope = args
         .github
-        .scope()?
+        .clone()
         .ok_or(Error::Arguments("give --github-repo OWNER/REPO"))?;
     let github = args.api.connect(scope).await?;
     let started = tokio::time::Instant::now();

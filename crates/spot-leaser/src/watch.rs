@@ -13,9 +13,9 @@ use serde::Deserialize;
 use slipway_cli::github::Actions;
 use slipway_cli::metrics::Metrics;
 
-use crate::cli::WatchArgs;
 use crate::ec2;
 use crate::output::{Notice, OUTPUT_VERSION, Watched};
+use crate::spec::WatchSpec;
 use crate::{Error, Result};
 
 const INSTANCE_ACTION: &str = "/latest/meta-data/spot/instance-action";
@@ -28,7 +28,7 @@ struct Rebalance {
 }
 
 pub(crate) async fn watch(
-    args: &WatchArgs,
+    args: &WatchSpec,
     actions: &Actions,
     pushgateway: Option<&str>,
 ) -> Result<Watched> {
@@ -92,7 +92,7 @@ pub(crate) async fn watch(
 /// GitHub, and with `--rerun` the record `spot-leaser rerun` reads.
 async fn on_notice(
     imds: &aws_config::imds::Client,
-    args: &WatchArgs,
+    args: &WatchSpec,
     actions: &Actions,
     pushgateway: Option<&str>,
     watched: &mut Watched,
@@ -114,7 +114,7 @@ async fn on_notice(
     );
     write_metrics(args, pushgateway, watched, Some(&notice))?;
     watched.notice = Some(notice.clone());
-    if let Some(scope) = args.github.scope()? {
+    if let Some(scope) = args.github.clone() {
         let github = args.api.connect(scope).await?;
         watched.runner_removed = Some(remove_runner(&github, &watched.runner_name).await?);
         crate::github::log_stats(&github);
@@ -131,7 +131,7 @@ async fn on_notice(
 async fn poll(
     imds: &aws_config::imds::Client,
     watched: &mut Watched,
-    args: &WatchArgs,
+    args: &WatchSpec,
     actions: &Actions,
     pushgateway: Option<&str>,
 ) -> Result<Option<Notice>> {
@@ -250,7 +250,7 @@ fn metrics(watched: &Watched, notice: Option<&Notice>) -> Metrics {
 }
 
 fn write_metrics(
-    args: &WatchArgs,
+    args: &WatchSpec,
     pushgateway: Option<&str>,
     watched: &Watched,
     notice: Option<&Notice>,

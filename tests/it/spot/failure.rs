@@ -5,7 +5,6 @@
 use std::sync::Mutex;
 
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
-use clap::Parser as _;
 
 use super::{instances_in_state, moto_url};
 
@@ -22,23 +21,14 @@ fn client(region: &str) -> aws_sdk_ec2::Client {
 #[test]
 fn a_failure_after_launch_terminates_everything_this_call_launched() {
     let region = "eu-north-1";
-    let cli = spot_leaser::Cli::try_parse_from([
-        "spot-leaser",
-        "launch",
-        "--region",
-        region,
-        "--instance-types",
-        "c5.large",
-        "--count",
-        "2",
-        "--image-id",
-        "ami-12c6146b",
-        "--run-id",
-        "doomed",
-    ])
-    .unwrap();
-    let spot_leaser::Command::Launch(args) = cli.command else {
-        panic!("a launch command")
+    // The domain takes a plain spec: no command line in between.
+    let spec = spot_leaser::LaunchSpec {
+        run_id: Some("doomed".to_owned()),
+        ..spot_leaser::LaunchSpec::from_image(
+            spot_leaser::PlanSpec::new(region, vec!["c5.large".to_owned()]),
+            2,
+            "ami-12c6146b",
+        )
     };
     let client = client(region);
     let seen: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -48,7 +38,7 @@ fn a_failure_after_launch_terminates_everything_this_call_launched() {
         .unwrap();
     let err = runtime
         .block_on(spot_leaser::launch_then(
-            &args,
+            &spec,
             &client,
             None,
             async |instances: &mut [spot_leaser::LaunchedInstance]| {

@@ -8,14 +8,14 @@ use aws_sdk_ec2::types::DefaultTargetCapacityType;
 
 use super::Prepared;
 use super::fleet::{self, Pool, Request};
-use crate::cli::LaunchArgs;
 use crate::ec2::ec2_error;
 use crate::output::{Launched, OUTPUT_VERSION};
+use crate::spec::LaunchSpec;
 use crate::{Error, Result};
 
 /// Checks the launch `args` describe; an empty launch when EC2 agrees.
 pub(super) async fn check(
-    args: &LaunchArgs,
+    args: &LaunchSpec,
     client: &Client,
     prepared: &Prepared,
 ) -> Result<Launched> {

@@ -13,10 +13,10 @@ use aws_sdk_ec2::Client;
 use slipway_spot::Candidate;
 use slipway_spot::time::{format_rfc3339, parse_duration};
 
-use crate::cli::LaunchArgs;
 use crate::ec2;
 use crate::output::{Failure, FailureKind, Launched, LaunchedInstance, OUTPUT_VERSION};
 use crate::plan::{now, plan};
+use crate::spec::LaunchSpec;
 use crate::{Error, Result};
 
 /// Instances the step after launch could not make useful, with why:
@@ -36,7 +36,7 @@ struct Prepared {
 
 impl Prepared {
     /// The launch template of the run, and whether it was made for it.
-    async fn template(&self, args: &LaunchArgs, client: &Client) -> Result<(String, bool)> {
+    async fn template(&self, args: &LaunchSpec, client: &Client) -> Result<(String, bool)> {
         template::template_for(args, client, self.user_data.as_deref(), &self.run_id).await
     }
 
@@ -64,7 +64,7 @@ impl Prepared {
 }
 
 /// Launches as `spot-leaser launch` does without GitHub.
-pub async fn launch(args: &LaunchArgs, client: &Client) -> Result<Launched> {
+pub async fn launch(args: &LaunchSpec, client: &Client) -> Result<Launched> {
     launch_then(args, client, None, async |_: &mut [LaunchedInstance]| {
         Ok(Unusable::new())
     })
@@ -76,7 +76,7 @@ pub async fn launch(args: &LaunchArgs, client: &Client) -> Result<Launched> {
 /// runners). Instances `after` names as unusable are terminated; when
 /// `after` fails, or anything before it, everything launched is.
 pub async fn launch_then(
-    args: &LaunchArgs,
+    args: &LaunchSpec,
     client: &Client,
     user_data: Option<Vec<u8>>,
     after: impl AsyncFnOnce(&mut [LaunchedInstance]) -> Result<Unusable>,
@@ -115,7 +115,7 @@ pub async fn launch_then(
 
 /// The plan, the run's id and expiry, the pools and the user data.
 async fn prepare(
-    args: &LaunchArgs,
+    args: &LaunchSpec,
     client: &Client,
     user_data: Option<Vec<u8>>,
 ) -> Result<Prepared> {

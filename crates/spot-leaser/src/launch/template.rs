@@ -6,15 +6,15 @@ use crate::tags;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{RequestLaunchTemplateData, Tag};
 
-use crate::cli::LaunchArgs;
 use crate::ec2::ec2_error;
+use crate::spec::LaunchSpec;
 use crate::{Error, Result};
 
 /// The launch template to use: the one named, or one made for this
 /// request from the image (only checked, under `--dry-run`). Returns its
 /// name and whether it was made here.
 pub(super) async fn template_for(
-    args: &LaunchArgs,
+    args: &LaunchSpec,
     client: &Client,
     user_data: Option<&[u8]>,
     run_id: &str,
@@ -32,7 +32,7 @@ pub(super) async fn template_for(
 /// A launch template for this request: the image and user data.
 async fn make_template(
     client: &Client,
-    args: &LaunchArgs,
+    args: &LaunchSpec,
     image: &str,
     user_data: Option<&[u8]>,
     run_id: &str,

@@ -15,13 +15,12 @@ use slipway_github::Job;
 
 use super::Ctx;
 use super::config::{Capacity, Pool};
-use crate::cli::{Format, LaunchArgs, PlanArgs};
 use crate::ec2;
-use crate::github::ScopeArgs;
 use crate::launch::template::{self, Made, Named};
 use crate::output::LaunchedInstance;
 use crate::plan::now;
 use crate::register::{self, Registrar};
+use crate::spec::{LaunchSpec, PlanSpec};
 use crate::{Result, launch};
 
 /// What a launch for a job came to.
@@ -139,7 +138,7 @@ async fn launch_locked(
         );
     }
     let lock = lock_name(job.id);
-    let boot = register::boot_script(&ctx.args.runner.parameter_prefix, &ctx.args.watch_args);
+    let boot = register::boot_script(&ctx.spec.runner.parameter_prefix, &ctx.spec.watch_args);
     let made = template::create_named(
         &ctx.ec2,
         &Named {
@@ -160,7 +159,7 @@ async fn launch_locked(
     }
     if let Made::Before(at) = made {
         let age = now() - at;
-        if age < secs(ctx.args.launch_lock_timeout) {
+        if age < secs(ctx.spec.launch_lock_timeout) {
             return Ok(Outcome::LockedElsewhere);
         }
         // The holder died between the lock and the launch (or the job
@@ -278,13 +277,13 @@ pub(crate) async fn breaker_open(ctx: &Ctx, pool: &Pool) -> Result<bool> {
         .iter()
         .filter_map(ec2::interrupted)
         .map(|i| i.at.unwrap_or(now))
-        .filter(|&at| now - at <= secs(ctx.args.breaker_window))
+        .filter(|&at| now - at <= secs(ctx.spec.breaker_window))
         .collect();
-    let open = u32::try_from(times.len()).unwrap_or(u32::MAX) >= ctx.args.breaker
+    let open = u32::try_from(times.len()).unwrap_or(u32::MAX) >= ctx.spec.breaker
         && times
             .iter()
             .max()
-            .is_some_and(|&last| now - last < secs(ctx.args.breaker_cooldown));
+            .is_some_and(|&last| now - last < secs(ctx.spec.breaker_cooldown));
     let was = ctx
         .state
         .borrow_mut()
@@ -295,7 +294,7 @@ pub(crate) async fn breaker_open(ctx: &Ctx, pool: &Pool) -> Result<bool> {
             pool = pool.name,
             interruptions = times.len(),
             "circuit breaker open: no spot launches in this pool for {} s",
-            ctx.args.breaker_cooldown.as_secs()
+            ctx.spec.breaker_cooldown.as_secs()
         );
     } else if !open && was == Some(true) {
         tracing::info!(pool = pool.name, "circuit breaker closed");
@@ -340,52 +339,22 @@ pub(crate) fn job_tags(job: &Job, pool: &Pool, capacity: &str) -> Vec<(String, S
     ]
 }
 
-/// `launch`'s arguments for `count` instances of `pool` from `template`.
-pub(crate) fn launch_args(
+/// A launch of `count` instances of `pool` from `template`.
+pub(crate) fn launch_spec(
     ctx: &Ctx,
     pool: &Pool,
     template: &str,
     count: i32,
     run_id: String,
-) -> LaunchArgs {
-    LaunchArgs {
-        plan: PlanArgs {
-            region: ctx.args.region.clone(),
-            instance_types: pool.instance_types.clone(),
-            price_history: None,
-            window: "7d".into(),
-            at: None,
-            job_minutes: 30.0,
-            boot_minutes: 3.0,
-            max_price: None,
-            max_interruption: None,
-            min_placement_score: None,
-            advisor: None,
-            on_demand: None,
-            format: Format::Json,
-        },
-        count,
-        image_id: None,
-        launch_template: Some(template.to_owned()),
+) -> LaunchSpec {
+    let plan = PlanSpec::new(&ctx.spec.region, pool.instance_types.clone());
+    LaunchSpec {
         subnet_ids: pool.subnet_ids.clone(),
-        user_data: None,
         run_id: Some(run_id),
         ttl: pool.ttl.clone(),
         on_demand_fallback: pool.on_demand_fallback,
         on_demand_only: pool.capacity == Capacity::OnDemand,
-        client_token: None,
-        extra_tags: Vec::new(),
-        dry_run: false,
-        iam_instance_profile: None,
-        scale_rules: Vec::new(),
-        queue_depth: None,
-        watch_args: String::new(),
-        github: ScopeArgs {
-            github_org: None,
-            github_repo: None,
-        },
-        api: ctx.args.api.clone(),
-        runner: ctx.args.runner.clone(),
+        ..LaunchSpec::from_template(plan, count, template)
     }
 }
 
@@ -395,7 +364,7 @@ pub(crate) fn registrar<'a>(ctx: &'a Ctx, job: &'a Job) -> Registrar<'a> {
         github: &ctx.github,
         ec2: &ctx.ec2,
         ssm: &ctx.ssm,
-        args: &ctx.args.runner,
+        runner: &ctx.spec.runner,
         exact_labels: Some(&job.labels),
     }
 }
@@ -411,18 +380,18 @@ async fn cold(
     generation: usize,
 ) -> Result<LaunchedInstance> {
     let capacity = if on_demand { "on-demand" } else { "spot" };
-    let mut args = launch_args(ctx, pool, lock, 1, format!("job-{}", job.id));
-    args.on_demand_only = on_demand;
+    let mut spec = launch_spec(ctx, pool, lock, 1, format!("job-{}", job.id));
+    spec.on_demand_only = on_demand;
     if on_demand {
-        args.on_demand_fallback = false;
+        spec.on_demand_fallback = false;
     }
     // One token per job and generation: a repeated request (a second
     // replica, a retry after a lost answer) is the same request to EC2.
-    args.client_token = Some(format!("slipway-job-{}-{generation}", job.id));
-    args.extra_tags = job_tags(job, pool, capacity);
+    spec.client_token = Some(format!("slipway-job-{}-{generation}", job.id));
+    spec.extra_tags = job_tags(job, pool, capacity);
     let registrar = registrar(ctx, job);
     let launched = launch::launch_then(
-        &args,
+        &spec,
         &ctx.ec2,
         None,
         async |instances: &mut [LaunchedInstance]| registrar.register(instances).await,
@@ -442,7 +411,7 @@ pub(crate) async fn on_completed(ctx: &Ctx, job: &Job, repo: Option<&str>) -> Re
     if !matches!(job.conclusion.as_deref(), Some("failure" | "cancelled")) {
         return Ok(());
     }
-    let prefix = format!("{}-", ctx.args.runner.runner_prefix);
+    let prefix = format!("{}-", ctx.spec.runner.runner_prefix);
     let Some(instance_id) = job
         .runner_name
         .as_deref()

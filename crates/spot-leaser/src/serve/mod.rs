@@ -26,96 +26,21 @@ mod warm;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
 
-use clap::Args;
 use slipway_github::webhook::{self, WorkflowJobEvent};
 use slipway_github::{GitHub, Scope};
 use tokio::net::TcpListener;
 
-use crate::github::{ApiArgs, ScopeArgs};
-use crate::register::RunnerArgs;
+use crate::spec::ServeSpec;
 use crate::{Error, Result, ec2};
 use config::Config;
 use state::{State, label_set};
 
-#[derive(Debug, Clone, Args)]
-pub struct ServeArgs {
-    #[arg(long)]
-    pub region: String,
-
-    /// The pools (TOML; docs/examples/spot-leaser-serve.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: PathBuf,
-
-    /// Where to listen for webhooks, scrapes and health checks.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub listen: String,
-
-    /// The webhook secret (the file's content, trailing newline aside).
-    #[arg(long, value_name = "FILE")]
-    pub webhook_secret_file: PathBuf,
-
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = crate::cli::duration)]
-    pub reconcile_every: Duration,
-
-    /// Terminate instances whose runner has not come online this long
-    /// after launch.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = crate::cli::duration)]
-    pub register_timeout: Duration,
-
-    /// Remove runners idle (online, no job) this long after launch.
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = crate::cli::duration)]
-    pub idle_timeout: Duration,
-
-    /// Interruptions in a pool within --breaker-window that stop spot
-    /// launches in it.
-    #[arg(long, value_name = "N", default_value_t = 2,
-          value_parser = clap::value_parser!(u32).range(1..))]
-    pub breaker: u32,
-
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = crate::cli::duration)]
-    pub breaker_window: Duration,
-
-    /// How long an open breaker stops spot launches after its last
-    /// interruption.
-    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = crate::cli::duration)]
-    pub breaker_cooldown: Duration,
-
-    /// A job's launch lock younger than this is another process's launch
-    /// in progress; an older one whose job has no instance is taken over.
-    /// A warm instance's claim lock is deleted after it.
-    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = crate::cli::duration)]
-    pub launch_lock_timeout: Duration,
-
-    /// The SSM parameter holding the pause flag.
-    #[arg(long, value_name = "NAME", default_value = "/slipway/serve/paused")]
-    pub pause_parameter: String,
-
-    /// Arguments for `spot-leaser watch` in the runners' boot script.
-    #[arg(
-        long,
-        value_name = "ARGS",
-        default_value = "",
-        allow_hyphen_values = true
-    )]
-    pub watch_args: String,
-
-    #[command(flatten)]
-    pub github: ScopeArgs,
-
-    #[command(flatten)]
-    pub api: ApiArgs,
-
-    #[command(flatten)]
-    pub runner: RunnerArgs,
-}
-
 /// What every task of the server shares (one thread: `Rc`, `RefCell`).
 pub(crate) struct Ctx {
-    pub(crate) args: ServeArgs,
+    pub(crate) spec: ServeSpec,
     pub(crate) config: Config,
     secret: Vec<u8>,
     pub(crate) ec2: aws_sdk_ec2::Client,
@@ -127,40 +52,32 @@ pub(crate) struct Ctx {
 }
 
 /// Runs until killed.
-pub(crate) async fn serve(args: &ServeArgs) -> Result<()> {
-    let scope = args.github.scope()?.ok_or(Error::Arguments(
-        "serve needs --github-org or --github-repo: the runners' scope",
-    ))?;
-    if !args.runner.runner_labels.is_empty() {
-        return Err(Error::Arguments(
-            "serve gives each runner exactly its job's labels: --runner-labels has no use here \
-             (put labels on the pools in --config)",
-        ));
-    }
-    let config = Config::load(&args.config)?;
+pub(crate) async fn serve(spec: &ServeSpec) -> Result<()> {
+    let scope = spec.github.clone();
+    let config = Config::load(&spec.config)?;
     if matches!(scope, Scope::Org(_)) && config.repositories.is_empty() {
         tracing::warn!(
             "no `repositories` in the configuration: the reconcile cannot find queued jobs \
              whose webhook was missed"
         );
     }
-    let secret = read_secret(&args.webhook_secret_file)?;
-    let listener = TcpListener::bind(&args.listen)
+    let secret = read_secret(&spec.webhook_secret_file)?;
+    let listener = TcpListener::bind(&spec.listen)
         .await
-        .map_err(|source| Error::io("listen on", &args.listen, source))?;
-    let github = args.api.connect(scope).await?;
+        .map_err(|source| Error::io("listen on", &spec.listen, source))?;
+    let github = spec.api.connect(scope).await?;
     let ctx = Rc::new(Ctx {
-        args: args.clone(),
+        spec: spec.clone(),
         config,
         secret,
-        ec2: ec2::client(&args.region).await,
-        ssm: ec2::ssm_client(&args.region).await,
+        ec2: ec2::client(&spec.region).await,
+        ssm: ec2::ssm_client(&spec.region).await,
         github,
         repos: RefCell::new(HashMap::new()),
         state: RefCell::new(State::default()),
     });
     tracing::info!(
-        listen = %listener.local_addr().map_err(|source| Error::io("listen on", &args.listen, source))?,
+        listen = %listener.local_addr().map_err(|source| Error::io("listen on", &spec.listen, source))?,
         pools = ctx.config.pools.len(),
         "serving"
     );
@@ -169,7 +86,7 @@ pub(crate) async fn serve(args: &ServeArgs) -> Result<()> {
         .run_until(async {
             let reconciler = Rc::clone(&ctx);
             tokio::task::spawn_local(async move {
-                let mut tick = tokio::time::interval(reconciler.args.reconcile_every);
+                let mut tick = tokio::time::interval(reconciler.spec.reconcile_every);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tick.tick().await;
@@ -366,7 +283,7 @@ async fn on_pause(ctx: &Rc<Ctx>, request: &http::Request) -> http::Response {
     if let Err(e) = ctx
         .ssm
         .put_parameter()
-        .name(&ctx.args.pause_parameter)
+        .name(&ctx.spec.pause_parameter)
         .value(if pause { "true" } else { "false" })
         .r#type(aws_sdk_ssm::types::ParameterType::String)
         .overwrite(true)
@@ -391,7 +308,7 @@ pub(crate) async fn refresh_paused(ctx: &Ctx) {
     match ctx
         .ssm
         .get_parameter()
-        .name(&ctx.args.pause_parameter)
+        .name(&ctx.spec.pause_parameter)
         .send()
         .await
     {
@@ -411,7 +328,7 @@ pub(crate) async fn refresh_paused(ctx: &Ctx) {
 /// The repositories whose queued jobs the reconcile lists.
 pub(crate) fn repositories(ctx: &Ctx) -> Vec<String> {
     match ctx.github.scope() {
-        Scope::Repo { .. } => vec![ctx.args.github.github_repo.clone().unwrap_or_default()],
+        Scope::Repo { owner, repo } => vec![format!("{owner}/{repo}")],
         Scope::Org(_) => ctx.config.repositories.clone(),
     }
 }
@@ -427,7 +344,7 @@ pub(crate) async fn repo_client(ctx: &Ctx, repo: Option<&str>) -> Option<GitHub>
         return Some(client.clone());
     }
     let scope = Scope::repo(repo).ok()?;
-    match ctx.args.api.connect(scope).await {
+    match ctx.spec.api.connect(scope).await {
         Ok(client) => {
             ctx.repos
                 .borrow_mut()

@@ -60,7 +60,7 @@ async fn pass(ctx: &Ctx) -> Result<()> {
     launch_for_queued(ctx, &launched).await;
     refresh_prices(ctx).await;
     let runners = ctx.github.runners().await?;
-    let prefix = ctx.args.runner.runner_prefix.as_str();
+    let prefix = ctx.spec.runner.runner_prefix.as_str();
     let ours: Vec<&Runner> = runners
         .iter()
         .filter(|r| r.name.starts_with(&format!("{prefix}-i-")))
@@ -103,7 +103,7 @@ async fn pass(ctx: &Ctx) -> Result<()> {
         .iter()
         .filter(|i| ec2::state(i) == "running")
         .filter(|i| {
-            let timeout = secs(ctx.args.register_timeout);
+            let timeout = secs(ctx.spec.register_timeout);
             // Launched for a job, and the process died before registering
             // it: no runner name at all.
             let unnamed = ec2::tag(i, tags::JOB_ID).is_some()
@@ -133,7 +133,7 @@ async fn pass(ctx: &Ctx) -> Result<()> {
             continue;
         };
         let idle_for = launched_at(instance).map_or(0, |t| now - t);
-        if idle_for < secs(ctx.args.idle_timeout) || ec2::state(instance) != "running" {
+        if idle_for < secs(ctx.spec.idle_timeout) || ec2::state(instance) != "running" {
             continue;
         }
         if let Some(runner) = ours
@@ -302,7 +302,7 @@ async fn delete_spent_locks(ctx: &Ctx, managed: &[aws_sdk_ec2::types::Instance])
     let now = now();
     // A warm instance's claim lock has done its work once the claim is
     // over, or its holder died.
-    let claim_timeout = secs(ctx.args.launch_lock_timeout);
+    let claim_timeout = secs(ctx.spec.launch_lock_timeout);
     for (name, made) in template::named_like(&ctx.ec2, "slipway-").await? {
         let spent = if name.starts_with("slipway-job-") {
             now - made > longest && !with_instance.contains(&name)

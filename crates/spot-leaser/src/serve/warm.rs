@@ -18,7 +18,7 @@ use slipway_github::Job;
 
 use super::Ctx;
 use super::config::Pool;
-use super::jobs::{as_launched, job_tags, launch_args};
+use super::jobs::{as_launched, job_tags, launch_spec};
 use crate::ec2;
 use crate::launch::template::{self, Made, Named};
 use crate::register;
@@ -193,7 +193,7 @@ pub(crate) async fn replenish(ctx: &Ctx, paused: bool) -> Result<()> {
 
 async fn launch_warm(ctx: &Ctx, pool: &Pool, count: usize) -> Result<()> {
     let name = template_name(pool);
-    let boot = register::warm_boot_script(&ctx.args.runner.parameter_prefix, &ctx.args.watch_args);
+    let boot = register::warm_boot_script(&ctx.spec.runner.parameter_prefix, &ctx.spec.watch_args);
     template::create_named(
         &ctx.ec2,
         &Named {
@@ -205,7 +205,7 @@ async fn launch_warm(ctx: &Ctx, pool: &Pool, count: usize) -> Result<()> {
         },
     )
     .await?;
-    let mut args = launch_args(
+    let mut spec = launch_spec(
         ctx,
         pool,
         &name,
@@ -213,12 +213,12 @@ async fn launch_warm(ctx: &Ctx, pool: &Pool, count: usize) -> Result<()> {
         format!("warm-{}", pool.name),
     );
     // A warm instance waits stopped: its expiry is a week, not a job's.
-    args.ttl = "7d".into();
-    args.extra_tags = vec![
+    crate::spec::WARM_TTL.clone_into(&mut spec.ttl);
+    spec.extra_tags = vec![
         (tags::WARM.into(), pool.name.clone()),
         (tags::POOL.into(), pool.name.clone()),
     ];
-    let launched = launch::launch(&args, &ctx.ec2).await?;
+    let launched = launch::launch(&spec, &ctx.ec2).await?;
     tracing::info!(
         pool = pool.name,
         instances = launched.instances.len(),

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail, ensure};
 
-use crate::bench_stream::{
+use super::{
     RUNS, SECRET, kb_to_mb, make_compressible, make_random, mb_per_s, median, wait_listening_in,
 };
 use crate::tools::{RemoveOnDrop, run, target_dir};

@@ -8,7 +8,7 @@ use sha2::Digest as _;
 use slipway_store::{ANNOUNCEMENT, INDEX, OBJECT, Scope, Store};
 use slipway_wire::{Announcement, Codec, Digest, Index, Session, decompress, frame_digest};
 
-use crate::fetch::{Failure, Pipe, Settings, State, Target, backoff, conclude, stream};
+use super::{Failure, Pipe, Settings, State, Target, backoff, conclude, stream};
 use crate::{Error, ToWriter};
 
 /// Failed connections to the announced producer before the copy is read:

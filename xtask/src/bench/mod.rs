@@ -1,6 +1,8 @@
 //! `cargo xtask bench-affected`: ci-matrix against `turbo ls --affected`,
 //! as whole processes, interleaved in one run, on a generated pnpm workspace.
 
+mod nx;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -32,7 +34,7 @@ pub(crate) fn affected(args: &[String]) -> anyhow::Result<()> {
     run(cargo().args(["build", "--quiet", "--release", "--package", "ci-matrix"]))?;
     let ci_matrix = target_dir().join("release/ci-matrix");
     if nx {
-        return crate::bench_nx::compare(&ci_matrix, packages);
+        return nx::compare(&ci_matrix, packages);
     }
     let turbo = npm_packages(&[("turbo@2", "turbo")])?.join("turbo");
     for case in [Case::SourceChange, Case::LockfileBump] {

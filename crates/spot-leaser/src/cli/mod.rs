@@ -1,12 +1,25 @@
+//! The command line: every clap type of the tool, and the conversion of
+//! each subcommand's arguments into the plain spec the domain modules take
+//! (`crate::spec`), done once.
+
+mod github;
+mod serve;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::scale::ScaleRule;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use slipway_cli::LogArgs;
 
-use crate::github::{ApiArgs, ScopeArgs};
-use crate::register::RunnerArgs;
+pub use github::{ApiArgs, RunnerArgs, RunnerModeArg, ScopeArgs};
+pub use serve::ServeArgs;
+
+use crate::Result;
+use crate::scale::ScaleRule;
+use crate::spec::{
+    self, CostSpec, LaunchCommandSpec, LaunchSpec, PlanSpec, QueueSpec, ReapSpec, RerunSpec,
+    WatchSpec,
+};
 
 /// EC2 Spot capacity for CI runners: pools chosen from price history by
 /// time-weighted price and interruption risk, launched across several pools
@@ -30,7 +43,6 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-#[expect(clippy::large_enum_variant, reason = "parsed once per process")]
 pub enum Command {
     /// Rank spot pools by expected cost per job, explaining every choice.
     Plan(PlanArgs),
@@ -52,7 +64,7 @@ pub enum Command {
     UserData(UserDataArgs),
     /// Run as a service: a runner for every queued job, from
     /// `workflow_job` webhooks and a periodic reconcile (docs/serve.md).
-    Serve(crate::serve::ServeArgs),
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -70,7 +82,7 @@ pub struct PlanArgs {
     pub price_history: Option<PathBuf>,
 
     /// How far back the history is weighed.
-    #[arg(long, default_value = "7d")]
+    #[arg(long, default_value = spec::DEFAULT_WINDOW)]
     pub window: String,
 
     /// The end of the window, RFC 3339 [default: now].
@@ -78,11 +90,11 @@ pub struct PlanArgs {
     pub at: Option<String>,
 
     /// Minutes a job runs on the instance.
-    #[arg(long, value_name = "M", default_value_t = 30.0)]
+    #[arg(long, value_name = "M", default_value_t = spec::DEFAULT_JOB_MINUTES)]
     pub job_minutes: f64,
 
     /// Minutes from launch to a runner taking a job.
-    #[arg(long, value_name = "M", default_value_t = 3.0)]
+    #[arg(long, value_name = "M", default_value_t = spec::DEFAULT_BOOT_MINUTES)]
     pub boot_minutes: f64,
 
     /// Exclude pools whose current price is above this (USD per hour).
@@ -148,7 +160,7 @@ pub struct LaunchArgs {
     pub run_id: Option<String>,
 
     /// How long the instances may live; `reap --expired` ends them after.
-    #[arg(long, default_value = "2h")]
+    #[arg(long, default_value = spec::DEFAULT_TTL)]
     pub ttl: String,
 
     /// When spot capacity runs out in every pool, launch on-demand.
@@ -159,16 +171,6 @@ pub struct LaunchArgs {
     /// work that must not be interrupted, such as a re-run).
     #[arg(long, conflicts_with = "on_demand_fallback")]
     pub on_demand_only: bool,
-
-    /// The fleet request's idempotency token [default: a new one per
-    /// request]; `serve` derives it from the job so that a second replica
-    /// or a repeated delivery never launches twice.
-    #[arg(skip)]
-    pub client_token: Option<String>,
-
-    /// Tags every instance carries beyond the run's own.
-    #[arg(skip)]
-    pub extra_tags: Vec<(String, String)>,
 
     /// Ask EC2 whether the request would succeed, launching nothing.
     #[arg(long)]
@@ -246,7 +248,7 @@ pub struct WatchArgs {
     #[arg(long, value_name = "NAME")]
     pub runner_name: Option<String>,
 
-    #[arg(long, value_name = "PREFIX", default_value = "slipway")]
+    #[arg(long, value_name = "PREFIX", default_value = spec::DEFAULT_RUNNER_PREFIX)]
     pub runner_prefix: String,
 
     /// Record the interruption (a tag on this instance) so that
@@ -289,13 +291,13 @@ pub struct RerunArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    #[arg(long, value_name = "PREFIX", default_value = "slipway")]
+    #[arg(long, value_name = "PREFIX", default_value = spec::DEFAULT_RUNNER_PREFIX)]
     pub runner_prefix: String,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct UserDataArgs {
-    #[arg(long, value_name = "PATH", default_value = "/slipway/runners/")]
+    #[arg(long, value_name = "PATH", default_value = spec::DEFAULT_PARAMETER_PREFIX)]
     pub parameter_prefix: String,
 
     /// Arguments for `spot-leaser watch` on the instance.
@@ -330,7 +332,7 @@ pub struct ReapArgs {
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub register_timeout: Option<Duration>,
 
-    #[arg(long, value_name = "PREFIX", default_value = "slipway")]
+    #[arg(long, value_name = "PREFIX", default_value = spec::DEFAULT_RUNNER_PREFIX)]
     pub runner_prefix: String,
 
     /// Also remove this organisation's or repository's runners whose
@@ -384,6 +386,127 @@ fn duration_or_zero(text: &str) -> Result<Duration, String> {
 pub enum Format {
     Table,
     Json,
+}
+
+impl PlanArgs {
+    pub(crate) fn spec(&self) -> PlanSpec {
+        PlanSpec {
+            region: self.region.clone(),
+            instance_types: self.instance_types.clone(),
+            price_history: self.price_history.clone(),
+            window: self.window.clone(),
+            at: self.at.clone(),
+            job_minutes: self.job_minutes,
+            boot_minutes: self.boot_minutes,
+            max_price: self.max_price,
+            max_interruption: self.max_interruption,
+            min_placement_score: self.min_placement_score,
+            advisor: self.advisor.clone(),
+            on_demand: self.on_demand.clone(),
+        }
+    }
+}
+
+impl LaunchArgs {
+    /// The launch alone, as `spot-leaser launch` asks for it.
+    #[must_use]
+    pub fn launch_spec(&self) -> LaunchSpec {
+        LaunchSpec {
+            plan: self.plan.spec(),
+            count: self.count,
+            image_id: self.image_id.clone(),
+            launch_template: self.launch_template.clone(),
+            subnet_ids: self.subnet_ids.clone(),
+            user_data: self.user_data.clone(),
+            run_id: self.run_id.clone(),
+            ttl: self.ttl.clone(),
+            on_demand_fallback: self.on_demand_fallback,
+            on_demand_only: self.on_demand_only,
+            client_token: None,
+            extra_tags: Vec::new(),
+            dry_run: self.dry_run,
+            iam_instance_profile: self.iam_instance_profile.clone(),
+        }
+    }
+
+    pub(crate) fn spec(&self) -> Result<LaunchCommandSpec> {
+        Ok(LaunchCommandSpec {
+            launch: self.launch_spec(),
+            scale_rules: self.scale_rules.clone(),
+            queue_depth: self.queue_depth,
+            watch_args: self.watch_args.clone(),
+            github: self.github.scope()?,
+            api: self.api.spec(),
+            runner: self.runner.spec(),
+        })
+    }
+}
+
+impl QueueArgs {
+    pub(crate) fn spec(&self) -> Result<QueueSpec> {
+        Ok(QueueSpec {
+            github: self.github.scope()?,
+            api: self.api.spec(),
+            labels: self.labels.clone(),
+            webhooks: self.webhooks.clone(),
+        })
+    }
+}
+
+impl WatchArgs {
+    pub(crate) fn spec(&self) -> Result<WatchSpec> {
+        Ok(WatchSpec {
+            imds_url: self.imds_url.clone(),
+            interval: self.interval,
+            timeout: self.timeout,
+            runner_name: self.runner_name.clone(),
+            runner_prefix: self.runner_prefix.clone(),
+            rerun: self.rerun,
+            metrics_file: self.metrics_file.clone(),
+            github: self.github.scope()?,
+            api: self.api.spec(),
+        })
+    }
+}
+
+impl RerunArgs {
+    pub(crate) fn spec(&self) -> Result<RerunSpec> {
+        Ok(RerunSpec {
+            github: self.github.scope()?,
+            api: self.api.spec(),
+            region: self.region.clone(),
+            run_id: self.run_id,
+            wait: self.wait,
+            dry_run: self.dry_run,
+            runner_prefix: self.runner_prefix.clone(),
+        })
+    }
+}
+
+impl ReapArgs {
+    pub(crate) fn spec(&self) -> Result<ReapSpec> {
+        Ok(ReapSpec {
+            region: self.region.clone(),
+            run_id: self.run_id.clone(),
+            expired: self.expired,
+            dry_run: self.dry_run,
+            register_timeout: self.register_timeout,
+            runner_prefix: self.runner_prefix.clone(),
+            github: self.github.scope()?,
+            api: self.api.spec(),
+        })
+    }
+}
+
+impl CostArgs {
+    pub(crate) fn spec(&self) -> CostSpec {
+        CostSpec {
+            region: self.region.clone(),
+            instance_ids: self.instance_ids.clone(),
+            run_id: self.run_id.clone(),
+            on_demand: self.on_demand.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,8 @@
 //! `cargo xtask test` runs it with [`Mode::Check`]: everything but the
 //! printing, every figure checked.
 
+mod stream;
+
 use std::process::{Command, Stdio};
 
 use anyhow::Context as _;
@@ -115,8 +117,8 @@ pub(crate) fn run_demo(mode: Mode) -> anyhow::Result<()> {
         .iter()
         .filter_map(|p| p["package"].as_str().map(str::to_owned))
         .collect();
-    let moved = crate::demo_stream::stream(mode, &work, &names, entries.max(2))?;
-    let priced = crate::demo_stream::price(mode, entries)?;
+    let moved = stream::stream(mode, &work, &names, entries.max(2))?;
+    let priced = stream::price(mode, entries)?;
     let total = report["packages_total"].as_u64().unwrap_or(0);
     say!(
         mode,

@@ -1,6 +1,8 @@
 //! Connecting, authenticating and receiving frames, with reconnection and
 //! resume from the last verified frame.
 
+mod store;
+
 use std::io::BufReader;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
@@ -200,7 +202,7 @@ pub(crate) fn fetch(
             }
         }
         Route::Store { store, scope, wait } => {
-            crate::store::fetch(store, scope, *wait, settings, &mut state, pipe, expect)
+            store::fetch(store, scope, *wait, settings, &mut state, pipe, expect)
         }
     };
     state.progress.finish();

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::Context as _;
 
-use crate::demo::{Mode, run_for};
+use super::{Mode, run_for};
 use crate::tools::{root, target_dir};
 
 const SECRET: &str = "the demo's shared secret";

@@ -3,7 +3,9 @@
 //! `zstd -1 -c F | nc -l` -> `nc | zstd -d | tee OUT | openssl dgst -sha256`,
 //! and the same without zstd. By default each side has a core of its own
 //! in a network namespace whose loopback is shaped to a link rate
-//! (`bench_link`); `--loopback` runs both on the host's shared cores.
+//! (`link.rs`); `--loopback` runs both on the host's shared cores.
+
+mod link;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -57,7 +59,7 @@ pub(crate) fn run_bench(args: &[String]) -> anyhow::Result<()> {
     if links.is_empty() {
         links = vec!["none".to_owned(), "1gbit".to_owned()];
     }
-    crate::bench_link::run_grid(&bin, &links)
+    link::run_grid(&bin, &links)
 }
 
 /// Both sides on the same cores over the host's loopback.
