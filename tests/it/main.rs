@@ -3,6 +3,7 @@
 
 mod artifact;
 mod ci_matrix;
+mod contract;
 mod exit_codes;
 mod github;
 mod setup;

@@ -300,10 +300,25 @@ pub(crate) fn parse_outputs(text: &str) -> Vec<(String, String)> {
     out
 }
 
+/// The `--format json` report, read through its contract type, at the
+/// version this test knows.
+pub(crate) fn report(text: &str) -> slipway_contract::report::Report {
+    let report: slipway_contract::report::Report =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("not a report ({e}): {text}"));
+    assert_eq!(report.version, slipway_contract::report::REPORT_VERSION);
+    report
+}
+
 /// The JSON report as `package (ecosystem) path: because` lines, the part
 /// of a report that stays the same across runs (no commit ids).
 pub(crate) fn because_lines(report_json: &str) -> String {
+    let typed = report(report_json);
     let report: serde_json::Value = serde_json::from_str(report_json).expect("report is JSON");
+    assert_eq!(
+        serde_json::to_value(&typed).unwrap(),
+        report,
+        "the report reads back as it was printed"
+    );
     let mut out = String::new();
     for p in report["affected"].as_array().expect("affected array") {
         let _ = writeln!(

@@ -247,8 +247,7 @@ fn replay(tools: &Tools<'_>, dir: &Path, commits: usize) -> anyhow::Result<Repla
         let report = match output(Command::new(&tools.ci_matrix).current_dir(dir).args([
             "--base", &parent, "--head", sha, "--format", "json", "--quiet",
         ])) {
-            Ok(text) => serde_json::from_str::<serde_json::Value>(&text)
-                .context("ci-matrix printed no JSON")?,
+            Ok(text) => crate::outputs::report(&text)?,
             Err(err) => {
                 eprintln!("ci-matrix failed on {sha}: {err:#}");
                 out.ours_failures += 1;
@@ -258,13 +257,9 @@ fn replay(tools: &Tools<'_>, dir: &Path, commits: usize) -> anyhow::Result<Repla
         out.ours_time += started.elapsed();
         let mut ours = BTreeSet::new();
         let mut because = Vec::new();
-        for p in report["affected"].as_array().into_iter().flatten() {
-            let name = p["name"].as_str().unwrap_or_default().to_owned();
-            because.push((
-                name.clone(),
-                p["because"].as_str().unwrap_or_default().to_owned(),
-            ));
-            ours.insert(name);
+        for p in report.affected {
+            because.push((p.name.clone(), p.because));
+            ours.insert(p.name);
         }
         let old_rule = output(Command::new(&tools.ci_matrix).current_dir(dir).args([
             "--base",

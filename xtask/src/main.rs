@@ -11,6 +11,8 @@ mod bench_stream;
 mod demo;
 mod dist;
 mod github_mock;
+mod outputs;
+mod schema;
 mod structure;
 mod test;
 mod tools;
@@ -31,6 +33,7 @@ tasks:
                    [--link none|1gbit|5gbit|… (repeatable; default none and 1gbit)] [--loopback]
   dist             release bundles for the host: dist/<tool>-<version>-<target>.tar.gz, SHA256SUMS
                    [--tools ci-matrix,art-stream,art-consume,spot-leaser] [--out DIR] [--profile release|dev]
+  schema           the JSON Schema of every output, from slipway-contract, into docs/schema/
   structure        module cycles, the median file and functions over 80 lines under crates/*/src [--all]";
 
 fn main() -> ExitCode {
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Some("bench-stream") => bench_stream::run_bench(&args[1..]),
         Some("dist") => dist::run_dist(&args[1..]),
         Some("structure") => structure::run(&args[1..]),
+        Some("schema") => schema::run(),
         Some("-h" | "--help" | "help") => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;

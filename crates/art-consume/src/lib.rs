@@ -87,15 +87,11 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
     written?;
     let fetched = fetched?;
 
-    let mut counts = Vec::new();
+    let mut extracted = None;
     if let Some(dir) = &cli.extract {
         let entries = extract::extract(temp.path(), dir)?;
         tracing::info!(dir = %dir.display(), entries, "extracted");
-        counts.push(Count {
-            key: "entries",
-            value: entries,
-            metric: None,
-        });
+        extracted = Some(entries);
         // The verified tar goes with `temp`.
     } else {
         temp.persist(fetched.mode).map_err(|source| Error::Local {
@@ -103,7 +99,13 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
             source,
         })?;
     }
-    report(cli, target, &fetched, counts, start.elapsed().as_secs_f64())
+    report(
+        cli,
+        target,
+        &fetched,
+        extracted,
+        start.elapsed().as_secs_f64(),
+    )
 }
 
 /// The summary line, metrics, step summary and outputs.
@@ -111,7 +113,7 @@ fn report(
     cli: &Cli,
     target: &Path,
     fetched: &fetch::Fetched,
-    counts: Vec<Count>,
+    entries: Option<u64>,
     seconds: f64,
 ) -> Result<(), Error> {
     let sha256 = slipway_cli::hex(&fetched.sha256);
@@ -153,12 +155,28 @@ fn report(
             },
         ]
         .into_iter()
-        .chain(counts)
+        .chain(entries.map(|value| Count {
+            key: "entries",
+            value,
+            metric: None,
+        }))
         .collect(),
         headline: "verified".to_owned(),
         by_transport: Some((fetched.stream_bytes, fetched.store_bytes)),
     };
-    Ok(transfer.finish(cli.pushgateway.as_deref())?)
+    let line = slipway_contract::art::ConsumeSummary {
+        bytes: fetched.bytes,
+        entries,
+        mb_per_s: transfer.mb_per_s_rounded(),
+        resumes: u64::from(fetched.resumes),
+        seconds: transfer.seconds_rounded(),
+        sha256: sha256.clone(),
+        store_bytes: fetched.store_bytes,
+        stream_bytes: fetched.stream_bytes,
+        version: slipway_contract::art::ART_SUMMARY_VERSION,
+        wire_bytes: transfer.wire_bytes,
+    };
+    Ok(transfer.finish(cli.pushgateway.as_deref(), &line)?)
 }
 
 /// The store and this artifact's scope in it, with --store.

@@ -273,7 +273,18 @@ fn report(
         headline: format!("served to {delivered} consumers"),
         by_transport: None,
     };
-    Ok(transfer.finish(cli.pushgateway.as_deref())?)
+    let line = slipway_contract::art::StreamSummary {
+        bytes: end.total_len,
+        consumers: u64::from(delivered),
+        frames,
+        mb_per_s: transfer.mb_per_s_rounded(),
+        seconds: transfer.seconds_rounded(),
+        sha256: sha256.clone(),
+        stored_bytes,
+        version: slipway_contract::art::ART_SUMMARY_VERSION,
+        wire_bytes: transfer.wire_bytes,
+    };
+    Ok(transfer.finish(cli.pushgateway.as_deref(), &line)?)
 }
 
 /// Accepts consumers until enough have verified the artifact (and the

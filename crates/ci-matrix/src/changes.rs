@@ -6,7 +6,7 @@ use std::path::Path;
 use slipway_cli::github::Actions;
 use slipway_graph::ChangedPath;
 
-use crate::report::ChangeSource;
+use crate::report::{BaseSource, ChangeSource};
 use crate::{Cli, Error, event, git, input};
 
 pub(crate) fn collect_changes(
@@ -25,7 +25,7 @@ pub(crate) fn collect_changes(
             })
             .collect();
         let source = ChangeSource {
-            base_source: "changed-files",
+            base_source: BaseSource::ChangedFiles,
             base_sha: None,
             head_sha: None,
             fallback_reason: None,
@@ -53,7 +53,7 @@ pub(crate) fn collect_changes(
         let changed = git::diff(root, &merge_base, &head)?;
         tracing::info!(base = %short(&merge_base), head = %short(&head), files = changed.len(), "changes from git");
         let source = ChangeSource {
-            base_source: "explicit",
+            base_source: BaseSource::Explicit,
             base_sha: Some(merge_base),
             head_sha: Some(head),
             fallback_reason: None,

@@ -17,7 +17,7 @@ pub(crate) struct Outcome<'r> {
     pub(crate) graph: &'r PackageGraph,
     pub(crate) affected: &'r Affected<'r>,
     pub(crate) tasks: Option<&'r AffectedTasks<'r>>,
-    pub(crate) report: &'r report::Report<'r>,
+    pub(crate) report: &'r report::Report,
 }
 
 /// Writes what `cli` asked for, and the step outputs and summary.
@@ -80,7 +80,7 @@ pub(crate) fn emit(
 /// `packages` the packages with a job.
 fn step_outputs(
     graph: &PackageGraph,
-    report: &report::Report<'_>,
+    report: &report::Report,
     jobs: &[report::Job<'_>],
     matrix_json: &str,
     output_file: Option<&Path>,
@@ -98,7 +98,7 @@ fn step_outputs(
         ("count", count.to_string()),
         ("base_sha", report.base_sha.clone().unwrap_or_default()),
         ("head_sha", report.head_sha.clone().unwrap_or_default()),
-        ("base_source", report.base_source.to_owned()),
+        ("base_source", report.base_source.as_str().to_owned()),
         (
             "fallback_reason",
             report.fallback_reason.clone().unwrap_or_default(),

@@ -8,7 +8,7 @@ use serde_json::Value;
 use slipway_graph::ChangedPath;
 
 use crate::git;
-use crate::report::ChangeSource;
+use crate::report::{BaseSource, ChangeSource};
 
 const ZERO_SHA: &str = "0000000000000000000000000000000000000000";
 const REMOTE: &str = "origin";
@@ -29,9 +29,13 @@ pub(crate) fn changes(root: &Path) -> (Vec<ChangedPath>, ChangeSource) {
         "pull_request" | "pull_request_target" => {
             let pr = &payload["pull_request"];
             match (text(&pr["base"]["sha"]), text(&pr["head"]["sha"])) {
-                (Some(base), Some(head)) => {
-                    range(root, &base, &head, Compare::MergeBase, "pr-merge-base")
-                }
+                (Some(base), Some(head)) => range(
+                    root,
+                    &base,
+                    &head,
+                    Compare::MergeBase,
+                    BaseSource::PrMergeBase,
+                ),
                 _ => fallback(
                     format!("the {name} payload has no pull_request.base.sha or head.sha"),
                     None,
@@ -43,7 +47,7 @@ pub(crate) fn changes(root: &Path) -> (Vec<ChangedPath>, ChangeSource) {
             let group = &payload["merge_group"];
             match (text(&group["base_sha"]), text(&group["head_sha"])) {
                 (Some(base), Some(head)) => {
-                    range(root, &base, &head, Compare::Direct, "merge-group")
+                    range(root, &base, &head, Compare::Direct, BaseSource::MergeGroup)
                 }
                 _ => fallback(
                     "the merge_group payload has no base_sha or head_sha".to_owned(),
@@ -86,7 +90,7 @@ fn push(root: &Path, payload: &Value) -> (Vec<ChangedPath>, ChangeSource) {
         );
     }
     if !before.is_empty() && before != ZERO_SHA {
-        return range(root, before, after, Compare::Direct, "push-before");
+        return range(root, before, after, Compare::Direct, BaseSource::PushBefore);
     }
     // A new branch: compare with where it left the default branch.
     let Some(default) = payload["repository"]["default_branch"]
@@ -124,7 +128,7 @@ fn push(root: &Path, payload: &Value) -> (Vec<ChangedPath>, ChangeSource) {
         &tracking,
         after,
         Compare::MergeBase,
-        "default-branch-merge-base",
+        BaseSource::DefaultBranchMergeBase,
     )
 }
 
@@ -143,7 +147,7 @@ fn range(
     base: &str,
     head: &str,
     compare: Compare,
-    source: &'static str,
+    source: BaseSource,
 ) -> (Vec<ChangedPath>, ChangeSource) {
     let find = || -> Option<String> {
         if !git::has_commit(root, head) || !git::has_commit(root, base) {
@@ -167,7 +171,7 @@ fn range(
     let head_sha = git::resolve_pair(root, head, head).map_or_else(|_| head.to_owned(), |(h, _)| h);
     match git::diff(root, &from, &head_sha) {
         Ok(changed) => {
-            tracing::info!(base = %from, head = %head_sha, source, files = changed.len(), "changes from the event");
+            tracing::info!(base = %from, head = %head_sha, source = source.as_str(), files = changed.len(), "changes from the event");
             (
                 changed,
                 ChangeSource {
@@ -227,7 +231,7 @@ fn fallback(why: String, head: Option<&str>) -> (Vec<ChangedPath>, ChangeSource)
     (
         Vec::new(),
         ChangeSource {
-            base_source: "none",
+            base_source: BaseSource::None,
             base_sha: None,
             head_sha: head.map(str::to_owned),
             fallback_reason: Some(why),

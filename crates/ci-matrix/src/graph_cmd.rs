@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use slipway_cli::LogArgs;
 use slipway_graph::{DepKind, Ecosystem, PackageGraph};
 
@@ -56,32 +56,7 @@ pub enum GraphFormat {
     Json,
 }
 
-/// Version of the `graph --format json` document.
-pub const GRAPH_VERSION: u32 = 1;
-
-/// `ci-matrix graph --format json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GraphDocument {
-    pub version: u32,
-    pub packages: Vec<GraphPackage>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GraphPackage {
-    pub id: String,
-    pub name: String,
-    pub path: String,
-    pub ecosystem: Ecosystem,
-    pub dependencies: Vec<GraphEdge>,
-    /// What discovery assumed about the package.
-    pub assumed: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GraphEdge {
-    pub package: String,
-    pub kind: DepKind,
-}
+pub use slipway_contract::graph::{GRAPH_VERSION, GraphDocument, GraphEdge, GraphPackage};
 
 /// Runs `ci-matrix graph`.
 ///
@@ -170,7 +145,7 @@ fn document(graph: &PackageGraph) -> GraphDocument {
                     .dependencies(id)
                     .map(|(to, kind)| GraphEdge {
                         package: graph.package(to).id.clone(),
-                        kind,
+                        kind: crate::report::dep_kind(kind),
                     })
                     .collect();
                 dependencies.sort_by(|a, b| a.package.cmp(&b.package));
@@ -178,7 +153,7 @@ fn document(graph: &PackageGraph) -> GraphDocument {
                     id: p.id.clone(),
                     name: p.name.clone(),
                     path: p.path.clone(),
-                    ecosystem: p.ecosystem,
+                    ecosystem: crate::report::ecosystem(p.ecosystem),
                     dependencies,
                     assumed: graph.notes(id).to_vec(),
                 }
@@ -197,7 +172,7 @@ fn text(graph: &PackageGraph) -> String {
                 .dependencies
                 .iter()
                 .map(|d| {
-                    if d.kind == DepKind::Normal {
+                    if d.kind == slipway_contract::graph::DepKind::Normal {
                         d.package.clone()
                     } else {
                         format!("{} ({})", d.package, d.kind.describe())

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use slipway_graph::{Affected, AffectedTasks, PackageGraph, PackageId};
 
-use crate::report::{Job, Report};
+use crate::report::{Job, Report, RootDependenciesRule};
 
 /// One job per line: the package, or `package#task` with `--tasks`.
 pub(crate) fn list(graph: &PackageGraph, jobs: &[Job<'_>]) -> String {
@@ -313,7 +313,7 @@ pub(crate) fn summary(report: &Report) -> String {
         report.affected.len(),
         report.packages_total
     );
-    if let Some(names) = report.tasks {
+    if let Some(names) = &report.tasks {
         let jobs: usize = report
             .affected
             .iter()
@@ -322,7 +322,7 @@ pub(crate) fn summary(report: &Report) -> String {
         let _ = writeln!(
             out,
             "\n{jobs} task jobs, of the tasks {}.",
-            code_list(&names.iter().map(String::as_str).collect::<Vec<_>>())
+            code_list(names)
         );
     }
     match (&report.base_sha, &report.head_sha) {
@@ -359,7 +359,7 @@ pub(crate) fn summary(report: &Report) -> String {
         );
     }
     for change in &report.root_changes {
-        let effect = if report.root_dependencies_rule == "all" {
+        let effect = if report.root_dependencies_rule == RootDependenciesRule::All {
             "every package is affected"
         } else {
             "nothing is affected (root-dependencies = ignore)"
@@ -368,7 +368,7 @@ pub(crate) fn summary(report: &Report) -> String {
             out,
             "\nThe root's own dependencies changed in `{}` ({}): {effect}.",
             change.path,
-            escape_cell(change.detail)
+            escape_cell(&change.detail)
         );
     }
     affected_table(&mut out, report);
@@ -402,7 +402,7 @@ fn affected_table(out: &mut String, report: &Report) {
     }
     for p in &report.affected {
         let tasks = p.tasks.as_ref().map(|tasks| {
-            let names: Vec<&str> = tasks.iter().map(|t| t.task).collect();
+            let names: Vec<&str> = tasks.iter().map(|t| t.task.as_str()).collect();
             if names.is_empty() {
                 "none".to_owned()
             } else {
@@ -421,7 +421,7 @@ fn affected_table(out: &mut String, report: &Report) {
 }
 
 /// The first few paths as code, `and N more`.
-fn code_list(paths: &[&str]) -> String {
+fn code_list(paths: &[String]) -> String {
     const SHOWN: usize = 5;
     let mut parts: Vec<String> = paths
         .iter()

@@ -1,46 +1,15 @@
 //! The JSON that other programs read: the matrix and the report. These
 //! shapes are a contract; change them only with a new `version`.
 
-use serde::Serialize;
-use slipway_graph::{
-    Affected, AffectedTasks, Ecosystem, PackageGraph, PackageId, Reason, TaskReason,
+use slipway_contract::graph as contract_graph;
+use slipway_contract::matrix::{Matrix, MatrixEntry, ShardEntry};
+pub use slipway_contract::report::{
+    AffectedPackage, AffectedTask, Assumption, BaseSource, GlobalTrigger, REPORT_VERSION, Reason,
+    RemovedPackage, Report, RootChange, RootDependenciesRule, UnownedRule,
 };
-
-/// Version of the `--format json` report.
-pub const REPORT_VERSION: u32 = 1;
-
-/// `{"include":[…]}`: what `strategy.matrix` takes. Entries are one
-/// package each ([`MatrixEntry`]), or shards of several ([`ShardEntry`]) when
-/// more packages are affected than `--max-jobs`.
-#[derive(Debug, Serialize)]
-pub struct Matrix<E> {
-    pub include: Vec<E>,
-}
-
-/// Several packages in one job, when there are more than `--max-jobs`.
-#[derive(Debug, Serialize)]
-pub struct ShardEntry {
-    /// From 1.
-    pub shard: usize,
-    pub packages: Vec<String>,
-    pub paths: Vec<String>,
-    /// With `--tasks`, each entry's task: `packages[i]` runs `tasks[i]`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tasks: Option<Vec<String>>,
-    /// The shard's total weight, when packed by weights (`--timings`,
-    /// `weight` in the configuration).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub weight: Option<f64>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct MatrixEntry {
-    pub package: String,
-    pub path: String,
-    /// With `--tasks`, the task to run.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub task: Option<String>,
-}
+use slipway_graph::{
+    Affected, AffectedTasks, DepKind, Ecosystem, PackageGraph, PackageId, TaskReason,
+};
 
 /// One matrix job before packing: a package, or one task of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,113 +49,11 @@ pub fn jobs<'t>(
 /// Where the list of changes came from.
 #[derive(Debug, Clone)]
 pub struct ChangeSource {
-    /// `explicit` (--base), `changed-files` (a list).
-    pub base_source: &'static str,
+    pub base_source: BaseSource,
     pub base_sha: Option<String>,
     pub head_sha: Option<String>,
     /// Why every package is affected because what changed is unknown.
     pub fallback_reason: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Report<'a> {
-    pub version: u32,
-    /// `explicit` (--base), `changed-files` (a list), `pr-merge-base`,
-    /// `push-before`, `default-branch-merge-base`, `merge-group`, or `none`
-    /// (with `fallback_reason`).
-    pub base_source: &'static str,
-    pub base_sha: Option<String>,
-    pub head_sha: Option<String>,
-    /// Set when every package is affected because what changed is unknown.
-    pub fallback_reason: Option<String>,
-    pub packages_total: usize,
-    /// With `--tasks`, the tasks asked for, in order.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tasks: Option<&'a [String]>,
-    pub affected: Vec<AffectedPackage<'a>>,
-    pub global_triggers: Vec<GlobalTrigger<'a>>,
-    pub removed: Vec<RemovedPackage>,
-    pub ignored: Vec<&'a str>,
-    /// Changed paths in no package. Under `unowned_rule` `root` they
-    /// belong to the root and affect nothing; under `all` they are global
-    /// triggers instead and this is empty.
-    pub unowned: Vec<&'a str>,
-    /// `root` or `all` (`--unowned`, `unowned` in the configuration).
-    pub unowned_rule: &'static str,
-    /// Changes to the root's own dependencies. Under
-    /// `root_dependencies_rule` `all` they affect every package (reason
-    /// `root`); under `ignore`, nothing.
-    pub root_changes: Vec<RootChange<'a>>,
-    /// `all` or `ignore` (`--root-dependencies`).
-    pub root_dependencies_rule: &'static str,
-    pub cycles: Vec<Vec<String>>,
-    /// What discovery could not read and assumed instead, per package (a
-    /// reference it could not resolve is taken as a dependency on every
-    /// package of the ecosystem). Every package's, affected or not.
-    pub assumptions: Vec<Assumption>,
-}
-
-/// What discovery assumed about one package.
-#[derive(Debug, Serialize)]
-pub struct Assumption {
-    pub package: String,
-    /// One sentence each: what could not be read, and what was assumed.
-    pub notes: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RootChange<'a> {
-    pub path: &'a str,
-    /// `devDependencies vitest ^3.1.0 -> ^3.2.0`.
-    pub detail: &'a str,
-}
-
-#[derive(Debug, Serialize)]
-pub struct AffectedPackage<'a> {
-    pub package: String,
-    pub name: String,
-    pub path: String,
-    pub ecosystem: Ecosystem,
-    /// `changed`, `dependency`, `input` (a lockfile or root manifest read
-    /// precisely), `root` (through the workspace root), `global` or
-    /// `fallback`.
-    pub reason: &'static str,
-    /// From the package back to the change: `["web", "ui", "packages/ui/x.ts"]`;
-    /// `"(root)"` stands for the workspace root.
-    pub chain: Vec<String>,
-    /// The chain as text: `web <- ui <- packages/ui/x.ts`.
-    pub because: String,
-    /// Changed files under the package itself.
-    pub changed_files: Vec<&'a str>,
-    /// With `--tasks`, the package's affected tasks, in the order asked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tasks: Option<Vec<AffectedTask<'a>>>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct AffectedTask<'a> {
-    pub task: &'a str,
-    /// `changed` (a changed file matches its inputs), `dependency` (the
-    /// same task of a dependency), `root`, `input`, `global` or `fallback`.
-    pub reason: &'static str,
-    /// `web#build <- ui#build <- packages/ui/src/x.ts`.
-    pub because: String,
-    /// The package's changed files that match the task's inputs.
-    pub changed_files: Vec<&'a str>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct GlobalTrigger<'a> {
-    pub path: &'a str,
-    pub why: &'a str,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RemovedPackage {
-    pub path: String,
-    /// The name from the base revision's manifest, when it can be read.
-    pub name: Option<String>,
-    pub files: Vec<String>,
 }
 
 /// The matrix as JSON: one entry per job, or, with more than `max_jobs`
@@ -279,53 +146,16 @@ fn pack(jobs: &[Job<'_>], shards: usize, weights: &[f64]) -> Vec<(Vec<usize>, Op
         .collect()
 }
 
+/// The report of a result.
 #[must_use]
-pub fn report<'a>(
+pub fn report(
     graph: &PackageGraph,
-    affected: &'a Affected<'a>,
-    tasks: Option<&'a AffectedTasks<'a>>,
+    affected: &Affected<'_>,
+    tasks: Option<&AffectedTasks<'_>>,
     source: ChangeSource,
     removed: Vec<RemovedPackage>,
-) -> Report<'a> {
-    let packages = affected
-        .packages(graph)
-        .into_iter()
-        .map(|id| {
-            let package = graph.package(id);
-            let (reason, changed_files) = match affected.reason(id) {
-                Some(Reason::Changed { files }) => ("changed", files.clone()),
-                Some(Reason::Dependency { .. }) => ("dependency", Vec::new()),
-                Some(Reason::Input { .. }) => ("input", Vec::new()),
-                Some(Reason::Fallback) => ("fallback", Vec::new()),
-                Some(Reason::Root(_)) => ("root", Vec::new()),
-                _ => ("global", Vec::new()),
-            };
-            let chain = affected
-                .chain(id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|link| match link {
-                    slipway_graph::Link::Package(p) => graph.package(p).id.clone(),
-                    slipway_graph::Link::File(f)
-                    | slipway_graph::Link::GlobalFile(f)
-                    | slipway_graph::Link::Input { file: f, .. }
-                    | slipway_graph::Link::Fallback(f) => f.to_owned(),
-                    slipway_graph::Link::Root => "(root)".to_owned(),
-                })
-                .collect();
-            AffectedPackage {
-                package: package.id.clone(),
-                name: package.name.clone(),
-                path: package.path.clone(),
-                ecosystem: package.ecosystem,
-                reason,
-                chain,
-                because: affected.chain_text(graph, id).unwrap_or_default(),
-                changed_files,
-                tasks: tasks.map(|tasks| affected_tasks(graph, affected, tasks, id)),
-            }
-        })
-        .collect();
+) -> Report {
+    let owned = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     Report {
         version: REPORT_VERSION,
         base_source: source.base_source,
@@ -333,29 +163,39 @@ pub fn report<'a>(
         head_sha: source.head_sha,
         fallback_reason: source.fallback_reason,
         packages_total: graph.len(),
-        tasks: tasks.map(AffectedTasks::names),
-        affected: packages,
+        tasks: tasks.map(|t| t.names().to_vec()),
+        affected: affected
+            .packages(graph)
+            .into_iter()
+            .map(|id| affected_package(graph, affected, tasks, id))
+            .collect(),
         global_triggers: affected
             .global_triggers
             .iter()
             .map(|t| GlobalTrigger {
-                path: t.path,
-                why: &t.why,
+                path: t.path.to_owned(),
+                why: t.why.to_string(),
             })
             .collect(),
         removed,
-        ignored: affected.ignored.clone(),
-        unowned: affected.unowned.clone(),
-        unowned_rule: affected.unowned_rule.as_str(),
+        ignored: owned(&affected.ignored),
+        unowned: owned(&affected.unowned),
+        unowned_rule: match affected.unowned_rule {
+            slipway_graph::Unowned::Root => UnownedRule::Root,
+            slipway_graph::Unowned::All => UnownedRule::All,
+        },
         root_changes: affected
             .root_changes
             .iter()
             .map(|c| RootChange {
-                path: c.file,
-                detail: c.detail,
+                path: c.file.to_owned(),
+                detail: c.detail.to_owned(),
             })
             .collect(),
-        root_dependencies_rule: affected.root_rule.as_str(),
+        root_dependencies_rule: match affected.root_rule {
+            slipway_graph::RootDependencies::All => RootDependenciesRule::All,
+            slipway_graph::RootDependencies::Ignore => RootDependenciesRule::Ignore,
+        },
         cycles: affected
             .cycles
             .iter()
@@ -371,36 +211,121 @@ pub fn report<'a>(
     }
 }
 
-/// The affected tasks of `id`, in the order asked.
-fn affected_tasks<'a>(
+fn affected_package(
     graph: &PackageGraph,
     affected: &Affected<'_>,
-    tasks: &'a AffectedTasks<'a>,
+    tasks: Option<&AffectedTasks<'_>>,
     id: PackageId,
-) -> Vec<AffectedTask<'a>> {
+) -> AffectedPackage {
+    let package = graph.package(id);
+    let (reason, changed_files) = match affected.reason(id) {
+        Some(slipway_graph::Reason::Changed { files }) => (Reason::Changed, owned(files)),
+        Some(slipway_graph::Reason::Dependency { .. }) => (Reason::Dependency, Vec::new()),
+        Some(slipway_graph::Reason::Input { .. }) => (Reason::Input, Vec::new()),
+        Some(slipway_graph::Reason::Fallback) => (Reason::Fallback, Vec::new()),
+        Some(slipway_graph::Reason::Root(_)) => (Reason::Root, Vec::new()),
+        _ => (Reason::Global, Vec::new()),
+    };
+    let chain = affected
+        .chain(id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|link| match link {
+            slipway_graph::Link::Package(p) => graph.package(p).id.clone(),
+            slipway_graph::Link::File(f)
+            | slipway_graph::Link::GlobalFile(f)
+            | slipway_graph::Link::Input { file: f, .. }
+            | slipway_graph::Link::Fallback(f) => f.to_owned(),
+            slipway_graph::Link::Root => "(root)".to_owned(),
+        })
+        .collect();
+    AffectedPackage {
+        package: package.id.clone(),
+        name: package.name.clone(),
+        path: package.path.clone(),
+        ecosystem: ecosystem(package.ecosystem),
+        reason,
+        chain,
+        because: affected.chain_text(graph, id).unwrap_or_default(),
+        changed_files,
+        tasks: tasks.map(|tasks| affected_tasks(graph, affected, tasks, id)),
+    }
+}
+
+fn owned(files: &[&str]) -> Vec<String> {
+    files.iter().map(|f| (*f).to_owned()).collect()
+}
+
+/// The affected tasks of `id`, in the order asked.
+fn affected_tasks(
+    graph: &PackageGraph,
+    affected: &Affected<'_>,
+    tasks: &AffectedTasks<'_>,
+    id: PackageId,
+) -> Vec<AffectedTask> {
+    use slipway_graph::Reason as Marked;
     (0..tasks.names().len())
         .filter_map(|t| {
-            let reason = tasks.reason(t, id)?;
-            let (reason, changed_files) = match reason {
-                TaskReason::Changed { files } => ("changed", files.clone()),
+            let (reason, changed_files) = match tasks.reason(t, id)? {
+                TaskReason::Changed { files } => (Reason::Changed, owned(files)),
                 TaskReason::Dependency { .. } | TaskReason::DependencyInput { .. } => {
-                    ("dependency", Vec::new())
+                    (Reason::Dependency, Vec::new())
                 }
-                TaskReason::Root { .. } | TaskReason::Marked(Reason::Root(_)) => {
-                    ("root", Vec::new())
+                TaskReason::Root { .. } | TaskReason::Marked(Marked::Root(_)) => {
+                    (Reason::Root, Vec::new())
                 }
-                TaskReason::Marked(Reason::Input { .. }) => ("input", Vec::new()),
-                TaskReason::Marked(Reason::Fallback) => ("fallback", Vec::new()),
-                TaskReason::Marked(_) => ("global", Vec::new()),
+                TaskReason::Marked(Marked::Input { .. }) => (Reason::Input, Vec::new()),
+                TaskReason::Marked(Marked::Fallback) => (Reason::Fallback, Vec::new()),
+                TaskReason::Marked(_) => (Reason::Global, Vec::new()),
             };
             Some(AffectedTask {
-                task: &tasks.names()[t],
+                task: tasks.names()[t].clone(),
                 reason,
                 because: tasks.chain_text(graph, affected, t, id).unwrap_or_default(),
                 changed_files,
             })
         })
         .collect()
+}
+
+/// The contract's name for an ecosystem.
+#[must_use]
+pub fn ecosystem(ecosystem: Ecosystem) -> contract_graph::Ecosystem {
+    use contract_graph::Ecosystem as E;
+    match ecosystem {
+        Ecosystem::Cargo => E::Cargo,
+        Ecosystem::Npm => E::Npm,
+        Ecosystem::Yarn => E::Yarn,
+        Ecosystem::Pnpm => E::Pnpm,
+        Ecosystem::Bun => E::Bun,
+        Ecosystem::Go => E::Go,
+        Ecosystem::Python => E::Python,
+        Ecosystem::Maven => E::Maven,
+        Ecosystem::Gradle => E::Gradle,
+        Ecosystem::Dotnet => E::Dotnet,
+        Ecosystem::Graph => E::Graph,
+    }
+}
+
+/// The contract's name for a dependency kind.
+#[must_use]
+pub fn dep_kind(kind: DepKind) -> contract_graph::DepKind {
+    use contract_graph::DepKind as K;
+    match kind {
+        DepKind::Normal => K::Normal,
+        DepKind::Dev => K::Dev,
+        DepKind::Build => K::Build,
+        DepKind::Peer => K::Peer,
+        DepKind::Optional => K::Optional,
+        DepKind::Replace => K::Replace,
+        DepKind::Source => K::Source,
+        DepKind::Parent => K::Parent,
+        DepKind::Declared => K::Declared,
+        DepKind::Implicit => K::Implicit,
+        DepKind::Import => K::Import,
+        DepKind::Test => K::Test,
+        DepKind::Assumed => K::Assumed,
+    }
 }
 
 /// The report as pretty JSON, the `--format json` output.
@@ -410,7 +335,7 @@ fn affected_tasks<'a>(
 /// Never: the report's types (strings, numbers, lists, string-keyed
 /// maps) always serialize.
 #[must_use]
-pub fn to_json(report: &Report<'_>) -> String {
+pub fn to_json(report: &Report) -> String {
     serde_json::to_string_pretty(report).expect("the report's types always serialize")
 }
 

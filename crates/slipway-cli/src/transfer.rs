@@ -41,7 +41,11 @@ pub struct Count {
 impl Transfer<'_> {
     /// Pushes the metrics (when a gateway is given), writes the step
     /// summary and outputs (under Actions), then the summary line.
-    pub fn finish(&self, pushgateway: Option<&str>) -> Result<(), TransferError> {
+    pub fn finish(
+        &self,
+        pushgateway: Option<&str>,
+        line: &impl serde::Serialize,
+    ) -> Result<(), TransferError> {
         if let Some(gateway) = pushgateway {
             let grouping = metrics::transfer_grouping(self.path);
             let grouping: Vec<(&str, &str)> =
@@ -61,7 +65,10 @@ impl Transfer<'_> {
             github::append_outputs(file, &outputs)
                 .map_err(|source| TransferError::new("the GitHub outputs", file, source))?;
         }
-        crate::write_stdout(&format!("{}\n", self.line()))
+        let line = serde_json::to_string(line).map_err(|e| {
+            TransferError::new("the summary", Path::new("stdout"), std::io::Error::other(e))
+        })?;
+        crate::write_stdout(&format!("{line}\n"))
             .map_err(|source| TransferError::new("the summary", Path::new("stdout"), source))
     }
 
@@ -70,25 +77,16 @@ impl Transfer<'_> {
         self.bytes as f64 / self.seconds.max(1e-9) / 1e6
     }
 
-    /// The one-line JSON summary (keys sorted).
+    /// The seconds to the millisecond, as the summary line gives them.
     #[must_use]
-    pub fn line(&self) -> serde_json::Value {
-        let mut line = serde_json::Map::new();
-        line.insert("bytes".into(), self.bytes.into());
-        line.insert("wire_bytes".into(), self.wire_bytes.into());
-        line.insert("sha256".into(), self.sha256.into());
-        line.insert(
-            "seconds".into(),
-            ((self.seconds * 1000.0).round() / 1000.0).into(),
-        );
-        line.insert(
-            "mb_per_s".into(),
-            ((self.mb_per_s() * 10.0).round() / 10.0).into(),
-        );
-        for count in &self.counts {
-            line.insert(count.key.into(), count.value.into());
-        }
-        serde_json::Value::Object(line)
+    pub fn seconds_rounded(&self) -> f64 {
+        (self.seconds * 1000.0).round() / 1000.0
+    }
+
+    /// The rate in MB/s to one decimal, as the summary line gives it.
+    #[must_use]
+    pub fn mb_per_s_rounded(&self) -> f64 {
+        (self.mb_per_s() * 10.0).round() / 10.0
     }
 
     fn markdown(&self) -> String {

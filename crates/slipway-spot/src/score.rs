@@ -129,8 +129,8 @@ impl Default for Scoring {
     }
 }
 
-/// One pool, scored: a row of `spot-leaser plan`. Field names are the
-/// plan JSON contract.
+/// One pool, scored. spot-leaser prints it as its own contract type
+/// (`slipway_contract::spot::Candidate`), field for field.
 #[derive(Debug, Clone, Serialize)]
 pub struct Candidate {
     pub availability_zone: String,

@@ -67,7 +67,10 @@ pub(crate) async fn plan(args: &PlanSpec, client: Option<&aws_sdk_ec2::Client>) 
         region: args.region.clone(),
         window_hours,
         at: format_rfc3339(at),
-        candidates,
+        candidates: candidates
+            .into_iter()
+            .map(crate::output::candidate)
+            .collect(),
         notes,
     })
 }

@@ -40,7 +40,11 @@ pub(crate) async fn queue(args: &QueueSpec) -> Result<Queue> {
     Ok(Queue {
         version: OUTPUT_VERSION,
         queued: depth.queued,
-        by_labels: depth.by_labels,
+        by_labels: depth
+            .by_labels
+            .into_iter()
+            .map(crate::output::label_depth)
+            .collect(),
     })
 }
 

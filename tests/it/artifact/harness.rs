@@ -348,8 +348,22 @@ impl Scratch {
     }
 }
 
+/// A summary line: read as JSON to look at, and checked to read back
+/// through its contract type (art-stream's or art-consume's) at the
+/// version these tests know.
 pub(crate) fn json(line: &str) -> Value {
-    serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+    use slipway_contract::art::{ART_SUMMARY_VERSION, ConsumeSummary, StreamSummary};
+    let value: Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let typed = serde_json::from_value::<StreamSummary>(value.clone())
+        .map(|s| (s.version, serde_json::to_value(s).unwrap()))
+        .or_else(|_| {
+            serde_json::from_value::<ConsumeSummary>(value.clone())
+                .map(|s| (s.version, serde_json::to_value(s).unwrap()))
+        })
+        .unwrap_or_else(|e| panic!("not a summary line ({e}): {line}"));
+    assert_eq!(typed, (ART_SUMMARY_VERSION, value.clone()), "{line}");
+    value
 }
 
 /// Runs `cmd` (its output discarded) and returns its status and peak RSS.

@@ -76,27 +76,24 @@ pub(crate) fn run_demo(mode: Mode) -> anyhow::Result<()> {
             .args(args)
             .args(["--format", "json", "--quiet"]),
     )?;
-    let report: serde_json::Value =
-        serde_json::from_str(&report).context("ci-matrix printed no JSON report")?;
-    let affected = report["affected"]
-        .as_array()
-        .context("report has no affected list")?;
+    let report = crate::outputs::report(&report)?;
+    let affected = &report.affected;
     say!(
         mode,
         "\n$ ci-matrix {}\n{} of {} packages affected; in no package, so the root's and affecting nothing: {}\n",
         args.join(" "),
         affected.len(),
-        report["packages_total"],
-        report["unowned"]
+        report.packages_total,
+        serde_json::to_string(&report.unowned)?
     );
     say!(mode, "  {:<14} {:<7} why", "package", "kind");
     for package in affected {
         say!(
             mode,
             "  {:<14} {:<7} {}",
-            package["package"].as_str().unwrap_or_default(),
-            package["ecosystem"].as_str().unwrap_or_default(),
-            package["because"].as_str().unwrap_or_default()
+            package.package,
+            package.ecosystem.as_str(),
+            package.because
         );
     }
     let matrix = output(
@@ -109,17 +106,12 @@ pub(crate) fn run_demo(mode: Mode) -> anyhow::Result<()> {
         mode,
         "\nThe matrix for `strategy.matrix: ${{{{ fromJSON(needs.plan.outputs.matrix) }}}}`:\n{matrix}"
     );
-    let matrix: serde_json::Value =
-        serde_json::from_str(&matrix).context("the matrix is not JSON")?;
-    let entries = matrix["include"].as_array().map_or(0, Vec::len);
+    let entries = crate::outputs::matrix(&matrix)?.include.len();
     anyhow::ensure!(entries > 0, "the example change affects nothing: {matrix}");
-    let names: Vec<String> = affected
-        .iter()
-        .filter_map(|p| p["package"].as_str().map(str::to_owned))
-        .collect();
+    let names: Vec<String> = affected.iter().map(|p| p.package.clone()).collect();
     let moved = stream::stream(mode, &work, &names, entries.max(2))?;
     let priced = stream::price(mode, entries)?;
-    let total = report["packages_total"].as_u64().unwrap_or(0);
+    let total = report.packages_total;
     say!(
         mode,
         "\nSummary\n  {} of {total} packages affected: {entries} matrix jobs instead of {total}\n  \

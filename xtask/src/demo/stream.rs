@@ -9,6 +9,8 @@ use std::process::{Command, Stdio};
 use anyhow::Context as _;
 
 use super::{Mode, run_for};
+use slipway_contract::art::ConsumeSummary;
+
 use crate::tools::{root, target_dir};
 
 const SECRET: &str = "the demo's shared secret";
@@ -67,7 +69,7 @@ pub(crate) fn stream(
         .stderr(Stdio::piped())
         .spawn()
         .context("could not start art-stream")?;
-    let consume = |n: usize| -> anyhow::Result<serde_json::Value> {
+    let consume = |n: usize| -> anyhow::Result<ConsumeSummary> {
         let out = run_for(
             Command::new(bin("art-consume"))
                 .args(["--store", &url])
@@ -81,9 +83,9 @@ pub(crate) fn stream(
                 .env_remove("GITHUB_RUN_ID"),
             "art-consume",
         )?;
-        serde_json::from_str(out.trim()).context("art-consume printed no summary line")
+        crate::outputs::consume_summary(&out)
     };
-    let streaming: Vec<anyhow::Result<serde_json::Value>> = std::thread::scope(|s| {
+    let streaming: Vec<anyhow::Result<ConsumeSummary>> = std::thread::scope(|s| {
         let handles: Vec<_> = (1..consumers)
             .map(|n| s.spawn(move || consume(n)))
             .collect();
@@ -101,6 +103,18 @@ pub(crate) fn stream(
         std::io::Read::read_to_string(&mut err, &mut log)?;
     }
     anyhow::ensure!(status.success(), "art-stream failed ({status}):\n{log}");
+    let mut line = String::new();
+    if let Some(mut out) = producer.stdout.take() {
+        std::io::Read::read_to_string(&mut out, &mut line)?;
+    }
+    let served = crate::outputs::stream_summary(&line)?;
+    anyhow::ensure!(
+        served.consumers == (consumers - 1) as u64 && served.stored_bytes.is_some(),
+        "art-stream served {} consumers (expected {}) and stored {:?} bytes",
+        served.consumers,
+        consumers - 1,
+        served.stored_bytes
+    );
     let mut lines = streaming.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
     // The producer is gone: this one finds the announcement, cannot
     // connect, and reads the store's copy.
@@ -136,9 +150,8 @@ fn tally(
     mode: Mode,
     work: &Path,
     packages: &[String],
-    lines: &[serde_json::Value],
+    lines: &[ConsumeSummary],
 ) -> anyhow::Result<Moved> {
-    let field = |line: &serde_json::Value, key: &str| line[key].as_u64().unwrap_or(0);
     let mut moved = Moved {
         bytes: 0,
         consumers: lines.len(),
@@ -147,19 +160,19 @@ fn tally(
         fell_back: 0,
     };
     for (n, line) in lines.iter().enumerate() {
-        moved.bytes = moved.bytes.max(field(line, "bytes"));
-        moved.streamed += field(line, "stream_bytes");
-        moved.from_store += field(line, "store_bytes");
-        let stored = field(line, "store_bytes") > 0;
+        moved.bytes = moved.bytes.max(line.bytes);
+        moved.streamed += line.stream_bytes;
+        moved.from_store += line.store_bytes;
+        let stored = line.store_bytes > 0;
         moved.fell_back += usize::from(stored);
         say(
             mode,
             &format!(
                 "  consumer {}: {} bytes; on the wire (compressed) {} streamed, {} from the store{}",
                 n + 1,
-                field(line, "bytes"),
-                field(line, "stream_bytes"),
-                field(line, "store_bytes"),
+                line.bytes,
+                line.stream_bytes,
+                line.store_bytes,
                 if stored {
                     "  (the producer had left)"
                 } else {
@@ -182,11 +195,7 @@ fn tally(
     }
     anyhow::ensure!(moved.streamed > 0, "no consumer was streamed to");
     anyhow::ensure!(
-        moved.fell_back >= 1
-            && field(
-                lines.last().unwrap_or(&serde_json::Value::Null),
-                "store_bytes"
-            ) > 0,
+        moved.fell_back >= 1 && lines.last().is_some_and(|l| l.store_bytes > 0),
         "the last consumer did not read the fallback copy"
     );
     Ok(moved)

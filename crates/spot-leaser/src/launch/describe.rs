@@ -2,10 +2,10 @@
 //! the given subnets in them), and the launched instances described,
 //! tagged where the fleet left them untagged, and priced from the plan.
 
+use crate::output::Candidate;
 use crate::tags;
 use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::Tag;
-use slipway_spot::Candidate;
 
 use super::fleet::Pool;
 use crate::ec2::{self, ec2_error};

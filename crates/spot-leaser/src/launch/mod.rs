@@ -9,8 +9,8 @@ mod dry_run;
 mod fleet;
 pub(crate) mod template;
 
+use crate::output::Candidate;
 use aws_sdk_ec2::Client;
-use slipway_spot::Candidate;
 use slipway_spot::time::{format_rfc3339, parse_duration};
 
 use crate::ec2;
