@@ -27,7 +27,6 @@ mod warm;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::time::Duration;
 
 use slipway_github::webhook::{self, WorkflowJobEvent};
 use slipway_github::{GitHub, Scope};
@@ -49,6 +48,8 @@ pub(crate) struct Ctx {
     pub(crate) github: GitHub,
     repos: RefCell<HashMap<String, GitHub>>,
     pub(crate) state: RefCell<State>,
+    /// The HTTP server's connection counts.
+    connections: Rc<std::cell::Cell<http::Counts>>,
 }
 
 /// Runs until killed.
@@ -75,6 +76,7 @@ pub(crate) async fn serve(spec: &ServeSpec) -> Result<()> {
         github,
         repos: RefCell::new(HashMap::new()),
         state: RefCell::new(State::default()),
+        connections: Rc::default(),
     });
     tracing::info!(
         listen = %listener.local_addr().map_err(|source| Error::io("listen on", &spec.listen, source))?,
@@ -93,7 +95,14 @@ pub(crate) async fn serve(spec: &ServeSpec) -> Result<()> {
                     reconcile::run(&reconciler).await;
                 }
             });
-            accept(&ctx, &listener).await
+            let routes = Rc::clone(&ctx);
+            let handle = move |request: http::Request| {
+                let ctx = Rc::clone(&routes);
+                async move { route(&ctx, &request).await }
+            };
+            let counts = Rc::clone(&ctx.connections);
+            http::serve(listener, http::Limits::default(), handle, counts).await;
+            Ok(())
         })
         .await
 }
@@ -111,53 +120,11 @@ fn read_secret(path: &std::path::Path) -> Result<Vec<u8>> {
     Ok(secret.as_bytes().to_vec())
 }
 
-async fn accept(ctx: &Rc<Ctx>, listener: &TcpListener) -> Result<()> {
-    let open = Rc::new(std::cell::Cell::new(0usize));
-    loop {
-        let (mut stream, peer) = match listener.accept().await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        if open.get() >= http::MAX_CONNECTIONS {
-            tracing::warn!(%peer, "refused: {} connections open", open.get());
-            tokio::task::spawn_local(async move {
-                http::write(&mut stream, &http::Response::text(503, "busy")).await;
-            });
-            continue;
-        }
-        open.set(open.get() + 1);
-        let (ctx, open) = (Rc::clone(ctx), Rc::clone(&open));
-        tokio::task::spawn_local(async move {
-            let read =
-                tokio::time::timeout(http::REQUEST_DEADLINE, http::read(&mut stream, peer)).await;
-            let response = match read {
-                Err(_) => {
-                    tracing::info!(%peer, "request not complete within 10 s: dropped");
-                    None
-                }
-                Ok(Err(refused)) => {
-                    tracing::info!(%peer, status = refused.status, "request refused: {}", refused.why);
-                    Some(http::Response::text(refused.status, refused.why))
-                }
-                Ok(Ok(request)) => Some(route(&ctx, &request).await),
-            };
-            if let Some(response) = response {
-                http::write(&mut stream, &response).await;
-            }
-            open.set(open.get() - 1);
-        });
-    }
-}
-
 async fn route(ctx: &Rc<Ctx>, request: &http::Request) -> http::Response {
     match (request.method.as_str(), request.path.as_str()) {
         ("POST", "/webhook") => on_webhook(ctx, request),
         ("GET", "/metrics") => {
-            let body = ctx.state.borrow().metrics();
+            let body = ctx.state.borrow().metrics(ctx.connections.get());
             http::Response {
                 status: 200,
                 content_type: "text/plain; version=0.0.4; charset=utf-8",

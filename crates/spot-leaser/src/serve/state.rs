@@ -69,8 +69,26 @@ impl State {
 
     /// The Prometheus exposition of this state.
     #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-    pub(crate) fn metrics(&self) -> String {
+    pub(crate) fn metrics(&self, connections: super::http::Counts) -> String {
         let mut m = Metrics::new("spot-leaser");
+        m.gauge(
+            "slipway_serve_connections_open",
+            "HTTP connections open now.",
+            &[],
+            connections.open as f64,
+        );
+        m.counter(
+            "slipway_serve_connections_evicted_total",
+            "Connections closed before sending a whole request, to make room.",
+            &[],
+            connections.evicted as f64,
+        );
+        m.counter(
+            "slipway_serve_connections_refused_total",
+            "Connections refused (503) while every connection was in a request.",
+            &[],
+            connections.refused as f64,
+        );
         let mut depth: BTreeMap<&str, u64> = BTreeMap::new();
         for labels in self.queued.values() {
             *depth.entry(labels.as_str()).or_default() += 1;
@@ -249,7 +267,7 @@ mod tests {
             .insert(1, l(&["self-hosted", "K8s", "slipway-job-1-1-0"]));
         s.queued.insert(2, l(&["k8s", "self-hosted"]));
         s.queued.insert(3, l(&["self-hosted"]));
-        let text = s.metrics();
+        let text = s.metrics(super::super::http::Counts::default());
         assert!(
             text.contains("github_actions_job_queue_depth{labels=\"k8s,self-hosted\"} 2\n"),
             "{text}"
