@@ -12,6 +12,7 @@
 //! ```
 
 mod atomic;
+mod backoff;
 mod bytes;
 mod exit;
 pub mod github;
@@ -24,6 +25,7 @@ pub mod transfer;
 use std::io::Write as _;
 
 pub use atomic::{AtomicFile, write_atomically};
+pub use backoff::Backoff;
 pub use bytes::{hex, random_bytes};
 pub use exit::{ToolError, chain, finish};
 pub use logging::{LogArgs, init_logging};

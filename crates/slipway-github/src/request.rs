@@ -10,6 +10,7 @@ use http::{HeaderMap, Method, StatusCode};
 use http_body_util::BodyExt as _;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use slipway_cli::Backoff;
 
 use crate::{EndpointClass, GitHub, GitHubError, throttle_wait};
 
@@ -59,9 +60,11 @@ enum Next {
 }
 
 /// The pause before an idempotent request is sent again after a 5xx or a
-/// transport error.
+/// transport error: from half a second, doubling to 32 s, jittered.
+const BACKOFF: Backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(32));
+
 fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(500 << attempt.min(6))
+    BACKOFF.delay(attempt)
 }
 
 impl GitHub {

@@ -264,14 +264,13 @@ pub(crate) fn stream(
     }
 }
 
-/// Exponential backoff from 100 ms to 5 s, with up to 50% random jitter so
-/// a matrix of consumers does not reconnect in step.
+/// Exponential backoff from 100 ms to 5 s, jittered so a matrix of
+/// consumers does not reconnect in step.
+const BACKOFF: slipway_cli::Backoff =
+    slipway_cli::Backoff::new(Duration::from_millis(100), Duration::from_secs(5));
+
 pub(crate) fn backoff(failures: u32) -> Duration {
-    let base = Duration::from_millis(100)
-        .saturating_mul(1 << failures.min(6))
-        .min(Duration::from_secs(5));
-    let jitter = f64::from(random_nonce()[0]) / 255.0 * 0.5;
-    base.mul_f64(1.0 + jitter)
+    BACKOFF.delay(failures)
 }
 
 fn connect(target: &Target<'_>, timeout: Duration) -> Result<TcpStream, Failure> {
