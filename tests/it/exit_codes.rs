@@ -93,6 +93,20 @@ fn ci_matrix_codes() {
         7,
         "the gate fails: test cancelled",
     );
+    // `observe` exits with its command's status, and through the same
+    // error path as every command when it cannot run one.
+    let observe = |command: &[&str]| {
+        repo.ci_matrix()
+            .args(["observe", "--package", "a", "--"])
+            .args(command)
+    };
+    check(observe(&["sh", "-c", "exit 3"]), 3, "");
+    check(observe(&[]), 2, "<COMMAND>");
+    check(
+        observe(&["/nonexistent/build"]),
+        127,
+        "could not run /nonexistent/build: No such file",
+    );
 }
 
 /// art-stream: 0 is every transfer of `artifact::streaming`, 6 (another

@@ -23,24 +23,8 @@ pub struct Cli {
     #[arg(long, requires = "host")]
     pub port: Option<u16>,
 
-    /// Find the producer through its announcement in this store
-    /// (`s3://BUCKET/PREFIX` or `file:///DIR`, as given to art-stream), and
-    /// read the fallback copy there when the producer cannot be reached.
-    #[arg(long, value_name = "URL", requires = "name")]
-    pub store: Option<String>,
-
-    /// The artifact's name within the run (with --store).
-    #[arg(long, value_name = "NAME", requires = "store")]
-    pub name: Option<String>,
-
-    /// The run the store's keys are scoped by [default:
-    /// `GITHUB_RUN_ID/GITHUB_RUN_ATTEMPT`].
-    #[arg(long, value_name = "ID", requires = "store")]
-    pub run_id: Option<String>,
-
-    /// The AWS region of an S3 store [default: from the credential chain].
-    #[arg(long, value_name = "REGION", requires = "store")]
-    pub region: Option<String>,
+    #[command(flatten)]
+    pub store: slipway_cli::StoreArgs,
 
     /// Seconds to wait for the announcement, and for an unfinished copy
     /// to complete, before giving up (exit 3).

@@ -181,13 +181,16 @@ fn report(
 
 /// The store and this artifact's scope in it, with --store.
 fn open_store(cli: &Cli) -> Result<Option<(slipway_store::Store, slipway_store::Scope)>, Error> {
-    let Some(url) = &cli.store else {
+    let args = &cli.store;
+    let Some(url) = &args.store else {
         return Ok(None);
     };
-    let name = cli.name.as_deref().unwrap_or_default();
-    let scope = slipway_store::Scope::from_env(cli.run_id.as_deref(), name)?;
-    let store = slipway_store::Store::open(url, cli.region.as_deref(), &scope)?;
-    Ok(Some((store, scope)))
+    Ok(Some(slipway_store::Store::open_scoped(
+        url,
+        args.region.as_deref(),
+        args.run_id.as_deref(),
+        args.name.as_deref().unwrap_or_default(),
+    )?))
 }
 
 fn route<'a>(

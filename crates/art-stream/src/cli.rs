@@ -104,24 +104,8 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub spool_dir: Option<PathBuf>,
 
-    /// Announce this producer in a store (`s3://BUCKET/PREFIX` or
-    /// `file:///DIR`) and write the fallback copy there; consumers then need
-    /// only `--store` and `--name`.
-    #[arg(long, value_name = "URL", requires = "name")]
-    pub store: Option<String>,
-
-    /// The artifact's name within the run (with --store).
-    #[arg(long, value_name = "NAME", requires = "store")]
-    pub name: Option<String>,
-
-    /// The run the store's keys are scoped by [default:
-    /// `GITHUB_RUN_ID/GITHUB_RUN_ATTEMPT`].
-    #[arg(long, value_name = "ID", requires = "store")]
-    pub run_id: Option<String>,
-
-    /// The AWS region of an S3 store [default: from the credential chain].
-    #[arg(long, value_name = "REGION", requires = "store")]
-    pub region: Option<String>,
+    #[command(flatten)]
+    pub store: slipway_cli::StoreArgs,
 
     /// An address consumers reach this producer at, `IP` or `IP:PORT` (a
     /// forwarded port); repeatable [default: the --bind address if specific,

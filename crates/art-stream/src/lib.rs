@@ -44,11 +44,12 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
             "--insecure: no authentication. Anyone who can reach the port can read the artifact, and a changed artifact cannot be told from the real one"
         );
     }
-    if cli.store.is_some() && !cli.no_mirror && cli.codec == CodecArg::Gzip {
+    if cli.store.store.is_some() && !cli.no_mirror && cli.codec == CodecArg::Gzip {
         return Err(Error::MirrorCodec);
     }
     let exclude = tree::globs(&cli.exclude)?;
     let store = cli
+        .store
         .store
         .as_deref()
         .map(|url| open_store(cli, url))
@@ -139,9 +140,13 @@ fn open_store(
     cli: &Cli,
     url: &str,
 ) -> Result<(Arc<slipway_store::Store>, slipway_store::Scope), Error> {
-    let name = cli.name.as_deref().unwrap_or_default();
-    let scope = slipway_store::Scope::from_env(cli.run_id.as_deref(), name)?;
-    let store = slipway_store::Store::open(url, cli.region.as_deref(), &scope)?;
+    let args = &cli.store;
+    let (store, scope) = slipway_store::Store::open_scoped(
+        url,
+        args.region.as_deref(),
+        args.run_id.as_deref(),
+        args.name.as_deref().unwrap_or_default(),
+    )?;
     Ok((Arc::new(store), scope))
 }
 

@@ -58,6 +58,16 @@ pub enum Error {
     /// `ci-matrix graph --check` found differences.
     #[error("the package graph differs from the build tools' answers: {differences} difference(s)")]
     GraphDiffers { differences: usize },
+    /// `ci-matrix observe` was given no command after `--`.
+    #[error("no command to run: give it after `--`")]
+    NoCommand,
+    /// `ci-matrix observe` could not start its command.
+    #[error("could not run {program}")]
+    NotRun {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// The repository root given or found cannot be opened.
     #[error("failed to open the repository root {path}")]
     Root {
@@ -89,7 +99,8 @@ impl Error {
             Error::NoChanges
             | Error::UnknownPackage { .. }
             | Error::BadGlob { .. }
-            | Error::BadTask { .. } => Exit::Usage,
+            | Error::BadTask { .. }
+            | Error::NoCommand => Exit::Usage,
             Error::Graph(_)
             | Error::Input(_)
             | Error::Config(_)
@@ -100,6 +111,7 @@ impl Error {
             Error::Git(_) => Exit::Git,
             Error::Cycle { .. } => Exit::Cycle,
             Error::OutputTooLarge { .. } => Exit::OutputTooLarge,
+            Error::NotRun { .. } => Exit::NotRun,
             Error::Root { .. } | Error::Write { .. } => Exit::Internal,
         }
     }

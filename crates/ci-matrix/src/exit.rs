@@ -26,4 +26,8 @@ pub enum Exit {
     /// `ci-matrix graph --check`: the graph read from the files and a build
     /// tool's answer differ (each difference is printed).
     GraphDiffers = 8,
+    /// `ci-matrix observe`: the command could not be started (as a shell
+    /// answers a command it cannot run). Otherwise observe exits with the
+    /// command's own status.
+    NotRun = 127,
 }

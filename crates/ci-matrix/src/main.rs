@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     if std::env::args_os().nth(1).is_some_and(|a| a == "observe") {
         let cli = ci_matrix::timed::ObserveCli::parse_from(without_subcommand());
         ci_matrix::init_logging(&cli.log);
-        return ci_matrix::timed::run(&cli);
+        return slipway_cli::finish_with_status("ci-matrix", ci_matrix::timed::run(&cli));
     }
     let cli = ci_matrix::Cli::parse();
     ci_matrix::init_logging(&cli.log);

@@ -5,12 +5,14 @@
 //! the jobs of one matrix never replace each other's figure.
 
 use std::ffi::OsString;
-use std::process::ExitCode;
+
 use std::time::Instant;
 
 use clap::Parser;
 use slipway_cli::LogArgs;
 use slipway_cli::metrics::Metrics;
+
+use crate::error::Error;
 
 /// Bucket bounds, seconds: half a minute to two hours, the 15-minute
 /// alert threshold among them.
@@ -43,20 +45,28 @@ pub struct ObserveCli {
 }
 
 /// Runs the command; its exit status is the result.
-#[must_use]
-pub fn run(cli: &ObserveCli) -> ExitCode {
+///
+/// # Errors
+///
+/// No command, or one that could not be started. A command that fails is
+/// no error: its status is returned, to be the exit status.
+pub fn run(cli: &ObserveCli) -> Result<u8, Error> {
     let started = Instant::now();
     let Some((program, args)) = cli.command.split_first() else {
-        tracing::error!("no command to run: give it after `--`");
-        return ExitCode::from(2);
+        return Err(Error::NoCommand);
     };
     let status = std::process::Command::new(program).args(args).status();
     let seconds = started.elapsed().as_secs_f64();
-    let code = match &status {
-        Ok(status) => exit_code(*status),
-        Err(e) => {
-            tracing::error!("could not run {}: {e}", program.to_string_lossy());
-            127
+    let code = match status {
+        Ok(status) => exit_code(status),
+        Err(source) => {
+            // Timed and pushed all the same: a build that could not start
+            // is a failed build.
+            push(cli, seconds);
+            return Err(Error::NotRun {
+                program: program.to_string_lossy().into_owned(),
+                source,
+            });
         }
     };
     tracing::info!(
@@ -66,6 +76,12 @@ pub fn run(cli: &ObserveCli) -> ExitCode {
         "{} took {seconds:.1} s",
         program.to_string_lossy()
     );
+    push(cli, seconds);
+    Ok(code)
+}
+
+/// Pushes the command's duration, when a gateway is given.
+fn push(cli: &ObserveCli, seconds: f64) {
     if let Some(gateway) = &cli.pushgateway {
         let mut m = Metrics::new(crate::TOOL);
         m.histogram(
@@ -91,7 +107,6 @@ pub fn run(cli: &ObserveCli) -> ExitCode {
             ],
         );
     }
-    ExitCode::from(code)
 }
 
 /// A process status as a shell reports it.

@@ -56,8 +56,14 @@ mod tests {
     fn random_delays_stay_in_bounds_and_differ() {
         let delays: Vec<Duration> = (0..64).map(|_| B.delay(2)).collect();
         for d in &delays {
-            assert!(*d >= Duration::from_millis(400) && *d <= Duration::from_millis(600), "{d:?}");
+            assert!(
+                *d >= Duration::from_millis(400) && *d <= Duration::from_millis(600),
+                "{d:?}"
+            );
         }
-        assert!(delays.iter().any(|d| *d != delays[0]), "no jitter: {delays:?}");
+        assert!(
+            delays.iter().any(|d| *d != delays[0]),
+            "no jitter: {delays:?}"
+        );
     }
 }

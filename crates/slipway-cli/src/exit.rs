@@ -40,8 +40,15 @@ pub fn chain(err: &dyn std::error::Error) -> String {
 /// hint on stderr (and as an `::error::` annotation under Actions) and the
 /// error's exit code.
 pub fn finish<E: ToolError>(tool: &str, result: Result<(), E>) -> ExitCode {
-    let Err(err) = result else {
-        return ExitCode::SUCCESS;
+    finish_with_status(tool, result.map(|()| 0))
+}
+
+/// [`finish`] for a command whose success carries an exit status of its
+/// own to pass on (`ci-matrix observe` exits with its command's).
+pub fn finish_with_status<E: ToolError>(tool: &str, result: Result<u8, E>) -> ExitCode {
+    let err = match result {
+        Ok(status) => return ExitCode::from(status),
+        Err(err) => err,
     };
     let mut message = chain(&err);
     if let Some(hint) = err.hint() {

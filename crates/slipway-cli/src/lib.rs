@@ -20,6 +20,7 @@ mod logging;
 pub mod metrics;
 mod progress;
 mod read;
+mod store_args;
 pub mod transfer;
 
 use std::io::Write as _;
@@ -27,10 +28,11 @@ use std::io::Write as _;
 pub use atomic::{AtomicFile, write_atomically};
 pub use backoff::Backoff;
 pub use bytes::{hex, random_bytes};
-pub use exit::{ToolError, chain, finish};
+pub use exit::{ToolError, chain, finish, finish_with_status};
 pub use logging::{LogArgs, init_logging};
 pub use progress::Progress;
 pub use read::{read_bounded, read_file_bounded};
+pub use store_args::StoreArgs;
 
 /// Writes data to stdout. A closed pipe (`tool | head`) is not an error.
 pub fn write_stdout(text: &str) -> std::io::Result<()> {

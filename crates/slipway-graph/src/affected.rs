@@ -10,25 +10,6 @@ use crate::model::{DepKind, PackageId};
 use crate::paths::{ancestors, parent};
 use crate::root::{GlobalFiles, RootDependencies, Unowned};
 
-/// File names whose deletion means a package was removed with them.
-const MANIFESTS: [&str; 7] = [
-    "Cargo.toml",
-    "package.json",
-    "go.mod",
-    "pyproject.toml",
-    "pom.xml",
-    "build.gradle.kts",
-    "build.gradle",
-];
-
-/// Whether a file name is a manifest (above, or a .NET project file).
-fn is_manifest(name: &str) -> bool {
-    MANIFESTS.contains(&name)
-        || [".csproj", ".fsproj", ".vbproj"]
-            .iter()
-            .any(|ext| name.len() > ext.len() && name.ends_with(ext))
-}
-
 /// One changed path, repository-relative (see [`crate::normalize`]).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ChangedPath {
@@ -440,7 +421,13 @@ fn add_removed(removed: &mut Vec<RemovedPackage>, dir: &str, file: &str) {
 pub(crate) fn deleted_manifest_dirs(changed: &[ChangedPath]) -> HashSet<&str> {
     changed
         .iter()
-        .filter(|c| c.deleted && c.path.rsplit('/').next().is_some_and(is_manifest))
+        .filter(|c| {
+            c.deleted
+                && c.path
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(crate::ecosystems::is_manifest)
+        })
         .map(|c| parent(&c.path))
         .collect()
 }

@@ -31,6 +31,7 @@
 
 mod affected;
 mod discover;
+mod ecosystems;
 mod error;
 mod graph;
 mod inputs;
@@ -54,12 +55,10 @@ pub use discover::{
 };
 pub use error::GraphError;
 pub use graph::{GraphBuilder, KeyedInput, PackageGraph};
-pub use inputs::{
-    InputDiff, SharedInput, WORKSPACE_FILES, build_inputs, diff_input, nested_inputs,
-};
+pub use inputs::{InputDiff, SharedInput, build_inputs, diff_input, nested_inputs};
 pub use model::{DepKind, Ecosystem, Package, PackageId};
 pub use paths::normalize;
 pub use root::{
-    BUILTIN_GLOBAL_FILES, BUILTIN_WHY, GlobalFiles, GlobalFilesBuilder, RootDependencies, Unowned,
+    BUILTIN_WHY, GlobalFiles, GlobalFilesBuilder, RootDependencies, Unowned, builtin_global_files,
 };
 pub use tasks::{AffectedTasks, DependencyInputs, TaskReason, TaskRule, Tasks, affected_tasks};

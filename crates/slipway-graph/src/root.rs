@@ -9,58 +9,16 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 
 /// Root files every package's build, lint or tests read: toolchain pins,
-/// build configuration, shared test and lint configuration. A change to
-/// one affects every package. Patterns are relative to the repository
-/// root; `*` stays within one directory.
+/// build configuration, shared test and lint configuration, from each
+/// ecosystem's table (`ecosystems.rs`). A change to one affects every
+/// package. Patterns are relative to the repository root; `*` stays
+/// within one directory.
 ///
 /// The root manifests and lockfiles are not here: they are read precisely
 /// ([`crate::SharedInput`]).
-pub const BUILTIN_GLOBAL_FILES: [&str; 41] = [
-    // Toolchain pins.
-    "rust-toolchain",
-    "rust-toolchain.toml",
-    ".nvmrc",
-    ".node-version",
-    ".tool-versions",
-    "go.work",
-    ".yarn/releases/*",
-    // Build configuration.
-    ".cargo/config",
-    ".cargo/config.toml",
-    "tsconfig*.json",
-    "babel.config.*",
-    ".babelrc",
-    ".babelrc.*",
-    ".npmrc",
-    ".yarnrc",
-    ".yarnrc.yml",
-    "turbo.json",
-    "turbo.jsonc",
-    "nx.json",
-    ".ci-matrix.toml",
-    // Shared test and lint configuration.
-    "vitest.config.*",
-    "vitest.workspace.*",
-    "jest.config.*",
-    "jest.preset.*",
-    "eslint.config.*",
-    ".eslintrc",
-    ".eslintrc.*",
-    "biome.json",
-    "biome.jsonc",
-    ".prettierrc",
-    ".prettierrc.*",
-    "prettier.config.*",
-    "clippy.toml",
-    ".clippy.toml",
-    "rustfmt.toml",
-    ".rustfmt.toml",
-    "deny.toml",
-    ".config/nextest.toml",
-    ".golangci.yml",
-    ".golangci.yaml",
-    ".golangci.toml",
-];
+pub fn builtin_global_files() -> impl Iterator<Item = &'static str> {
+    crate::ecosystems::global_files()
+}
 
 /// Most `/` in a built-in global file's path (`.yarn/releases/x.cjs`):
 /// deeper paths skip the built-in list, which keeps it off the hot path.
@@ -145,7 +103,7 @@ impl Default for GlobalFiles {
 }
 
 impl GlobalFiles {
-    /// A builder holding the built-in list ([`BUILTIN_GLOBAL_FILES`]).
+    /// A builder holding the built-in list ([`builtin_global_files`]).
     #[must_use]
     pub fn builder() -> GlobalFilesBuilder {
         GlobalFilesBuilder {
@@ -224,7 +182,7 @@ impl GlobalFilesBuilder {
 /// about a millisecond.
 static BUILTIN: std::sync::LazyLock<GlobSet> = std::sync::LazyLock::new(|| {
     let mut set = GlobSetBuilder::new();
-    for pattern in BUILTIN_GLOBAL_FILES {
+    for pattern in builtin_global_files() {
         set.add(glob(pattern).expect("the built-in globs are valid (tested)"));
     }
     set.build().expect("the built-in globs are valid (tested)")

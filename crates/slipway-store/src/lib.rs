@@ -182,6 +182,24 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
+    /// The store at `url` and the scope of the artifact `name` of the run
+    /// `run_id` (the workflow run's from the environment when none): what
+    /// `--store`, `--name`, `--run-id` and `--region` name.
+    ///
+    /// # Errors
+    ///
+    /// As [`Scope::from_env`] and [`Store::open`].
+    pub fn open_scoped(
+        url: &str,
+        region: Option<&str>,
+        run_id: Option<&str>,
+        name: &str,
+    ) -> Result<(Store, Scope), StoreError> {
+        let scope = Scope::from_env(run_id, name)?;
+        let store = Store::open(url, region, &scope)?;
+        Ok((store, scope))
+    }
+
     /// Opens `url` (`s3://BUCKET[/PREFIX]` or `file:///DIR`) for `scope`.
     /// `region` overrides the AWS credential chain's region.
     pub fn open(url: &str, region: Option<&str>, scope: &Scope) -> Result<Store, StoreError> {

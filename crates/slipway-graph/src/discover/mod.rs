@@ -111,9 +111,6 @@ pub fn discover_with(root: &Path, options: &DiscoverOptions) -> Result<PackageGr
     Ok(builder.build())
 }
 
-/// Project manifests that root a discovery of their own when the
-/// repository root holds none.
-const PROJECT_MANIFESTS: [&str; 4] = ["pyproject.toml", "go.mod", "package.json", "Cargo.toml"];
 /// Most directories the walk for projects looks through, and how deep.
 const MAX_PROJECT_WALK: usize = 200_000;
 const MAX_PROJECT_DEPTH: usize = 32;
@@ -191,7 +188,7 @@ fn discover_projects(
             .any(|c| c == "." || dir == *c || dir.starts_with(&format!("{c}/")));
         let is_project = names
             .iter()
-            .any(|(n, is_dir)| !is_dir && PROJECT_MANIFESTS.contains(&n.as_str()));
+            .any(|(n, is_dir)| !is_dir && crate::ecosystems::roots_discovery(n));
         if dir != "." && is_project && !inside_claimed {
             roots += 1;
             if roots > MAX_PROJECT_ROOTS {

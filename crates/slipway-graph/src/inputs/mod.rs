@@ -24,7 +24,7 @@ mod testing;
 mod uv_lock;
 mod yarn_lock;
 
-pub use nested::{WORKSPACE_FILES, nested_inputs};
+pub use nested::nested_inputs;
 
 use crate::affected::ChangedPath;
 use crate::affected::Resolution;
@@ -70,18 +70,6 @@ impl SharedInput {
     /// package belongs to that package.
     #[must_use]
     pub fn at(graph: &PackageGraph, path: &str) -> Option<SharedInput> {
-        let has = |ecosystems: &[Ecosystem]| {
-            graph
-                .packages()
-                .iter()
-                .any(|p| ecosystems.contains(&p.ecosystem))
-        };
-        let node = [
-            Ecosystem::Npm,
-            Ecosystem::Yarn,
-            Ecosystem::Pnpm,
-            Ecosystem::Bun,
-        ];
         if let Some((index, kind)) = graph.keyed_input(path) {
             return Some(match kind {
                 KeyedInput::GradleCatalog => SharedInput::GradleCatalog(index),
@@ -90,34 +78,38 @@ impl SharedInput {
                 KeyedInput::DotnetPackages => SharedInput::DotnetPackages(index),
             });
         }
+        // Read precisely only where its ecosystem's table declares it and
+        // the graph has that ecosystem.
+        let declared = crate::ecosystems::ECOSYSTEMS.iter().any(|e| {
+            e.precise.contains(&path)
+                && graph
+                    .packages()
+                    .iter()
+                    .any(|p| e.ecosystems.contains(&p.ecosystem))
+        });
+        if !declared {
+            return None;
+        }
         let input = match path {
-            "Cargo.lock" if has(&[Ecosystem::Cargo]) => SharedInput::CargoLock,
-            "Cargo.toml" if has(&[Ecosystem::Cargo]) => SharedInput::CargoRoot,
-            "pnpm-lock.yaml" if has(&node) => SharedInput::PnpmLock,
-            "package-lock.json" if has(&node) => SharedInput::NpmLock,
-            "yarn.lock" if has(&node) => SharedInput::YarnLock,
+            "Cargo.lock" => SharedInput::CargoLock,
+            "Cargo.toml" => SharedInput::CargoRoot,
+            "pnpm-lock.yaml" => SharedInput::PnpmLock,
+            "package-lock.json" => SharedInput::NpmLock,
+            "yarn.lock" => SharedInput::YarnLock,
             "package.json"
-                if has(&node)
-                    && (graph.package_at(".", Ecosystem::Npm).is_none()
-                        || graph.root_is_shared()) =>
+                if graph.package_at(".", Ecosystem::Npm).is_none() || graph.root_is_shared() =>
             {
                 SharedInput::PackageJsonRoot
             }
-            "go.work.sum" if has(&[Ecosystem::Go]) => SharedInput::GoWorkSum,
-            "uv.lock" if has(&[Ecosystem::Python]) => SharedInput::UvLock,
-            "bun.lock" if has(&node) => SharedInput::BunLock,
-            "bun.lockb" if has(&node) => SharedInput::BunLockb,
-            "pnpm-workspace.yaml" if has(&node) => SharedInput::PnpmWorkspace,
-            "pyproject.toml"
-                if has(&[Ecosystem::Python])
-                    && graph.package_at(".", Ecosystem::Python).is_none() =>
-            {
+            "go.work.sum" => SharedInput::GoWorkSum,
+            "uv.lock" => SharedInput::UvLock,
+            "bun.lock" => SharedInput::BunLock,
+            "bun.lockb" => SharedInput::BunLockb,
+            "pnpm-workspace.yaml" => SharedInput::PnpmWorkspace,
+            "pyproject.toml" if graph.package_at(".", Ecosystem::Python).is_none() => {
                 SharedInput::PyprojectRoot
             }
-            "pom.xml"
-                if has(&[Ecosystem::Maven])
-                    && graph.package_at(".", Ecosystem::Maven).is_none() =>
-            {
+            "pom.xml" if graph.package_at(".", Ecosystem::Maven).is_none() => {
                 SharedInput::MavenRoot
             }
             _ => return None,

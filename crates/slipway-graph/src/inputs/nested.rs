@@ -6,27 +6,6 @@ use crate::affected::{ChangedPath, Resolution};
 use crate::graph::PackageGraph;
 use crate::model::PackageId;
 
-/// Every file a workspace root shares with all its packages: manifests,
-/// lockfiles and workspace files of each ecosystem. [`super::SharedInput`]
-/// reads a subset of them precisely at the repository root.
-pub const WORKSPACE_FILES: [&str; 15] = [
-    "Cargo.lock",
-    "Cargo.toml",
-    "package.json",
-    "package-lock.json",
-    "pnpm-lock.yaml",
-    "pnpm-workspace.yaml",
-    "yarn.lock",
-    ".yarnrc.yml",
-    "go.work",
-    "go.work.sum",
-    "pyproject.toml",
-    "uv.lock",
-    "bun.lock",
-    "bun.lockb",
-    "pom.xml",
-];
-
 /// For each changed workspace file directly in a nested workspace root
 /// (`nested`, as given to `discover_with_nested`), the resolution that
 /// affects every package below that root, keyed by the changed path.
@@ -43,7 +22,7 @@ pub fn nested_inputs(
             let Some((parent, file)) = change.path.rsplit_once('/') else {
                 continue;
             };
-            if parent != dir || !WORKSPACE_FILES.contains(&file) {
+            if parent != dir || !crate::ecosystems::is_workspace_file(file) {
                 continue;
             }
             let why = format!(
@@ -67,7 +46,7 @@ pub fn nested_inputs(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{DepKind, Ecosystem, GraphBuilder, SharedInput};
+    use crate::{DepKind, Ecosystem, GraphBuilder};
 
     #[test]
     fn a_nested_lockfile_affects_every_package_below_its_root_only() {
@@ -102,23 +81,36 @@ mod tests {
         assert!(nested_inputs(&graph, &changed, &[]).is_empty());
     }
 
+    /// Gradle's settings, .NET's shared props and a Go module's file are
+    /// workspace files too (they were missing from the old list, so a
+    /// change to one in a nested root affected nothing).
     #[test]
-    fn every_precisely_read_input_is_a_workspace_file() {
-        for input in [
-            SharedInput::CargoLock,
-            SharedInput::PnpmLock,
-            SharedInput::NpmLock,
-            SharedInput::YarnLock,
-            SharedInput::GoWorkSum,
-            SharedInput::CargoRoot,
-            SharedInput::PackageJsonRoot,
-            SharedInput::UvLock,
-            SharedInput::PyprojectRoot,
-            SharedInput::BunLock,
-            SharedInput::BunLockb,
-            SharedInput::PnpmWorkspace,
+    fn every_ecosystems_workspace_files_count_in_a_nested_root() {
+        let mut b = GraphBuilder::new();
+        b.add_package(":app", "android/app", Ecosystem::Gradle)
+            .unwrap();
+        b.add_package("Api", "dotnet/Api", Ecosystem::Dotnet)
+            .unwrap();
+        b.add_package("svc", "go/svc", Ecosystem::Go).unwrap();
+        let graph = b.build();
+        let nested = ["android".to_owned(), "dotnet".to_owned(), "go".to_owned()];
+        for path in [
+            "android/settings.gradle.kts",
+            "android/gradle.properties",
+            "dotnet/Directory.Packages.props",
+            "dotnet/Directory.Build.props",
+            "go/go.work",
+            "go/go.mod",
         ] {
-            assert!(WORKSPACE_FILES.contains(&input.file_name()), "{input:?}");
+            let changed = [ChangedPath {
+                path: path.to_owned(),
+                deleted: false,
+            }];
+            let resolved = nested_inputs(&graph, &changed, &nested);
+            let [(_, Resolution::Packages { packages, .. })] = resolved.as_slice() else {
+                panic!("{path}: {resolved:?}");
+            };
+            assert_eq!(packages.len(), 1, "{path}");
         }
     }
 }
