@@ -1,11 +1,10 @@
 //! The EC2 instance's private address, from the instance metadata service
 //! (`IMDSv2`: a session token, then the address), asked only on EC2 (the DMI
 //! vendor says so) or when `AWS_EC2_METADATA_SERVICE_ENDPOINT` names the
-//! service, as the AWS SDKs read it. Plain HTTP/1.1 over a socket, one
-//! second per step: a missing service costs nothing elsewhere.
+//! service, as the AWS SDKs read it. Plain HTTP/1.1 (`slipway_cli::http`),
+//! one second per step: a missing service costs nothing elsewhere.
 
-use std::io::{Read as _, Write as _};
-use std::net::{Ipv4Addr, TcpStream, ToSocketAddrs};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 const ENDPOINT_ENV: &str = "AWS_EC2_METADATA_SERVICE_ENDPOINT";
@@ -39,19 +38,16 @@ fn on_ec2() -> bool {
 }
 
 fn ask(endpoint: &str) -> Result<Ipv4Addr, String> {
-    let host = endpoint
-        .strip_prefix("http://")
-        .ok_or("only http:// endpoints are supported")?
-        .trim_end_matches('/');
+    let base = endpoint.trim_end_matches('/');
     let token = request(
-        host,
-        "PUT /latest/api/token",
-        "X-aws-ec2-metadata-token-ttl-seconds: 60",
+        "PUT",
+        &format!("{base}/latest/api/token"),
+        ("X-aws-ec2-metadata-token-ttl-seconds", "60"),
     )?;
     let address = request(
-        host,
-        "GET /latest/meta-data/local-ipv4",
-        &format!("X-aws-ec2-metadata-token: {}", token.trim()),
+        "GET",
+        &format!("{base}/latest/meta-data/local-ipv4"),
+        ("X-aws-ec2-metadata-token", token.trim()),
     )?;
     address
         .trim()
@@ -59,42 +55,22 @@ fn ask(endpoint: &str) -> Result<Ipv4Addr, String> {
         .map_err(|_| format!("not an IPv4 address: {:?}", address.trim()))
 }
 
-/// One request; the body of a 200 answer (at most 4 KiB).
-fn request(host: &str, line: &str, header: &str) -> Result<String, String> {
-    let with_port = if host.contains(':') {
-        host.to_owned()
-    } else {
-        format!("{host}:80")
-    };
-    let addr = with_port
-        .to_socket_addrs()
-        .map_err(|e| e.to_string())?
-        .next()
-        .ok_or("no address")?;
-    let mut stream = TcpStream::connect_timeout(&addr, STEP).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(STEP))
-        .map_err(|e| e.to_string())?;
-    stream
-        .set_write_timeout(Some(STEP))
-        .map_err(|e| e.to_string())?;
-    write!(
-        stream,
-        "{line} HTTP/1.1\r\nHost: {host}\r\n{header}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
+/// One request; the body of a 200 answer (the whole answer at most 4 KiB,
+/// within a second).
+fn request(method: &str, url: &str, header: (&str, &str)) -> Result<String, String> {
+    let answer = slipway_cli::http::send(&slipway_cli::http::Request {
+        method,
+        url,
+        headers: &[header],
+        body: b"",
+        deadline: STEP,
+        max_answer: 4096,
+    })
     .map_err(|e| e.to_string())?;
-    let mut answer = Vec::new();
-    stream
-        .take(4096)
-        .read_to_end(&mut answer)
-        .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&answer);
-    let (head, body) = text.split_once("\r\n\r\n").ok_or("a malformed answer")?;
-    let status = head.split_whitespace().nth(1).unwrap_or_default();
-    if status != "200" {
-        return Err(format!("status {status}"));
+    if answer.status != 200 {
+        return Err(format!("status {}", answer.status));
     }
-    Ok(body.to_owned())
+    Ok(String::from_utf8_lossy(&answer.body).into_owned())
 }
 
 #[cfg(test)]

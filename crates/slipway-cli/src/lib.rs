@@ -16,6 +16,7 @@ mod backoff;
 mod bytes;
 mod exit;
 pub mod github;
+pub mod http;
 mod logging;
 pub mod metrics;
 mod progress;

@@ -15,8 +15,6 @@
 //! ```
 
 use std::fmt::Write as _;
-use std::io::{Read as _, Write as _};
-use std::net::{TcpStream, ToSocketAddrs as _};
 use std::time::Duration;
 
 /// A failed push.
@@ -24,16 +22,12 @@ use std::time::Duration;
 pub enum PushError {
     #[error("Pushgateway URL {0:?}: expected http://HOST[:PORT][/PATH]")]
     Url(String),
-    #[error("Pushgateway {url}: {source}")]
-    Io {
-        url: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("Pushgateway: {0}")]
+    Http(#[from] crate::http::HttpError),
     #[error("Pushgateway {url} answered {status}: {body}")]
     Refused {
         url: String,
-        status: String,
+        status: u16,
         body: String,
     },
 }
@@ -205,49 +199,23 @@ impl Metrics {
             }
         }
         let body = self.render();
-        let io = |source| PushError::Io {
-            url: gateway.to_owned(),
-            source,
-        };
-        let address = if host.contains(':') {
-            host.to_owned()
-        } else {
-            format!("{host}:80")
-        };
-        let socket = address
-            .to_socket_addrs()
-            .map_err(io)?
-            .next()
-            .ok_or_else(|| PushError::Url(gateway.to_owned()))?;
-        let mut stream = TcpStream::connect_timeout(&socket, Duration::from_secs(5)).map_err(io)?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(10)))
-            .map_err(io)?;
-        let request = format!(
-            "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain; version=0.0.4\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).map_err(io)?;
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).map_err(io)?;
-        let status = answer.lines().next().unwrap_or_default().to_owned();
-        if status
-            .split_whitespace()
-            .nth(1)
-            .is_some_and(|c| c.starts_with('2'))
-        {
+        let url = format!("http://{host}{path}");
+        let answer = crate::http::send(&crate::http::Request {
+            method: "PUT",
+            url: &url,
+            headers: &[("Content-Type", "text/plain; version=0.0.4")],
+            body: body.as_bytes(),
+            deadline: Duration::from_secs(10),
+            max_answer: 64 << 10,
+        })?;
+        if (200..300).contains(&answer.status) {
             tracing::debug!(gateway, path, "metrics pushed");
             Ok(())
         } else {
-            let body = answer
-                .split_once("\r\n\r\n")
-                .map(|(_, b)| b.trim().chars().take(300).collect())
-                .unwrap_or_default();
             Err(PushError::Refused {
                 url: gateway.to_owned(),
-                status,
-                body,
+                status: answer.status,
+                body: answer.body_text(300),
             })
         }
     }
