@@ -79,3 +79,15 @@ fn the_documented_crates_and_dependencies_are_the_manifests() {
         wrong.join("\n")
     );
 }
+
+#[test]
+fn every_crate_has_its_section_in_the_code_map() {
+    let text = std::fs::read_to_string(workspace().join("docs/ARCHITECTURE.md")).unwrap();
+    let sections: BTreeSet<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("### `crates/")?.strip_suffix('`'))
+        .collect();
+    let crates: BTreeSet<String> = declared().into_keys().collect();
+    let crates: BTreeSet<&str> = crates.iter().map(String::as_str).collect();
+    assert_eq!(sections, crates, "the code map's crate sections and crates/*");
+}
