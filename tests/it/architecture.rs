@@ -58,7 +58,11 @@ fn declared() -> BTreeMap<String, BTreeSet<String>> {
 fn the_documented_crates_and_dependencies_are_the_manifests() {
     let (documented, declared) = (documented(), declared());
     let mut wrong = Vec::new();
-    for name in documented.keys().chain(declared.keys()).collect::<BTreeSet<_>>() {
+    for name in documented
+        .keys()
+        .chain(declared.keys())
+        .collect::<BTreeSet<_>>()
+    {
         match (documented.get(name), declared.get(name)) {
             (Some(_), None) => wrong.push(format!("{name} is documented but is no crate")),
             (None, Some(_)) => wrong.push(format!("{name} is a crate the table lacks")),
@@ -67,7 +71,9 @@ fn the_documented_crates_and_dependencies_are_the_manifests() {
                     wrong.push(format!("{name} depends on {d}, which the table lacks"));
                 }
                 for d in doc.difference(real) {
-                    wrong.push(format!("{name} does not depend on {d}, which the table lists"));
+                    wrong.push(format!(
+                        "{name} does not depend on {d}, which the table lists"
+                    ));
                 }
             }
             (None, None) => {}
@@ -89,5 +95,8 @@ fn every_crate_has_its_section_in_the_code_map() {
         .collect();
     let crates: BTreeSet<String> = declared().into_keys().collect();
     let crates: BTreeSet<&str> = crates.iter().map(String::as_str).collect();
-    assert_eq!(sections, crates, "the code map's crate sections and crates/*");
+    assert_eq!(
+        sections, crates,
+        "the code map's crate sections and crates/*"
+    );
 }

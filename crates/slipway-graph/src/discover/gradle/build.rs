@@ -1,419 +1,23 @@
-//! Gradle builds (Groovy and Kotlin DSL), read as text: Gradle never runs.
-//!
-//! Projects come from `settings.gradle(.kts)`: `include` calls in any form
-//! that names its projects literally (lists, several arguments, inside `if`
-//! blocks: a conditional project is still a project), with
-//! `project(":x").projectDir = file("…")` overrides and
-//! `project(":x").name = "y"` renames (the name type-safe accessors and
-//! outputs use; the directory stays). `:a:b` lives in `a/b` by default.
-//! An intermediate project (`:a` of `:a:b`) is a package only when it has
-//! a build script of its own.
-//!
-//! Edges come from each build script: `project(":x")` and type-safe
-//! accessors `projects.x.y` (`-` and `_` in names read as camel case), in
-//! any configuration (one whose name says `test` is a dev edge). Version
-//! catalogs (`gradle/libs.versions.toml`, and those declared in settings
-//! with `from(files(…))`) record which `libs.<alias>` each project uses,
-//! read precisely when the catalog changes (`inputs/gradle_catalog.rs`).
-//! `includeBuild("…")` builds are nested builds whose projects join the
-//! graph under their directory; a plugin build (included inside
-//! `pluginManagement`, named `build-logic`, or declaring `gradlePlugin`
-//! or `kotlin-dsl`) is instead a build input of every project, like
-//! `buildSrc/`, `gradle.properties`, the wrapper and a root build script.
-//! A script applied with `apply(from = "…")` belongs to the projects
-//! applying it.
-//!
-//! Heuristic, and said so in the README: projects included through code
-//! (a loop over directories), dependencies added by convention plugins,
-//! and accessors built at run time are not seen.
+//! A build and its included builds, read into projects and emitted as
+//! packages and edges.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
-use super::gradle_blocks::{Blocks, Target};
-use super::gradle_plugins::Plugins;
-use super::groovy::{
-    chain_at, closing, skip_space, statement_end, string_at, strings_in, strip_comments, words,
-};
-use super::read_optional;
+use super::blocks::Target;
+use super::plugins::Plugins;
+use super::{MAX_BUILD_DEPTH, MAX_BUILDS, MAX_PROJECTS, SCRIPTS, SETTINGS};
+use crate::discover::read_optional;
 use crate::error::GraphError;
 use crate::graph::{GraphBuilder, KeyedInput, keyed_read};
 use crate::model::{DepKind, Ecosystem, PackageId};
 use crate::paths::{child, join};
 
-pub(crate) const SETTINGS: [&str; 2] = ["settings.gradle.kts", "settings.gradle"];
-pub(crate) const SCRIPTS: [&str; 2] = ["build.gradle.kts", "build.gradle"];
-/// More projects than this in one build is refused.
-const MAX_PROJECTS: usize = 20_000;
-/// Included builds, in all, and how deep they may nest.
-const MAX_BUILDS: usize = 256;
-const MAX_BUILD_DEPTH: usize = 8;
-
-/// What a settings file declares.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Settings {
-    pub(crate) root_name: Option<String>,
-    /// Project paths (`:a:b`), in order, each once.
-    pub(crate) projects: Vec<String>,
-    /// `projectDir` overrides, relative to the settings directory.
-    pub(crate) dirs: BTreeMap<String, String>,
-    /// Renames.
-    pub(crate) names: BTreeMap<String, String>,
-    /// `includeBuild` directories, and whether each is a plugin build by
-    /// where it is included (`pluginManagement`).
-    pub(crate) builds: Vec<(String, bool)>,
-    /// Version catalogs declared: `(accessor, file)`.
-    pub(crate) catalogs: Vec<(String, String)>,
-    /// Everything but the `include` statements, whitespace collapsed: two
-    /// settings with equal `rest` differ at most in their projects.
-    pub(crate) rest: String,
-}
-
-/// Reads a settings file's text.
-pub(crate) fn parse_settings(text: &str) -> Settings {
-    let text = strip_comments(text);
-    let mut settings = Settings::default();
-    let mut cut: Vec<(usize, usize)> = Vec::new();
-    // A set for the lookups, and the bound checked while collecting: a
-    // settings file from a pull request may include a million projects.
-    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for at in words(&text, "include") {
-        let args = skip_space(&text, at + "include".len());
-        let end = if text.as_bytes().get(args) == Some(&b'(') {
-            closing(&text, args).map_or(text.len(), |c| c + 1)
-        } else {
-            statement_end(&text, args)
-        };
-        for path in strings_in(&text, args, end) {
-            if settings.projects.len() > MAX_PROJECTS {
-                // One over the bound: `read_build` refuses the file.
-                break;
-            }
-            if let Some(path) = project_path(path)
-                && seen.insert(path.clone())
-            {
-                settings.projects.push(path);
-            }
-        }
-        cut.push((at, end));
-    }
-    read_overrides(&text, &mut settings);
-    let plugin_blocks: Vec<(usize, usize)> = words(&text, "pluginManagement")
-        .filter_map(|at| {
-            let open = skip_space(&text, at + "pluginManagement".len());
-            (text.as_bytes().get(open) == Some(&b'{'))
-                .then(|| closing(&text, open).map(|c| (open, c)))
-                .flatten()
-        })
-        .collect();
-    for at in words(&text, "includeBuild") {
-        if let Some((dir, _)) = call_arg(&text, at + "includeBuild".len()) {
-            let plugin = plugin_blocks.iter().any(|&(o, c)| o < at && at < c);
-            settings
-                .builds
-                .push((strip_root_prefix(dir).to_owned(), plugin));
-        }
-    }
-    for at in words(&text, "files") {
-        let Some((file, _)) = call_arg(&text, at + "files".len()) else {
-            continue;
-        };
-        if !Path::new(file)
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
-        {
-            continue;
-        }
-        if let Some(name) = catalog_name(&text[..at]) {
-            settings
-                .catalogs
-                .push((name, strip_root_prefix(file).to_owned()));
-        }
-    }
-    for at in words(&text, "rootProject") {
-        let rest = text[at + "rootProject".len()..].trim_start();
-        if let Some(rest) = rest.strip_prefix(".name")
-            && let Some(value) = rest.trim_start().strip_prefix('=')
-            && let Some((name, _)) = string_at(value, 0)
-        {
-            settings.root_name = Some(name.to_owned());
-        }
-    }
-    let mut rest = String::with_capacity(text.len());
-    let mut from = 0;
-    for (start, end) in cut {
-        if start >= from {
-            rest.push_str(&text[from..start]);
-            from = end;
-        }
-    }
-    rest.push_str(&text[from.min(text.len())..]);
-    settings.rest = rest.split_whitespace().collect::<Vec<_>>().join(" ");
-    settings
-}
-
-/// `project(":x").projectDir = …` and `project(":x").name = …`.
-fn read_overrides(text: &str, settings: &mut Settings) {
-    for at in words(text, "project") {
-        let Some((path, after)) = call_arg(text, at + "project".len()) else {
-            continue;
-        };
-        let Some(path) = project_path(path) else {
-            continue;
-        };
-        let rest = &text[after..];
-        let property = rest.trim_start();
-        let offset = after + (rest.len() - property.len());
-        let (field, len) = if property.starts_with(".projectDir") {
-            ("dir", ".projectDir".len())
-        } else if property.starts_with(".name") {
-            ("name", ".name".len())
-        } else {
-            continue;
-        };
-        let value_at = skip_space(text, offset + len);
-        if text.as_bytes().get(value_at) != Some(&b'=') {
-            continue;
-        }
-        let end = statement_end(text, value_at);
-        let Some(value) = strings_in(text, value_at, end).last().copied() else {
-            continue;
-        };
-        let value = strip_root_prefix(value).to_owned();
-        if field == "dir" {
-            settings.dirs.insert(path, value);
-        } else {
-            settings.names.insert(path, value);
-        }
-    }
-}
-
-/// The literal argument of a call at `i`: `("x")`, `('x')`, Groovy's
-/// ` 'x'`, or `(path: ':x')`; the index past it.
-fn call_arg(text: &str, i: usize) -> Option<(&str, usize)> {
-    let mut at = skip_space(text, i);
-    let paren = text.as_bytes().get(at) == Some(&b'(');
-    if paren {
-        at += 1;
-        let inner = text[at..].trim_start();
-        if let Some(value) = inner
-            .strip_prefix("path")
-            .map(str::trim_start)
-            .and_then(|v| v.strip_prefix([':', '=']))
-        {
-            at = text.len() - value.len();
-        }
-    } else if at == i {
-        return None;
-    }
-    let (value, mut end) = string_at(text, at)?;
-    if paren {
-        end = skip_space(text, end);
-        if text.as_bytes().get(end) != Some(&b')') {
-            return None;
-        }
-        end += 1;
-    }
-    Some((value, end))
-}
-
-/// `:a:b` from `:a:b`, `a:b` or `a`; `None` for the root or nonsense.
-fn project_path(raw: &str) -> Option<String> {
-    let parts: Vec<&str> = raw.split(':').filter(|p| !p.is_empty()).collect();
-    if parts.is_empty()
-        || parts
-            .iter()
-            .any(|p| p.contains(['/', '\\', '$', '"', '\'']) || *p == "." || *p == "..")
-    {
-        return None;
-    }
-    Some(format!(":{}", parts.join(":")))
-}
-
-/// `x` from `$rootDir/x`, `${rootDir}/x`, `$settingsDir/x`.
-fn strip_root_prefix(path: &str) -> &str {
-    for prefix in [
-        "$rootDir/",
-        "${rootDir}/",
-        "$settingsDir/",
-        "${settingsDir}/",
-    ] {
-        if let Some(rest) = path.strip_prefix(prefix) {
-            return rest;
-        }
-    }
-    path
-}
-
-/// The catalog a `from(files(…))` belongs to: `create("tools") {` in
-/// Kotlin, `tools {` in Groovy, the block opening last before it.
-fn catalog_name(before: &str) -> Option<String> {
-    let open = before.rfind('{')?;
-    let head = before[..open].trim_end();
-    if head.ends_with(')') {
-        let call = head.rfind("create")?;
-        let (name, _) = call_arg(head, call + "create".len())?;
-        return Some(name.to_owned());
-    }
-    let name = chain_at(
-        head,
-        head.rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))? + 1,
-    );
-    (!name.is_empty()).then(|| name.to_owned())
-}
-
-/// One project dependency a build script declares.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ProjectRef {
-    /// `:core:data` for `project(":core:data")`, `core.data` for the
-    /// accessor `projects.core.data`.
-    pub(crate) name: String,
-    /// Used only by tests.
-    pub(crate) test: bool,
-    /// The projects whose dependency it is.
-    pub(crate) target: Target,
-}
-
-/// What one build script names.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Script {
-    /// `project(":x")` dependencies.
-    pub(crate) projects: Vec<ProjectRef>,
-    /// `projects.a.b` dependencies: the accessor chain after `projects.`.
-    pub(crate) accessors: Vec<ProjectRef>,
-    /// `libs.a.b` for each catalog accessor: `(accessor, chain)`.
-    pub(crate) catalog_uses: Vec<(String, String)>,
-    /// `apply(from = "…")` scripts.
-    pub(crate) applied: Vec<String>,
-    /// String literals shaped like `group:name[:version]`.
-    pub(crate) coordinates: Vec<String>,
-    /// Plugin ids it applies.
-    pub(crate) plugins: Vec<String>,
-}
-
-pub(crate) fn parse_script(text: &str, catalogs: &[&str]) -> Script {
-    let mut script = Script {
-        plugins: super::gradle_plugins::applied_ids(text),
-        ..Script::default()
-    };
-    let text = strip_comments(text);
-    let blocks = Blocks::new(&text);
-    // Only dependency declarations are edges: a project named for
-    // coverage, publication or task wiring is not one.
-    let reference = |name: String, at: usize| {
-        let place = blocks.place(at);
-        if !place.dependency {
-            tracing::trace!(reference = %name, "a project named outside any dependency declaration");
-        }
-        place.dependency.then_some(ProjectRef {
-            name,
-            test: place.test,
-            target: place.target,
-        })
-    };
-    for at in words(&text, "project") {
-        if let Some((path, _)) = call_arg(&text, at + "project".len())
-            && let Some(path) = project_path(path)
-            && let Some(found) = reference(path, at)
-        {
-            script.projects.push(found);
-        }
-    }
-    for at in words(&text, "projects") {
-        if text.as_bytes().get(at + "projects".len()) == Some(&b'.') {
-            let chain = chain_at(&text, at + "projects.".len());
-            if !chain.is_empty()
-                && let Some(found) = reference(chain.to_owned(), at)
-            {
-                script.accessors.push(found);
-            }
-        }
-    }
-    for &catalog in catalogs {
-        for at in words(&text, catalog) {
-            if text.as_bytes().get(at + catalog.len()) == Some(&b'.') {
-                let chain = chain_at(&text, at + catalog.len() + 1);
-                if !chain.is_empty() {
-                    script
-                        .catalog_uses
-                        .push((catalog.to_owned(), normalize_alias(chain)));
-                }
-            }
-        }
-    }
-    for at in words(&text, "from") {
-        let before = text[..at].trim_end();
-        let applied = before.ends_with("apply") || before.ends_with("apply(");
-        if !applied {
-            continue;
-        }
-        let after = text[at + "from".len()..].trim_start();
-        if let Some(value) = after.strip_prefix(['=', ':'])
-            && let Some((file, _)) = string_at(value, 0)
-        {
-            script.applied.push(file.to_owned());
-        }
-    }
-    for literal in strings_in(&text, 0, text.len()) {
-        let parts: Vec<&str> = literal.split(':').collect();
-        if (2..=3).contains(&parts.len())
-            && parts[..2].iter().all(|p| {
-                !p.is_empty()
-                    && p.bytes()
-                        .all(|b| super::groovy::is_ident(b) || b"-.".contains(&b))
-            })
-        {
-            script.coordinates.push(literal.to_owned());
-        }
-    }
-    script
-}
-
-/// A root build script split for comparison: everything outside its
-/// outermost `project(':x') { … }` blocks, and each block by project path,
-/// comments gone and whitespace collapsed (layout is no change).
-pub(crate) fn root_script_parts(text: &str) -> (String, BTreeMap<String, String>) {
-    let text = strip_comments(text);
-    let collapse = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
-    let blocks = Blocks::new(&text).project_blocks();
-    let mut rest = String::new();
-    let mut parts = BTreeMap::new();
-    let mut at = 0;
-    for (path, start, end) in blocks {
-        rest.push_str(&text[at..start]);
-        rest.push('\n');
-        let joined: &mut String = parts.entry(path).or_default();
-        joined.push_str(&collapse(&text[start..end]));
-        at = end;
-    }
-    rest.push_str(&text[at..]);
-    (collapse(&rest), parts)
-}
-
-/// A catalog alias or accessor chain in one form: `-` and `_` read as `.`.
-pub(crate) fn normalize_alias(alias: &str) -> String {
-    alias.replace(['-', '_'], ".")
-}
-
-/// The type-safe accessor of one project name: `core-data` → `coreData`.
-fn accessor_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut upper = false;
-    for c in name.chars() {
-        if c == '-' || c == '_' {
-            upper = true;
-        } else if upper {
-            out.extend(c.to_uppercase());
-            upper = false;
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+use super::script::{Script, accessor_name, parse_script};
+use super::settings::{Settings, parse_settings, strip_root_prefix};
 
 /// One project of one build, before it is a package.
-struct Project {
+pub(super) struct Project {
     path: String,
     dir: String,
     name: String,
@@ -422,7 +26,7 @@ struct Project {
 }
 
 /// One build: the root one or an included one.
-struct Build {
+pub(super) struct Build {
     dir: String,
     settings_file: Option<String>,
     /// Accessor chain → project index.
@@ -438,7 +42,7 @@ struct Build {
     plugin_dirs: Vec<String>,
 }
 
-pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, GraphError> {
+pub(crate) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, GraphError> {
     let has_settings = SETTINGS.iter().any(|f| root.join(f).is_file());
     if !has_settings {
         return Ok(false);
@@ -482,7 +86,7 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
 
 /// Reads one build at `dir`: its projects, catalogs and build inputs;
 /// returns the build and the included (non-plugin) builds to read next.
-fn read_build(
+pub(super) fn read_build(
     root: &Path,
     dir: &str,
     index: usize,
@@ -576,7 +180,7 @@ fn read_build(
 /// Adds the projects of `settings` (the build at `build.dir`) to
 /// `projects`, indexing them in `build`; the root project's script is a
 /// build input when the root is no project.
-fn read_projects(
+pub(super) fn read_projects(
     root: &Path,
     index: usize,
     settings: &Settings,
@@ -692,7 +296,7 @@ fn read_projects(
 
 /// A project's name: its rename, else its last path segment; the root
 /// project's is `rootProject.name`, else its directory's name.
-fn project_name(root: &Path, dir: &str, settings: &Settings, path: &str) -> String {
+pub(super) fn project_name(root: &Path, dir: &str, settings: &Settings, path: &str) -> String {
     if let Some(renamed) = settings.names.get(path) {
         return renamed.clone();
     }
@@ -712,7 +316,7 @@ fn project_name(root: &Path, dir: &str, settings: &Settings, path: &str) -> Stri
 /// What the convention plugins project `i` applies add: the edges of each
 /// precompiled script plugin (and of those it applies in turn), and an
 /// assumed edge to every project for a plugin whose code names projects.
-fn apply_plugins(
+pub(super) fn apply_plugins(
     projects: &[Project],
     ids: &[PackageId],
     build: &Build,
@@ -752,7 +356,7 @@ fn apply_plugins(
 /// The edges one build script declares: each project reference goes to
 /// the projects its block configures (`owner`, the script's own project,
 /// `None` for a root that is no package).
-fn add_script_edges(
+pub(super) fn add_script_edges(
     projects: &[Project],
     ids: &[PackageId],
     build: &Build,
@@ -820,7 +424,7 @@ fn add_script_edges(
 
 /// Whether the build at `dir` makes plugins: named `build-logic`, or a
 /// build script there declaring `gradlePlugin` or applying `kotlin-dsl`.
-fn is_plugin_build(root: &Path, dir: &str) -> Result<bool, GraphError> {
+pub(super) fn is_plugin_build(root: &Path, dir: &str) -> Result<bool, GraphError> {
     if dir.rsplit('/').next() == Some("build-logic") {
         return Ok(true);
     }
@@ -850,7 +454,7 @@ fn is_plugin_build(root: &Path, dir: &str) -> Result<bool, GraphError> {
     Ok(false)
 }
 
-fn add_graph(
+pub(super) fn add_graph(
     builds: &[Build],
     projects: &[Project],
     plugins: &Plugins,
@@ -951,135 +555,4 @@ fn add_graph(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-
-    #[test]
-    fn a_huge_settings_file_is_cut_at_the_bound_while_read() {
-        use std::fmt::Write as _;
-        let mut text = String::new();
-        for i in 0..(MAX_PROJECTS * 3) {
-            // Each twice: a repeat costs a set lookup, not a scan.
-            let _ = writeln!(text, "include ':p{i}'\ninclude ':p{i}'");
-        }
-        let settings = parse_settings(&text);
-        assert_eq!(settings.projects.len(), MAX_PROJECTS + 1);
-        assert_eq!(settings.projects[1], ":p1");
-    }
-
-    use super::*;
-
-    #[test]
-    fn settings_in_both_dialects() {
-        let kts = r#"
-pluginManagement { includeBuild("build-logic") }
-rootProject.name = "nowinandroid"
-include(":app")
-include(":core:data", ":core:model")
-include(listOf(":feature:a", ":feature:b"))
-if (System.getenv("CI") != null) { include(":benchmarks") }
-// include(":commented")
-project(":legacy").projectDir = file("old/legacy")
-include(":legacy")
-project(":core:model").name = "model-api"
-includeBuild("tools/codegen")
-dependencyResolutionManagement {
-    versionCatalogs { create("tools") { from(files("gradle/tools.versions.toml")) } }
-}
-"#;
-        let s = parse_settings(kts);
-        assert_eq!(
-            s.projects,
-            [
-                ":app",
-                ":core:data",
-                ":core:model",
-                ":feature:a",
-                ":feature:b",
-                ":benchmarks",
-                ":legacy"
-            ]
-        );
-        assert_eq!(s.root_name.as_deref(), Some("nowinandroid"));
-        assert_eq!(s.dirs[":legacy"], "old/legacy");
-        assert_eq!(s.names[":core:model"], "model-api");
-        assert_eq!(
-            s.builds,
-            [
-                ("build-logic".to_owned(), true),
-                ("tools/codegen".to_owned(), false)
-            ]
-        );
-        assert_eq!(
-            s.catalogs,
-            [("tools".to_owned(), "gradle/tools.versions.toml".to_owned())]
-        );
-
-        let groovy = "include ':a', ':b',\n  'c:d'\ninclude 'e'\nproject(':e').projectDir = new File(settingsDir, 'libs/e')\n";
-        let s = parse_settings(groovy);
-        assert_eq!(s.projects, [":a", ":b", ":c:d", ":e"]);
-        assert_eq!(s.dirs[":e"], "libs/e");
-    }
-
-    #[test]
-    fn rest_ignores_the_include_lists_only() {
-        let a = parse_settings("include(\":a\")\nrootProject.name = \"x\"\n");
-        let b = parse_settings("include(\":a\", \":b\")\n\n  rootProject.name = \"x\"");
-        assert_eq!(a.rest, b.rest);
-        assert_ne!(a.projects, b.projects);
-        let c = parse_settings("include(\":a\")\nrootProject.name = \"y\"\n");
-        assert_ne!(a.rest, c.rest);
-    }
-
-    #[test]
-    fn scripts_name_projects_accessors_and_catalog_entries() {
-        let s = parse_script(
-            r#"
-plugins { alias(libs.plugins.kotlin.android) }
-dependencies {
-    implementation(project(":core:data"))
-    testImplementation(projects.core.testing)
-    api(projects.coreModel)
-    implementation(libs.androidx.core.ktx)
-    implementation libs.bundles.compose
-    implementation(tools.codegen.runtime)
-    implementation("com.acme:codegen-runtime:1.0")
-}
-apply(from = "$rootDir/gradle/publish.gradle.kts")
-"#,
-            &["libs", "tools"],
-        );
-        let refs = |r: &[ProjectRef]| -> Vec<(String, bool)> {
-            r.iter().map(|r| (r.name.clone(), r.test)).collect()
-        };
-        assert_eq!(refs(&s.projects), [(":core:data".to_owned(), false)]);
-        assert_eq!(
-            refs(&s.accessors),
-            [
-                ("core.testing".to_owned(), true),
-                ("coreModel".to_owned(), false)
-            ]
-        );
-        let uses: Vec<&str> = s.catalog_uses.iter().map(|(_, c)| c.as_str()).collect();
-        assert_eq!(
-            uses,
-            [
-                "plugins.kotlin.android",
-                "androidx.core.ktx",
-                "bundles.compose",
-                "codegen.runtime"
-            ]
-        );
-        assert_eq!(s.applied, ["$rootDir/gradle/publish.gradle.kts"]);
-        assert_eq!(s.coordinates[0], "com.acme:codegen-runtime:1.0");
-    }
-
-    #[test]
-    fn accessor_names_are_camel_case() {
-        assert_eq!(accessor_name("core-data"), "coreData");
-        assert_eq!(accessor_name("my_lib-x"), "myLibX");
-        assert_eq!(accessor_name("app"), "app");
-    }
 }

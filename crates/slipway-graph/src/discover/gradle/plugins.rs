@@ -12,9 +12,9 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::gradle::{Script, parse_script};
 use super::groovy::{string_at, strip_comments, words};
-use super::read_optional;
+use super::{Script, parse_script};
+use crate::discover::read_optional;
 use crate::error::GraphError;
 use crate::paths::child;
 
@@ -66,8 +66,7 @@ impl Plugins {
                 },
                 _ => continue,
             };
-            self.catalog
-                .insert(super::gradle::normalize_alias(alias), id);
+            self.catalog.insert(super::normalize_alias(alias), id);
         }
     }
 
@@ -181,7 +180,7 @@ fn found_in_code(code: &str, catalogs: &[&str]) -> Vec<(String, String)> {
                 continue;
             };
             if let Some((alias, _)) = string_at(rest.trim_start(), 0) {
-                let chain = format!("{prefix}{}", super::gradle::normalize_alias(alias));
+                let chain = format!("{prefix}{}", super::normalize_alias(alias));
                 for catalog in catalogs {
                     out.push(((*catalog).to_owned(), chain.clone()));
                 }
@@ -303,7 +302,7 @@ fn catalog_chain(rest: &str) -> String {
         .split('.')
         .take_while(|p| !matches!(*p, "asProvider" | "get" | "pluginId" | ""))
         .collect();
-    super::gradle::normalize_alias(&parts.join("."))
+    super::normalize_alias(&parts.join("."))
 }
 
 /// The plugin ids a build script applies: `id("x")`, `id 'x'`,
