@@ -19,8 +19,13 @@ pub(crate) fn run() -> anyhow::Result<()> {
         "warnings",
     ]))?;
     dependency_hygiene()?;
-    crate::structure::measure()?.check_cycles()?;
-    eprintln!("==> modules import downwards only: no cycle of `use crate::` edges in any crate");
+    let structure = crate::structure::measure()?;
+    structure.check_cycles()?;
+    structure.check_median()?;
+    eprintln!(
+        "==> modules import downwards only (no cycle of `use crate::` edges in any crate); {}",
+        structure.summary()
+    );
     // The peers the end-to-end tests talk to, started here (GitHub's mock
     // takes ~20 s to read its description: it does so while the build
     // runs) and stopped when this function returns.

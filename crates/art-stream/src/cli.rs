@@ -145,10 +145,4 @@ impl CodecArg {
 }
 
 #[cfg(test)]
-mod tests {
-    #[test]
-    fn cli_is_well_formed() {
-        use clap::CommandFactory;
-        super::Cli::command().debug_assert();
-    }
-}
+mod tests;
