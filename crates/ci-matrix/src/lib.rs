@@ -66,20 +66,15 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
             .collect();
         return Err(Error::Cycle { packages });
     }
-    options
-        .resolved
-        .extend(slipway_graph::nested_inputs(&graph, &changed, nested));
-    options
-        .resolved
-        .extend(slipway_graph::build_inputs(&graph, &changed));
-    for warning in read_shared_inputs(&root, &graph, &changed, &source, &mut options) {
-        tracing::warn!("{warning}");
-        actions.warning(TOOL, &warning);
-    }
-    options.fallback.clone_from(&source.fallback_reason);
-    if let Some(why) = &source.fallback_reason {
-        actions.warning(TOOL, &format!("every package is affected: {why}"));
-    }
+    resolve_inputs(
+        &root,
+        &graph,
+        &changed,
+        &source,
+        nested,
+        &actions,
+        &mut options,
+    );
 
     let affected = slipway_graph::affected(&graph, &changed, &options);
     let tasks = tasks::tasks(cli, &config, config_path.as_deref(), &root, &graph)?
@@ -92,14 +87,8 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         let jobs = report::jobs(&graph, &affected, tasks.as_ref())
             .len()
             .min(usize::try_from(cli.max_jobs).unwrap_or(usize::MAX).max(1));
-        observe::push_metrics(
-            gateway,
-            &graph,
-            affected.len(),
-            jobs,
-            changed.len(),
-            started,
-        );
+        let counts = (affected.len(), jobs, changed.len());
+        observe::push_metrics(gateway, &graph, counts.0, counts.1, counts.2, started);
     }
     let removed = affected
         .removed
@@ -123,6 +112,35 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         },
         weights.as_deref(),
     )
+}
+
+/// What the changed files resolve to before the rules run: shared files
+/// of nested workspaces, build inputs, the lockfiles and root manifests
+/// read precisely (their warnings logged and annotated), and the fallback
+/// when what changed is unknown.
+fn resolve_inputs(
+    root: &Path,
+    graph: &PackageGraph,
+    changed: &[ChangedPath],
+    source: &ChangeSource,
+    nested: &[String],
+    actions: &Actions,
+    options: &mut slipway_graph::Options,
+) {
+    options
+        .resolved
+        .extend(slipway_graph::nested_inputs(graph, changed, nested));
+    options
+        .resolved
+        .extend(slipway_graph::build_inputs(graph, changed));
+    for warning in read_shared_inputs(root, graph, changed, source, options) {
+        tracing::warn!("{warning}");
+        actions.warning(TOOL, &warning);
+    }
+    options.fallback.clone_from(&source.fallback_reason);
+    if let Some(why) = &source.fallback_reason {
+        actions.warning(TOOL, &format!("every package is affected: {why}"));
+    }
 }
 
 /// The package graph and the change, read at once: reading manifests and

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use slipway_graph::{GlobalFiles, PackageGraph};
+use slipway_graph::{GlobalFiles, GlobalFilesBuilder, PackageGraph};
 
 use crate::{Cli, Error, config};
 
@@ -40,64 +40,7 @@ pub(crate) fn options(
             .map_err(|err| bad_glob("--global", pattern, &err))?;
     }
     let mut extra_inputs = package_config(config, config_path, graph)?;
-    let rules = slipway_graph::build_rules(root)?;
-    let mut targets: Vec<String> = rules.iter().flat_map(|r| r.targets.clone()).collect();
-    targets.sort_unstable();
-    targets.dedup();
-    let with_target = if targets.is_empty() {
-        None
-    } else {
-        slipway_graph::nx_projects_with_targets(root, graph, &targets)?
-    };
-    for mut rule in rules {
-        let why = format!("matches {} in {}", rule.pattern, rule.source);
-        // An Nx task input belongs to the projects with that task; when
-        // plugins may add tasks anywhere, to every project.
-        if let Some(with_target) = &with_target
-            && !rule.targets.is_empty()
-        {
-            let mut ids: Vec<_> = rule
-                .targets
-                .iter()
-                .filter_map(|t| with_target.get(t))
-                .flatten()
-                .copied()
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            if ids.is_empty() {
-                tracing::debug!(
-                    pattern = rule.pattern,
-                    source = rule.source,
-                    "an Nx task input of tasks no project has"
-                );
-                continue;
-            }
-            rule.packages = ids.iter().map(|&id| graph.package(id).id.clone()).collect();
-        }
-        let owners: Vec<_> = rule.packages.iter().map(|p| (p, graph.find(p))).collect();
-        if let Some((missing, _)) = owners.iter().find(|(_, id)| id.is_none()) {
-            tracing::warn!(
-                "{}: {} names no package {missing:?}; the file is taken as global",
-                rule.source,
-                rule.pattern
-            );
-        }
-        let packaged = !owners.is_empty() && owners.iter().all(|(_, id)| id.is_some());
-        if packaged {
-            let globs = build_globs(&rule.source, std::slice::from_ref(&rule.pattern))?;
-            extra_inputs.extend(
-                owners
-                    .iter()
-                    .filter_map(|(_, id)| *id)
-                    .map(|id| (id, globs.clone())),
-            );
-        } else {
-            global
-                .add(&rule.pattern, why)
-                .map_err(|err| bad_glob(&rule.source, &rule.pattern, &err))?;
-        }
-    }
+    build_rules(root, graph, &mut global, &mut extra_inputs)?;
     Ok(slipway_graph::Options {
         ignore,
         global: global
@@ -118,13 +61,97 @@ pub(crate) fn options(
     })
 }
 
+type ExtraInputs = Vec<(slipway_graph::PackageId, globset::GlobSet)>;
+
+/// What the repository's build configuration declares: each rule's file
+/// is an input of the packages it names (an Nx task input: of the projects
+/// with that task), else a global file.
+fn build_rules(
+    root: &Path,
+    graph: &PackageGraph,
+    global: &mut GlobalFilesBuilder,
+    extra_inputs: &mut ExtraInputs,
+) -> Result<(), Error> {
+    let rules = slipway_graph::build_rules(root)?;
+    let mut targets: Vec<String> = rules.iter().flat_map(|r| r.targets.clone()).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    let with_target = if targets.is_empty() {
+        None
+    } else {
+        slipway_graph::nx_projects_with_targets(root, graph, &targets)?
+    };
+    for mut rule in rules {
+        let why = format!("matches {} in {}", rule.pattern, rule.source);
+        // An Nx task input belongs to the projects with that task; when
+        // plugins may add tasks anywhere, to every project.
+        if let Some(with_target) = &with_target
+            && !rule.targets.is_empty()
+        {
+            let Some(packages) = projects_with(&rule, with_target, graph) else {
+                continue;
+            };
+            rule.packages = packages;
+        }
+        let owners: Vec<_> = rule.packages.iter().map(|p| (p, graph.find(p))).collect();
+        if let Some((missing, _)) = owners.iter().find(|(_, id)| id.is_none()) {
+            tracing::warn!(
+                "{}: {} names no package {missing:?}; the file is taken as global",
+                rule.source,
+                rule.pattern
+            );
+        }
+        if !owners.is_empty() && owners.iter().all(|(_, id)| id.is_some()) {
+            let globs = build_globs(&rule.source, std::slice::from_ref(&rule.pattern))?;
+            extra_inputs.extend(
+                owners
+                    .iter()
+                    .filter_map(|(_, id)| *id)
+                    .map(|id| (id, globs.clone())),
+            );
+        } else {
+            global
+                .add(&rule.pattern, why)
+                .map_err(|err| bad_glob(&rule.source, &rule.pattern, &err))?;
+        }
+    }
+    Ok(())
+}
+
+/// The ids of the projects that have one of an Nx task input's targets;
+/// none when no project has one (the input reads nothing).
+fn projects_with(
+    rule: &slipway_graph::BuildRule,
+    with_target: &std::collections::HashMap<String, Vec<slipway_graph::PackageId>>,
+    graph: &PackageGraph,
+) -> Option<Vec<String>> {
+    let mut ids: Vec<_> = rule
+        .targets
+        .iter()
+        .filter_map(|t| with_target.get(t))
+        .flatten()
+        .copied()
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        tracing::debug!(
+            pattern = rule.pattern,
+            source = rule.source,
+            "an Nx task input of tasks no project has"
+        );
+        return None;
+    }
+    Some(ids.iter().map(|&id| graph.package(id).id.clone()).collect())
+}
+
 /// `[packages.NAME]`: implicit dependencies join the graph; extra inputs
 /// are returned.
 fn package_config(
     config: &config::Config,
     config_path: &Path,
     graph: &mut PackageGraph,
-) -> Result<Vec<(slipway_graph::PackageId, globset::GlobSet)>, Error> {
+) -> Result<ExtraInputs, Error> {
     let mut extra_inputs = Vec::new();
     for (name, package) in &config.packages {
         let id = graph.find(name).ok_or_else(|| {
