@@ -683,31 +683,7 @@ fn check_go(root: &Path, graph: &PackageGraph, timeout: Duration) -> Outcome {
             .to_owned();
         module_dirs.insert(path, dir.clone());
         theirs.packages.insert(dir.clone());
-        let needs: Vec<String> = json["Require"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r["Path"].as_str().map(str::to_owned))
-            .collect();
-        let replaced: Vec<(String, String)> = json["Replace"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|r| {
-                let new = r["New"]["Path"].as_str()?;
-                (new.starts_with("./") || new.starts_with("../")).then(|| {
-                    (
-                        r["Old"]["Path"].as_str().unwrap_or_default().to_owned(),
-                        new.to_owned(),
-                    )
-                })
-            })
-            .collect();
-        modules.push(GoModule {
-            dir: dir.clone(),
-            needs,
-            replaced,
-        });
+        modules.push(go_module(dir, &json));
     }
     let workspace = root.join("go.work").is_file();
     for GoModule {
@@ -740,6 +716,36 @@ fn check_go(root: &Path, graph: &PackageGraph, timeout: Duration) -> Outcome {
         ours: ours_side,
         theirs,
         notes: Vec::new(),
+    }
+}
+
+/// A module's requirements and local replacements, from `go mod edit
+/// -json`.
+fn go_module(dir: &str, json: &serde_json::Value) -> GoModule {
+    let needs: Vec<String> = json["Require"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["Path"].as_str().map(str::to_owned))
+        .collect();
+    let replaced: Vec<(String, String)> = json["Replace"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| {
+            let new = r["New"]["Path"].as_str()?;
+            (new.starts_with("./") || new.starts_with("../")).then(|| {
+                (
+                    r["Old"]["Path"].as_str().unwrap_or_default().to_owned(),
+                    new.to_owned(),
+                )
+            })
+        })
+        .collect();
+    GoModule {
+        dir: dir.to_owned(),
+        needs,
+        replaced,
     }
 }
 

@@ -204,6 +204,20 @@ pub(crate) fn explain(graph: &PackageGraph, affected: &Affected, id: PackageId) 
         package.id, package.path
     );
     write_notes(&mut out, graph, [id]);
+    write_unaffected_reasons(&mut out, graph, affected, id);
+    out
+}
+
+/// What else a change did that did not reach an unaffected package:
+/// ignored paths, published versions, inputs compared, the root's paths
+/// and dependencies.
+fn write_unaffected_reasons(
+    out: &mut String,
+    graph: &PackageGraph,
+    affected: &Affected,
+    id: PackageId,
+) {
+    let package = graph.package(id);
     if !affected.ignored.is_empty() {
         let _ = writeln!(
             out,
@@ -252,7 +266,6 @@ pub(crate) fn explain(graph: &PackageGraph, affected: &Affected, id: PackageId) 
             change.file, change.detail
         );
     }
-    out
 }
 
 /// Each dependency of the chain with its kind: `web -> ui (dev)`.
@@ -337,6 +350,15 @@ pub(crate) fn summary(report: &Report) -> String {
             let _ = writeln!(out, "\nChanges from {}.", report.base_source);
         }
     }
+    write_whole_repository(&mut out, report);
+    affected_table(&mut out, report);
+    write_removed_and_cycles(&mut out, report);
+    out
+}
+
+/// Why every package (or none) is affected: the fallback, a global
+/// trigger, unowned paths, the root's dependencies.
+fn write_whole_repository(out: &mut String, report: &Report) {
     if let Some(why) = &report.fallback_reason {
         let _ = writeln!(out, "\n> **Every package is affected**: {why}.");
     }
@@ -371,7 +393,9 @@ pub(crate) fn summary(report: &Report) -> String {
             escape_cell(&change.detail)
         );
     }
-    affected_table(&mut out, report);
+}
+
+fn write_removed_and_cycles(out: &mut String, report: &Report) {
     for removed in &report.removed {
         let _ = writeln!(
             out,
@@ -387,7 +411,6 @@ pub(crate) fn summary(report: &Report) -> String {
             cycle.join(", ")
         );
     }
-    out
 }
 
 /// The affected packages as a table, with their tasks under `--tasks`.

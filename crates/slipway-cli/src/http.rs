@@ -68,31 +68,16 @@ pub enum HttpError {
 /// passed, an answer over `max_answer` bytes or not HTTP/1.x.
 pub fn send(request: &Request<'_>) -> Result<Answer, HttpError> {
     let url = request.url;
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| HttpError::Url(url.to_owned()))?;
-    let (host, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    if host.is_empty() {
-        return Err(HttpError::Url(url.to_owned()));
-    }
     let io = |source| HttpError::Io {
         url: url.to_owned(),
         source,
     };
-    let started = Instant::now();
-    let left = || {
-        request
-            .deadline
-            .checked_sub(started.elapsed())
-            .filter(|d| !d.is_zero())
-    };
+    let deadline = Instant::now() + request.deadline;
     let late = || HttpError::Deadline {
         url: url.to_owned(),
         deadline: request.deadline,
     };
+    let (host, path) = split_url(url)?;
     let address = if host.contains(':') {
         host.to_owned()
     } else {
@@ -103,8 +88,9 @@ pub fn send(request: &Request<'_>) -> Result<Answer, HttpError> {
         .map_err(io)?
         .next()
         .ok_or_else(|| HttpError::Url(url.to_owned()))?;
-    let mut stream = TcpStream::connect_timeout(&socket, left().ok_or_else(late)?).map_err(io)?;
-    stream.set_write_timeout(left()).map_err(io)?;
+    let mut stream =
+        TcpStream::connect_timeout(&socket, left(deadline).ok_or_else(late)?).map_err(io)?;
+    stream.set_write_timeout(left(deadline)).map_err(io)?;
     let mut head = format!("{} {path} HTTP/1.1\r\nHost: {host}\r\n", request.method);
     for (name, value) in request.headers {
         let _ = write!(head, "{name}: {value}\r\n");
@@ -116,12 +102,60 @@ pub fn send(request: &Request<'_>) -> Result<Answer, HttpError> {
     );
     stream.write_all(head.as_bytes()).map_err(io)?;
     stream.write_all(request.body).map_err(io)?;
+    let answer = match read_answer(&mut stream, deadline, request.max_answer) {
+        Ok(answer) => answer,
+        Err(Read::Late) => return Err(late()),
+        Err(Read::TooLarge) => {
+            return Err(HttpError::TooLarge {
+                url: url.to_owned(),
+                limit: request.max_answer,
+            });
+        }
+        Err(Read::Io(e)) => return Err(io(e)),
+    };
+    parse(&answer).map_err(|why| HttpError::Malformed {
+        url: url.to_owned(),
+        why,
+    })
+}
+
+/// `http://HOST[:PORT]/PATH` as the host and the path (`/` when none).
+fn split_url(url: &str) -> Result<(&str, &str), HttpError> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| HttpError::Url(url.to_owned()))?;
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if host.is_empty() {
+        return Err(HttpError::Url(url.to_owned()));
+    }
+    Ok((host, path))
+}
+
+/// The time left before `deadline`, none when it has passed.
+fn left(deadline: Instant) -> Option<Duration> {
+    deadline
+        .checked_duration_since(Instant::now())
+        .filter(|d| !d.is_zero())
+}
+
+enum Read {
+    Late,
+    TooLarge,
+    Io(std::io::Error),
+}
+
+/// Everything the server sends until it closes, within the deadline and
+/// the size.
+fn read_answer(stream: &mut TcpStream, deadline: Instant, max: usize) -> Result<Vec<u8>, Read> {
     let mut answer = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
         stream
-            .set_read_timeout(Some(left().ok_or_else(late)?))
-            .map_err(io)?;
+            .set_read_timeout(Some(left(deadline).ok_or(Read::Late)?))
+            .map_err(Read::Io)?;
         let n = match stream.read(&mut chunk) {
             Ok(n) => n,
             Err(e)
@@ -130,25 +164,18 @@ pub fn send(request: &Request<'_>) -> Result<Answer, HttpError> {
                     std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                 ) =>
             {
-                return Err(late());
+                return Err(Read::Late);
             }
-            Err(e) => return Err(io(e)),
+            Err(e) => return Err(Read::Io(e)),
         };
         if n == 0 {
-            break;
+            return Ok(answer);
         }
-        if answer.len() + n > request.max_answer {
-            return Err(HttpError::TooLarge {
-                url: url.to_owned(),
-                limit: request.max_answer,
-            });
+        if answer.len() + n > max {
+            return Err(Read::TooLarge);
         }
         answer.extend_from_slice(&chunk[..n]);
     }
-    parse(&answer).map_err(|why| HttpError::Malformed {
-        url: url.to_owned(),
-        why,
-    })
 }
 
 /// The status and body of a whole answer (`Content-Length`, chunked, or

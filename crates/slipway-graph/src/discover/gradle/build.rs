@@ -127,19 +127,7 @@ pub(super) fn read_build(
     ] {
         builder.add_build_input(&child(dir, file), why(what), eco);
     }
-    let mut catalogs: Vec<(String, String)> = Vec::new();
-    let default_catalog = child(dir, "gradle/libs.versions.toml");
-    if root.join(&default_catalog).is_file() {
-        catalogs.push(("libs".to_owned(), default_catalog));
-    }
-    for (name, file) in &settings.catalogs {
-        if let Some(path) = join(dir, file)
-            && !catalogs.iter().any(|(n, _)| n == name)
-        {
-            catalogs.retain(|(_, p)| *p != path);
-            catalogs.push((name.clone(), path));
-        }
-    }
+    let catalogs = catalogs(root, dir, &settings);
     for (_, path) in &catalogs {
         builder.add_keyed_input(path, KeyedInput::GradleCatalog);
     }
@@ -177,6 +165,25 @@ pub(super) fn read_build(
     Ok((build, nested))
 }
 
+/// The build's version catalogs by accessor name: `libs` from
+/// `gradle/libs.versions.toml`, and those the settings declare.
+fn catalogs(root: &Path, dir: &str, settings: &Settings) -> Vec<(String, String)> {
+    let mut catalogs: Vec<(String, String)> = Vec::new();
+    let default_catalog = child(dir, "gradle/libs.versions.toml");
+    if root.join(&default_catalog).is_file() {
+        catalogs.push(("libs".to_owned(), default_catalog));
+    }
+    for (name, file) in &settings.catalogs {
+        if let Some(path) = join(dir, file)
+            && !catalogs.iter().any(|(n, _)| n == name)
+        {
+            catalogs.retain(|(_, p)| *p != path);
+            catalogs.push((name.clone(), path));
+        }
+    }
+    catalogs
+}
+
 /// Adds the projects of `settings` (the build at `build.dir`) to
 /// `projects`, indexing them in `build`; the root project's script is a
 /// build input when the root is no project.
@@ -192,23 +199,12 @@ pub(super) fn read_projects(
     let dir = dir.as_str();
     let eco = Ecosystem::Gradle;
     let why = |what: &str| format!("{what}, which every Gradle project builds with");
-    // The root project, then every included one and its ancestors.
-    let mut all: Vec<String> = vec![":".to_owned()];
-    let mut in_all: std::collections::HashSet<String> = all.iter().cloned().collect();
-    for path in &settings.projects {
-        let mut prefix = String::new();
-        for part in path.trim_start_matches(':').split(':') {
-            prefix.push(':');
-            prefix.push_str(part);
-            if in_all.insert(prefix.clone()) {
-                all.push(prefix.clone());
-            }
-        }
-    }
+    let all = with_ancestors(settings);
     let declared: std::collections::HashSet<&str> =
         settings.projects.iter().map(String::as_str).collect();
     let mut dirs: HashMap<String, String> = HashMap::from([(":".to_owned(), dir.to_owned())]);
-    let catalog_names: Vec<&str> = build.catalogs.iter().map(|(n, _)| n.as_str()).collect();
+    let catalogs: Vec<String> = build.catalogs.iter().map(|(n, _)| n.clone()).collect();
+    let catalog_names: Vec<&str> = catalogs.iter().map(String::as_str).collect();
     for path in &all {
         let project_dir = if path == ":" {
             dir.to_owned()
@@ -228,14 +224,7 @@ pub(super) fn read_projects(
             })?
         };
         dirs.insert(path.clone(), project_dir.clone());
-        let mut script = None;
-        for name in SCRIPTS {
-            let rel = child(&project_dir, name);
-            if let Some(text) = read_optional(root, &rel)? {
-                script = Some((rel, parse_script(&text, &catalog_names)));
-                break;
-            }
-        }
+        let script = read_script(root, &project_dir, &catalog_names)?;
         let name = project_name(root, dir, settings, path);
         let is_package = if path == ":" {
             // The root project is a package when it builds something of
@@ -261,27 +250,8 @@ pub(super) fn read_projects(
             }
             continue;
         }
-        let i = projects.len();
-        let accessor: Vec<String> = path
-            .trim_start_matches(':')
-            .split(':')
-            .scan(String::new(), |prefix, part| {
-                prefix.push(':');
-                prefix.push_str(part);
-                let renamed = settings
-                    .names
-                    .get(prefix.as_str())
-                    .map_or(part, String::as_str);
-                Some(accessor_name(renamed))
-            })
-            .collect();
         if path != ":" {
-            build.accessors.insert(accessor.join("."), i);
-            build.paths.insert(path.clone(), i);
-            if let Some(renamed) = settings.names.get(path) {
-                let (parent, _) = path.rsplit_once(':').unwrap_or(("", ""));
-                build.paths.insert(format!("{parent}:{renamed}"), i);
-            }
+            index_project(build, settings, path, projects.len());
         }
         projects.push(Project {
             path: path.clone(),
@@ -292,6 +262,63 @@ pub(super) fn read_projects(
         });
     }
     Ok(())
+}
+
+/// The project's build script at `dir`, parsed, with its path.
+fn read_script(
+    root: &Path,
+    dir: &str,
+    catalogs: &[&str],
+) -> Result<Option<(String, Script)>, GraphError> {
+    for name in SCRIPTS {
+        let rel = child(dir, name);
+        if let Some(text) = read_optional(root, &rel)? {
+            return Ok(Some((rel, parse_script(&text, catalogs))));
+        }
+    }
+    Ok(None)
+}
+
+/// The root project, then every included one and its ancestors, each
+/// once, in order.
+fn with_ancestors(settings: &Settings) -> Vec<String> {
+    let mut all: Vec<String> = vec![":".to_owned()];
+    let mut in_all: std::collections::HashSet<String> = all.iter().cloned().collect();
+    for path in &settings.projects {
+        let mut prefix = String::new();
+        for part in path.trim_start_matches(':').split(':') {
+            prefix.push(':');
+            prefix.push_str(part);
+            if in_all.insert(prefix.clone()) {
+                all.push(prefix.clone());
+            }
+        }
+    }
+    all
+}
+
+/// Indexes project `i` at `path` by its accessor chain (renames applied
+/// at every level) and by its path, renamed too.
+fn index_project(build: &mut Build, settings: &Settings, path: &str, i: usize) {
+    let accessor: Vec<String> = path
+        .trim_start_matches(':')
+        .split(':')
+        .scan(String::new(), |prefix, part| {
+            prefix.push(':');
+            prefix.push_str(part);
+            let renamed = settings
+                .names
+                .get(prefix.as_str())
+                .map_or(part, String::as_str);
+            Some(accessor_name(renamed))
+        })
+        .collect();
+    build.accessors.insert(accessor.join("."), i);
+    build.paths.insert(path.to_owned(), i);
+    if let Some(renamed) = settings.names.get(path) {
+        let (parent, _) = path.rsplit_once(':').unwrap_or(("", ""));
+        build.paths.insert(format!("{parent}:{renamed}"), i);
+    }
 }
 
 /// A project's name: its rename, else its last path segment; the root
@@ -454,12 +481,13 @@ pub(super) fn is_plugin_build(root: &Path, dir: &str) -> Result<bool, GraphError
     Ok(false)
 }
 
-pub(super) fn add_graph(
+/// Each project as a package (named by its path where names clash), with
+/// what it reads of its settings file and of a root script's blocks.
+fn add_packages(
     builds: &[Build],
     projects: &[Project],
-    plugins: &Plugins,
     builder: &mut GraphBuilder,
-) -> Result<(), GraphError> {
+) -> Result<Vec<PackageId>, GraphError> {
     let mut count: HashMap<&str, usize> = HashMap::new();
     for p in projects {
         *count.entry(p.name.as_str()).or_default() += 1;
@@ -490,6 +518,32 @@ pub(super) fn add_graph(
         }
         ids.push(id);
     }
+    Ok(ids)
+}
+
+/// The path of a script applied with `apply(from = raw)`: relative to the
+/// project, or to the build after `$rootDir/`; none when it is computed
+/// or remote.
+fn applied_script(raw: &str, project_dir: &str, build_dir: &str) -> Option<String> {
+    let file = strip_root_prefix(raw);
+    let base = if file.len() == raw.len() {
+        project_dir
+    } else {
+        build_dir
+    };
+    if file.contains('$') || file.contains("://") {
+        return None;
+    }
+    join(base, file)
+}
+
+pub(super) fn add_graph(
+    builds: &[Build],
+    projects: &[Project],
+    plugins: &Plugins,
+    builder: &mut GraphBuilder,
+) -> Result<(), GraphError> {
+    let ids = add_packages(builds, projects, builder)?;
     // What the plugin builds take from a catalog, every project builds
     // with: a change to such an entry marks them all.
     for (i, p) in projects.iter().enumerate() {
@@ -524,17 +578,7 @@ pub(super) fn add_graph(
             }
         }
         for raw in &script.applied {
-            let file = strip_root_prefix(raw);
-            // Relative to the project, or to the build after `$rootDir/`.
-            let base = if file.len() == raw.len() {
-                &p.dir
-            } else {
-                &build.dir
-            };
-            if !file.contains('$')
-                && !file.contains("://")
-                && let Some(path) = join(base, file)
-            {
+            if let Some(path) = applied_script(raw, &p.dir, &build.dir) {
                 builder.add_outside_source(id, &path);
             }
         }

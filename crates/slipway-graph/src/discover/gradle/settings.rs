@@ -74,22 +74,7 @@ pub(crate) fn parse_settings(text: &str) -> Settings {
                 .push((strip_root_prefix(dir).to_owned(), plugin));
         }
     }
-    for at in words(&text, "files") {
-        let Some((file, _)) = call_arg(&text, at + "files".len()) else {
-            continue;
-        };
-        if !Path::new(file)
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
-        {
-            continue;
-        }
-        if let Some(name) = catalog_name(&text[..at]) {
-            settings
-                .catalogs
-                .push((name, strip_root_prefix(file).to_owned()));
-        }
-    }
+    read_catalogs(&text, &mut settings);
     for at in words(&text, "rootProject") {
         let rest = text[at + "rootProject".len()..].trim_start();
         if let Some(rest) = rest.strip_prefix(".name")
@@ -110,6 +95,26 @@ pub(crate) fn parse_settings(text: &str) -> Settings {
     rest.push_str(&text[from.min(text.len())..]);
     settings.rest = rest.split_whitespace().collect::<Vec<_>>().join(" ");
     settings
+}
+
+/// Version catalogs declared with `from(files("….toml"))`.
+fn read_catalogs(text: &str, settings: &mut Settings) {
+    for at in words(text, "files") {
+        let Some((file, _)) = call_arg(text, at + "files".len()) else {
+            continue;
+        };
+        if !Path::new(file)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("toml"))
+        {
+            continue;
+        }
+        if let Some(name) = catalog_name(&text[..at]) {
+            settings
+                .catalogs
+                .push((name, strip_root_prefix(file).to_owned()));
+        }
+    }
 }
 
 /// `project(":x").projectDir = …` and `project(":x").name = …`.
