@@ -52,48 +52,11 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         dirs.push(".".to_owned());
     }
     if let Some(workspace) = workspace {
-        let members = strings(workspace.get("members"));
-        let excludes: Vec<String> = strings(workspace.get("exclude"))
-            .iter()
-            .filter_map(|e| join(".", e))
-            .collect();
-        let expanded = dirglob::expand(root, &members, MANIFEST, &root.join(MANIFEST))?;
-        for glob in expanded.globs {
-            builder.add_package_dir_glob(glob);
-        }
-        dirs.extend(expanded.dirs.into_iter().filter(|dir| {
-            !excludes
-                .iter()
-                .any(|ex| dir == ex || dir.starts_with(&format!("{ex}/")))
-        }));
+        dirs.extend(member_dirs(root, workspace, builder)?);
     }
 
-    // Members, then every project a path dependency reaches.
     let root_sources = sources(&root_manifest);
-    let mut projects: Vec<Project> = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut queue: VecDeque<String> = dirs.into_iter().collect();
-    while let Some(dir) = queue.pop_front() {
-        if seen.contains_key(&dir) {
-            continue;
-        }
-        let rel = child(&dir, MANIFEST);
-        let manifest = if dir == "." {
-            root_manifest.clone()
-        } else {
-            match read_optional(root, &rel)? {
-                Some(text) => parse(root, &rel, &text)?,
-                None => continue,
-            }
-        };
-        for target in path_dependencies(&dir, &manifest, &root_sources) {
-            if root.join(&target).join(MANIFEST).is_file() {
-                queue.push_back(target);
-            }
-        }
-        seen.insert(dir.clone(), projects.len());
-        projects.push(Project { dir, manifest });
-    }
+    let projects = read_projects(root, &root_manifest, &root_sources, dirs)?;
 
     let mut by_dir: HashMap<String, PackageId> = HashMap::new();
     let mut ids = Vec::with_capacity(projects.len());
@@ -144,6 +107,67 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         }
     }
     Ok(true)
+}
+
+/// The workspace's member directories: `members` globs expanded (and
+/// watched for new members), `exclude` left out.
+fn member_dirs(
+    root: &Path,
+    workspace: &Table,
+    builder: &mut GraphBuilder,
+) -> Result<Vec<String>, GraphError> {
+    let members = strings(workspace.get("members"));
+    let excludes: Vec<String> = strings(workspace.get("exclude"))
+        .iter()
+        .filter_map(|e| join(".", e))
+        .collect();
+    let expanded = dirglob::expand(root, &members, MANIFEST, &root.join(MANIFEST))?;
+    for glob in expanded.globs {
+        builder.add_package_dir_glob(glob);
+    }
+    Ok(expanded
+        .dirs
+        .into_iter()
+        .filter(|dir| {
+            !excludes
+                .iter()
+                .any(|ex| dir == ex || dir.starts_with(&format!("{ex}/")))
+        })
+        .collect())
+}
+
+/// The members, then every project a path dependency reaches, each once.
+fn read_projects(
+    root: &Path,
+    root_manifest: &Table,
+    root_sources: &BTreeMap<String, Value>,
+    dirs: Vec<String>,
+) -> Result<Vec<Project>, GraphError> {
+    let mut projects: Vec<Project> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut queue: VecDeque<String> = dirs.into_iter().collect();
+    while let Some(dir) = queue.pop_front() {
+        if seen.contains_key(&dir) {
+            continue;
+        }
+        let rel = child(&dir, MANIFEST);
+        let manifest = if dir == "." {
+            root_manifest.clone()
+        } else {
+            match read_optional(root, &rel)? {
+                Some(text) => parse(root, &rel, &text)?,
+                None => continue,
+            }
+        };
+        for target in path_dependencies(&dir, &manifest, root_sources) {
+            if root.join(&target).join(MANIFEST).is_file() {
+                queue.push_back(target);
+            }
+        }
+        seen.insert(dir.clone(), projects.len());
+        projects.push(Project { dir, manifest });
+    }
+    Ok(projects)
 }
 
 /// Resolves requirements of the project at `dir` to projects of the graph.

@@ -174,7 +174,34 @@ pub(super) fn package_json(
             other => return everything(format!("root package.json \"{other}\" changed")),
         }
     }
-    // Override keys may carry a range or a parent: `lodash@<4`, `a>b`.
+    let mut packages = override_users(graph, overridden, &mut own);
+    let (catalog_users, catalog_root) = super::catalog::users(graph, &catalogs);
+    packages.extend(catalog_users);
+    // An Nx root project owns its package.json.
+    if graph.root_is_shared()
+        && old != new
+        && let Some(root) = graph.package_at(".", Ecosystem::Npm)
+    {
+        packages.push((root, "package.json changed".to_owned()));
+    }
+    own.extend(catalog_root);
+    let mut diff = merge(packages);
+    if let Resolution::Packages { root, .. } = &mut diff.resolution
+        && !own.is_empty()
+    {
+        *root = Some(join_limited(&own));
+    }
+    diff
+}
+
+/// The packages that use an overridden package, each with the overrides
+/// it uses; the root's own use goes to `own`. Override keys may carry a
+/// range or a parent: `lodash@<4`, `a>b`.
+fn override_users(
+    graph: &PackageGraph,
+    overridden: BTreeSet<String>,
+    own: &mut BTreeSet<String>,
+) -> Vec<(PackageId, String)> {
     let overridden: BTreeSet<String> = overridden
         .into_iter()
         .map(|n| {
@@ -192,8 +219,7 @@ pub(super) fn package_json(
     {
         own.insert(format!("overrides {}", join_limited(&overridden)));
     }
-    let users = users_of(graph, &overridden);
-    let packages = users
+    users_of(graph, &overridden)
         .into_iter()
         .map(|id| {
             let mine: BTreeSet<String> = graph
@@ -204,25 +230,7 @@ pub(super) fn package_json(
                 .collect();
             (id, format!("root override {}", join_limited(&mine)))
         })
-        .collect();
-    let (catalog_users, catalog_root) = super::catalog::users(graph, &catalogs);
-    let mut packages: Vec<(PackageId, String)> = packages;
-    packages.extend(catalog_users);
-    // An Nx root project owns its package.json.
-    if graph.root_is_shared()
-        && old != new
-        && let Some(root) = graph.package_at(".", Ecosystem::Npm)
-    {
-        packages.push((root, "package.json changed".to_owned()));
-    }
-    own.extend(catalog_root);
-    let mut diff = merge(packages);
-    if let Resolution::Packages { root, .. } = &mut diff.resolution
-        && !own.is_empty()
-    {
-        *root = Some(join_limited(&own));
-    }
-    diff
+        .collect()
 }
 
 /// A virtual uv workspace root's `pyproject.toml`: its dependency groups
