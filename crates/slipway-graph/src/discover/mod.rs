@@ -194,40 +194,9 @@ fn discover_projects(
                     format!("more than {MAX_PROJECT_ROOTS} projects without a root workspace"),
                 ));
             }
-            let mut inner = GraphBuilder::new();
-            let mut kinds = discover_into(&root.join(&dir), &mut inner)?;
-            if kinds.is_empty() && node::discover_lone(&root.join(&dir), &mut inner)? {
-                kinds.push("node");
-            }
-            // Under a lone root project, only projects of its own
-            // ecosystem become packages (and stay its dependencies below);
-            // anything else stays part of the root, as before.
-            let foreign = !lone.is_empty()
-                && inner
-                    .package_entries()
-                    .any(|(_, _, ns)| !lone.iter().any(|(_, n)| *n == ns));
-            if !kinds.is_empty() && !foreign {
-                let first_new = builder.package_count();
-                claimed.extend(
-                    inner
-                        .package_paths()
-                        .filter_map(|p| crate::paths::join(&dir, p)),
-                );
-                builder.absorb(inner, &dir)?;
-                let added: Vec<(String, &'static str)> = builder
-                    .package_entries()
-                    .skip(first_new)
-                    .map(|(_, path, ns)| (path.to_owned(), ns))
-                    .collect();
-                for (path, ns) in added {
-                    for &(root_id, _) in lone.iter().filter(|(_, n)| *n == ns) {
-                        builder.add_outside_source(root_id, &path);
-                    }
-                }
-                for kind in kinds {
-                    if !found.contains(&kind) {
-                        found.push(kind);
-                    }
+            for kind in project_root(root, &dir, &lone, &mut claimed, builder)? {
+                if !found.contains(&kind) {
+                    found.push(kind);
                 }
             }
         }
@@ -245,6 +214,51 @@ fn discover_projects(
         tracing::debug!(roots, "no root workspace: projects discovered one by one");
     }
     Ok(found)
+}
+
+/// Discovers the project rooted at `dir` into the graph, unless it is of
+/// another ecosystem than a lone root project (then it stays the root's);
+/// claims its packages' directories and returns its ecosystems.
+fn project_root(
+    root: &Path,
+    dir: &str,
+    lone: &[(PackageId, &'static str)],
+    claimed: &mut Vec<String>,
+    builder: &mut GraphBuilder,
+) -> Result<Vec<&'static str>, GraphError> {
+    let mut inner = GraphBuilder::new();
+    let mut kinds = discover_into(&root.join(dir), &mut inner)?;
+    if kinds.is_empty() && node::discover_lone(&root.join(dir), &mut inner)? {
+        kinds.push("node");
+    }
+    // Under a lone root project, only projects of its own ecosystem
+    // become packages (and stay its dependencies below); anything else
+    // stays part of the root, as before.
+    let foreign = !lone.is_empty()
+        && inner
+            .package_entries()
+            .any(|(_, _, ns)| !lone.iter().any(|(_, n)| *n == ns));
+    if kinds.is_empty() || foreign {
+        return Ok(Vec::new());
+    }
+    let first_new = builder.package_count();
+    claimed.extend(
+        inner
+            .package_paths()
+            .filter_map(|p| crate::paths::join(dir, p)),
+    );
+    builder.absorb(inner, dir)?;
+    let added: Vec<(String, &'static str)> = builder
+        .package_entries()
+        .skip(first_new)
+        .map(|(_, path, ns)| (path.to_owned(), ns))
+        .collect();
+    for (path, ns) in added {
+        for &(root_id, _) in lone.iter().filter(|(_, n)| *n == ns) {
+            builder.add_outside_source(root_id, &path);
+        }
+    }
+    Ok(kinds)
 }
 
 /// Runs every ecosystem's discovery at `root`; returns those found.
