@@ -240,18 +240,7 @@ fn add_projects(
             }
             dirs_cache.known.insert((dir.to_owned(), name), text);
         }
-        for props in ["Directory.Build.props", "Directory.Build.targets"] {
-            for found in dirs_cache.imported(root, dir, props)? {
-                builder.add_outside_source(id, &found);
-            }
-        }
-        if let Some(props) = dirs_cache.imported(root, dir, PACKAGES_PROPS)?.first() {
-            builder.add_keyed_input(props, KeyedInput::DotnetPackages);
-            builder.add_read(id, keyed_read(props, "below"));
-            for package in &project.packages {
-                builder.add_read(id, keyed_read(props, &format!("package:{package}")));
-            }
-        }
+        add_directory_files(root, dir, id, &project.packages, &mut dirs_cache, builder)?;
         files_cache.insert(file, Some(project.msbuild));
         read.push((id, file));
     }
@@ -271,6 +260,31 @@ fn add_projects(
                 &mut all_files,
                 builder,
             );
+        }
+    }
+    Ok(())
+}
+
+/// The `Directory.Build.*` files above a project are its sources; the
+/// nearest `Directory.Packages.props` is read per package it pins.
+fn add_directory_files(
+    root: &Path,
+    dir: &str,
+    id: PackageId,
+    packages: &[String],
+    dirs_cache: &mut Ancestors,
+    builder: &mut GraphBuilder,
+) -> Result<(), GraphError> {
+    for props in ["Directory.Build.props", "Directory.Build.targets"] {
+        for found in dirs_cache.imported(root, dir, props)? {
+            builder.add_outside_source(id, &found);
+        }
+    }
+    if let Some(props) = dirs_cache.imported(root, dir, PACKAGES_PROPS)?.first() {
+        builder.add_keyed_input(props, KeyedInput::DotnetPackages);
+        builder.add_read(id, keyed_read(props, "below"));
+        for package in packages {
+            builder.add_read(id, keyed_read(props, &format!("package:{package}")));
         }
     }
     Ok(())

@@ -40,19 +40,7 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         let directives = parse_directives(&text).map_err(invalid)?;
         let module = module_path(&text)
             .ok_or_else(|| GraphError::manifest(root.join(&rel), "missing module directive"))?;
-        let mut requires = Vec::new();
-        let mut replaces = Vec::new();
-        for (_, verb, arg) in &directives {
-            match *verb {
-                "require" => {
-                    let mut words = arg.split_whitespace();
-                    let module = unquote(words.next().unwrap_or("")).to_owned();
-                    requires.push((module, words.next().unwrap_or("").to_owned()));
-                }
-                "replace" => replaces.extend(replace(&dir, arg)),
-                _ => {}
-            }
-        }
+        let (requires, replaces) = requires_and_replaces(&dir, &directives);
         let id = builder.add_package(&module, &dir, Ecosystem::Go)?;
         by_path.insert(module, id);
         by_dir.insert(dir, id);
@@ -100,6 +88,25 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         }
     }
     Ok(true)
+}
+
+/// A module's `require`s (path, version) and local `replace`s (path,
+/// directory).
+fn requires_and_replaces(dir: &str, directives: &[Directive<'_>]) -> (Pairs, Pairs) {
+    let mut requires = Vec::new();
+    let mut replaces = Vec::new();
+    for (_, verb, arg) in directives {
+        match *verb {
+            "require" => {
+                let mut words = arg.split_whitespace();
+                let module = unquote(words.next().unwrap_or("")).to_owned();
+                requires.push((module, words.next().unwrap_or("").to_owned()));
+            }
+            "replace" => replaces.extend(replace(dir, arg)),
+            _ => {}
+        }
+    }
+    (requires, replaces)
 }
 
 /// What a `go.work` declares.
@@ -217,6 +224,8 @@ pub(super) fn module_path(text: &str) -> Option<String> {
 
 /// One directive: one-based line, verb, argument.
 type Directive<'a> = (usize, &'a str, &'a str);
+/// Module paths with a version or a directory.
+type Pairs = Vec<(String, String)>;
 
 /// A one-based line and what is wrong there.
 type LineError = (usize, String);
