@@ -83,27 +83,7 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
     let mut by_dir: HashMap<String, PackageId> = HashMap::with_capacity(expanded.dirs.len());
     for (dir, manifest) in expanded.dirs.into_iter().zip(parsed) {
         let Some(manifest) = manifest else { continue };
-        let rel = child(&dir, MANIFEST);
-        let name = match &manifest.name {
-            Some(Value::String(name)) if !name.is_empty() => name.clone(),
-            None => {
-                // pnpm accepts nameless workspace packages; they can't be
-                // depended on by name, so the directory names them here.
-                let fallback = dir.rsplit('/').next().unwrap_or(&dir).to_owned();
-                tracing::warn!(
-                    manifest = rel,
-                    name = fallback,
-                    "package has no name; using its directory name"
-                );
-                fallback
-            }
-            Some(_) => {
-                return Err(GraphError::manifest(
-                    root.join(&rel),
-                    "\"name\" must be a non-empty string",
-                ));
-            }
-        };
+        let name = member_name(root, &dir, &manifest)?;
         let id = builder.add_package(&name, &dir, ecosystem)?;
         by_dir.insert(dir.clone(), id);
         manifests.push((id, dir, manifest));
@@ -135,6 +115,28 @@ pub(super) fn discover(root: &Path, builder: &mut GraphBuilder) -> Result<bool, 
         add_root(root, builder, &by_dir, ecosystem, manifest)?;
     }
     Ok(true)
+}
+
+/// A member's name; a nameless one (pnpm accepts them; nothing can depend
+/// on it by name) is named by its directory.
+fn member_name(root: &Path, dir: &str, manifest: &Member) -> Result<String, GraphError> {
+    let rel = child(dir, MANIFEST);
+    match &manifest.name {
+        Some(Value::String(name)) if !name.is_empty() => Ok(name.clone()),
+        None => {
+            let fallback = dir.rsplit('/').next().unwrap_or(dir).to_owned();
+            tracing::warn!(
+                manifest = rel,
+                name = fallback,
+                "package has no name; using its directory name"
+            );
+            Ok(fallback)
+        }
+        Some(_) => Err(GraphError::manifest(
+            root.join(&rel),
+            "\"name\" must be a non-empty string",
+        )),
+    }
 }
 
 /// The root's own dependencies, when the root is no workspace package: on
