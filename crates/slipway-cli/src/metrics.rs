@@ -22,8 +22,11 @@ use std::time::Duration;
 pub enum PushError {
     #[error("Pushgateway URL {0:?}: expected http://HOST[:PORT][/PATH]")]
     Url(String),
-    #[error("Pushgateway: {0}")]
-    Http(#[from] crate::http::HttpError),
+    #[error("Pushgateway {url}: {source}")]
+    Http {
+        url: String,
+        source: crate::http::HttpError,
+    },
     #[error("Pushgateway {url} answered {status}: {body}")]
     Refused {
         url: String,
@@ -207,6 +210,10 @@ impl Metrics {
             body: body.as_bytes(),
             deadline: Duration::from_secs(10),
             max_answer: 64 << 10,
+        })
+        .map_err(|source| PushError::Http {
+            url: gateway.to_owned(),
+            source,
         })?;
         if (200..300).contains(&answer.status) {
             tracing::debug!(gateway, path, "metrics pushed");
@@ -226,7 +233,7 @@ impl Metrics {
         if let Some(gateway) = gateway
             && let Err(e) = self.push(gateway, grouping)
         {
-            tracing::warn!("metrics not pushed: {e}");
+            tracing::warn!("metrics not pushed: {}", crate::chain(&e));
         }
     }
 }
