@@ -562,22 +562,30 @@ fn read_modules(root: &Path, root_pom: Pom) -> Result<Vec<Module>, GraphError> {
             });
         }
     }
+    link_parents(&mut modules, &index, parents_wanted);
+    Ok(modules)
+}
+
+/// Each module's `<parent>` in the repository, when the POM at its
+/// relative path is the artifact it names.
+fn link_parents(
+    modules: &mut [Module],
+    index: &HashMap<String, usize>,
+    parents_wanted: Vec<(usize, String)>,
+) {
     for (i, target) in parents_wanted {
         if let Some(&p) = index.get(&target) {
-            let matches = {
-                let declared = modules[i]
-                    .pom
-                    .parent
-                    .as_ref()
-                    .and_then(|p| p.artifact.as_deref());
-                declared.is_none() || declared == modules[p].pom.artifact.as_deref()
-            };
+            let declared = modules[i]
+                .pom
+                .parent
+                .as_ref()
+                .and_then(|p| p.artifact.as_deref());
+            let matches = declared.is_none() || declared == modules[p].pom.artifact.as_deref();
             if matches && p != i {
                 modules[i].parent = Some(p);
             }
         }
     }
-    Ok(modules)
 }
 
 /// A property of module `i`: `project.*`, its own `<properties>`, then

@@ -24,27 +24,6 @@ pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, Strin
         .flatten()
         .filter_map(Value::as_table)
         .collect();
-    let name = |e: &Table| {
-        e.get("name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
-    };
-    let version = |e: &Table| {
-        e.get("version")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_owned()
-    };
-    let key = |e: &Table| {
-        format!(
-            "{} {} {}",
-            name(e),
-            version(e),
-            e.get("source")
-                .map_or_else(String::new, |s| format!("{s:?}"))
-        )
-    };
     let mut by_name: HashMap<String, Vec<&Table>> = HashMap::new();
     for entry in &entries {
         by_name.entry(name(entry)).or_default().push(entry);
@@ -106,6 +85,31 @@ pub(super) fn parse(graph: &PackageGraph, text: &str) -> Result<LockGraph, Strin
         );
     }
     Ok(LockGraph { nodes })
+}
+
+fn name(e: &Table) -> String {
+    e.get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn version(e: &Table) -> String {
+    e.get("version")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// An entry's key: name, version and source.
+fn key(e: &Table) -> String {
+    format!(
+        "{} {} {}",
+        name(e),
+        version(e),
+        e.get("source")
+            .map_or_else(String::new, |s| format!("{s:?}"))
+    )
 }
 
 /// Every dependency of an entry: plain, per extra, per group.
